@@ -1,0 +1,42 @@
+// `ifblame script`: print the exact program that would run as root, so an operator can audit it.
+import type { Writable } from 'node:stream';
+import { IfblameError, EXIT } from '../errors.js';
+import type { Backend } from '../events.js';
+import type { BackendChoice, Filters } from '../options.js';
+import { chooseBackend, detect, droppedProbes, type Capabilities } from '../probes/detect.js';
+import { generate, type Program } from '../probes/generate.js';
+import { VERSION } from '../version.js';
+
+export interface PlanOptions {
+  backend: BackendChoice;
+  filters: Filters;
+  /** Skip detection: the whole catalog, as the golden files hold it. */
+  all?: boolean;
+}
+
+/** Decide backend and probes for this machine, then generate: shared by script, live and capture. */
+export async function planProgram(opts: PlanOptions, caps?: Capabilities): Promise<{ program: Program; caps: Capabilities | null; notes: string[] }> {
+  const notes: string[] = [];
+  if (opts.all && opts.backend !== 'auto') {
+    return { program: generate({ backend: opts.backend, filters: opts.filters, version: VERSION }), caps: null, notes };
+  }
+  const c = caps ?? (await detect());
+  let backend: Backend | null = opts.backend === 'auto' ? chooseBackend(c) : opts.backend;
+  if (!backend) {
+    const why = c.backends.map((b) => `${b.backend}: ${b.reason}`).join('; ');
+    throw new IfblameError(`no tracing backend works here (${why})`, 'run `ifblame doctor` for the fix of each', EXIT.tracing);
+  }
+  const status = c.backends.find((b) => b.backend === backend);
+  if (!status?.ok) notes.push(`the ${backend} backend does not attach here (${status?.reason}); the program is the full catalog, not checked against this kernel`);
+  const dropped = await droppedProbes(backend, c);
+  for (const d of dropped) notes.push(`probe ${d.probe} dropped: ${d.reason}`);
+  const program = generate({ backend, filters: opts.filters, dropped, paramNames: c.paramNames, version: VERSION });
+  return { program, caps: c, notes };
+}
+
+export async function runScript(opts: PlanOptions, out: Writable, err: Writable): Promise<number> {
+  const { program, notes } = await planProgram(opts);
+  for (const n of notes) err.write(`ifblame: note: ${n}\n`);
+  out.write(program.text);
+  return EXIT.ok;
+}

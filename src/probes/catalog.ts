@@ -1,0 +1,328 @@
+// The probe catalog: one entry per kernel function (kfunc/kprobe backends) or syscall request (syscalls backend).
+import type { Backend } from '../events.js';
+import type { Field } from './fields.js';
+
+/** A kernel function parameter, in order. `aliases`: other names the parameter has on other kernels. */
+export interface Param {
+  name: string;
+  ctype: string;
+  aliases?: string[];
+}
+
+export interface KernelProbe {
+  id: string;
+  func: string;
+  /** Loaded module that owns the function: its probes exist only while it is loaded. */
+  module?: 'bonding' | 'bridge' | 'team';
+  params: Param[];
+  /** Entry fields, printed after the common ones; `{param}` placeholders. */
+  fields: Field[];
+  /** Return fields (fexit sees params and `retval`; kretprobe only `retval`): field `only` marks kfunc-only ones. */
+  ret?: (Field & { only?: 'kfunc' })[];
+  /** Extra condition, e.g. the notifier value. */
+  when?: string;
+  /** Interface-name expressions the `--iface` filter matches against. */
+  devs: string[];
+  /** fentry refused by the verifier for this function on real kernels: take it as a kprobe in kfunc programs. */
+  kfuncAsKprobe?: boolean;
+  /** Only generated when `replaces` is absent (a fallback for older kernels). */
+  fallbackFor?: string;
+  /** Generated only on request (`--probe-all`) or when its module is loaded. */
+  why: string;
+}
+
+export interface SyscallProbe {
+  id: string;
+  /** Tracepoints sharing this body (sendmsg and sendto differ only in how they find the buffer). */
+  attach: { point: string; prelude: string }[];
+  predicate?: string;
+  /** Statements run after the prelude; they set the `$vars` the fields print, and `$ok` to print. */
+  body?: string;
+  fields: Field[];
+  /** Set `@req[tid]` so the matching sys_exit prints the result. */
+  exit?: string;
+  why: string;
+}
+
+const dev = (p: string): Field[] => [
+  { name: 'dev', type: 'str', expr: `{${p}}->name`, len: '16' },
+  { name: 'ifindex', type: 'int', expr: `{${p}}->ifindex` },
+  { name: 'aat', type: 'int', expr: `{${p}}->addr_assign_type`, doc: 'addr_assign_type before the call' },
+];
+const hw = (name: string, p: string): Field => ({ name, type: 'hw', expr: `{${p}}->dev_addr`, len: `{${p}}->addr_len` });
+const ret: Field = { name: 'ret', type: 'int', expr: '(int32)retval' };
+
+const NETDEV = 'struct net_device *';
+
+export const KERNEL_PROBES: KernelProbe[] = [
+  {
+    id: 'dev_set_mac_address_user',
+    func: 'dev_set_mac_address_user',
+    params: [{ name: 'dev', ctype: NETDEV }, { name: 'sa', ctype: 'void *', aliases: ['ss'] }, { name: 'extack', ctype: 'void *' }],
+    fields: [...dev('dev'), hw('old', 'dev'), { name: 'new', type: 'hw', expr: '(uint8 *)((uint64){sa} + 2)', len: '{dev}->addr_len' }],
+    ret: [ret, { name: 'aat_after', type: 'int', expr: '{dev}->addr_assign_type', only: 'kfunc' }, { ...hw('now', 'dev'), only: 'kfunc' }],
+    devs: ['{dev}->name'],
+    why: 'user request (netlink IFLA_ADDRESS, SIOCSIFHWADDR) to set a MAC',
+  },
+  {
+    id: 'dev_set_mac_address',
+    func: 'dev_set_mac_address',
+    params: [{ name: 'dev', ctype: NETDEV }, { name: 'sa', ctype: 'void *', aliases: ['ss'] }, { name: 'extack', ctype: 'void *' }],
+    fields: [...dev('dev'), hw('old', 'dev'), { name: 'new', type: 'hw', expr: '(uint8 *)((uint64){sa} + 2)', len: '{dev}->addr_len' }],
+    ret: [ret, { name: 'aat_after', type: 'int', expr: '{dev}->addr_assign_type', only: 'kfunc' }, { ...hw('now', 'dev'), only: 'kfunc' }],
+    devs: ['{dev}->name'],
+    why: 'every MAC set through the driver: user requests and a bond rewriting its slaves',
+  },
+  {
+    id: 'dev_addr_mod',
+    func: 'dev_addr_mod',
+    params: [{ name: 'dev', ctype: NETDEV }, { name: 'offset', ctype: 'unsigned int' }, { name: 'addr', ctype: 'void *' }, { name: 'len', ctype: 'unsigned long' }],
+    fields: [...dev('dev'), { name: 'offset', type: 'int', expr: '(int32){offset}' }, hw('old', 'dev'), { name: 'new', type: 'hw', expr: '{addr}', len: '{len}' }],
+    devs: ['{dev}->name'],
+    kfuncAsKprobe: true,
+    why: 'every MAC write, including a bond copying its slave and a bridge following a port (5.17+)',
+  },
+  {
+    id: 'netdev_changeaddr',
+    func: 'call_netdevice_notifiers',
+    params: [{ name: 'val', ctype: 'unsigned long' }, { name: 'dev', ctype: NETDEV }],
+    fields: [...dev('dev'), hw('now', 'dev')],
+    when: '{val} == 8',
+    devs: ['{dev}->name'],
+    fallbackFor: 'dev_addr_mod',
+    why: 'NETDEV_CHANGEADDR (8): every MAC change is announced here, on kernels without dev_addr_mod',
+  },
+  {
+    id: 'bond_enslave',
+    func: 'bond_enslave',
+    module: 'bonding',
+    params: [{ name: 'bond_dev', ctype: NETDEV }, { name: 'slave_dev', ctype: NETDEV }, { name: 'extack', ctype: 'void *' }],
+    fields: [
+      { name: 'bond', type: 'str', expr: '{bond_dev}->name', len: '16' },
+      { name: 'slave', type: 'str', expr: '{slave_dev}->name', len: '16' },
+      { name: 'bond_aat', type: 'int', expr: '{bond_dev}->addr_assign_type' },
+      hw('bond_mac', 'bond_dev'),
+      { name: 'slave_aat', type: 'int', expr: '{slave_dev}->addr_assign_type' },
+      hw('slave_mac', 'slave_dev'),
+    ],
+    ret: [ret, { name: 'bond_aat_after', type: 'int', expr: '{bond_dev}->addr_assign_type', only: 'kfunc' }, { ...hw('bond_mac_after', 'bond_dev'), only: 'kfunc' }, { ...hw('slave_mac_after', 'slave_dev'), only: 'kfunc' }],
+    devs: ['{bond_dev}->name', '{slave_dev}->name'],
+    why: 'a device enslaved to a bond (netlink IFLA_MASTER, sysfs bonding/slaves, ifenslave)',
+  },
+  {
+    id: '__bond_release_one',
+    func: '__bond_release_one',
+    module: 'bonding',
+    params: [{ name: 'bond_dev', ctype: NETDEV }, { name: 'slave_dev', ctype: NETDEV }, { name: 'all', ctype: 'bool' }, { name: 'unregister', ctype: 'bool' }],
+    fields: [
+      { name: 'bond', type: 'str', expr: '{bond_dev}->name', len: '16' },
+      { name: 'slave', type: 'str', expr: '{slave_dev}->name', len: '16' },
+      { name: 'all', type: 'int', expr: '{all}' },
+      { name: 'unregister', type: 'int', expr: '{unregister}' },
+      hw('bond_mac', 'bond_dev'),
+      hw('slave_mac', 'slave_dev'),
+    ],
+    devs: ['{bond_dev}->name', '{slave_dev}->name'],
+    why: 'a slave released from its bond (also every slave when the bond is deleted: all=1)',
+  },
+  {
+    id: 'dev_set_promiscuity',
+    func: 'dev_set_promiscuity',
+    params: [{ name: 'dev', ctype: NETDEV }, { name: 'inc', ctype: 'int' }],
+    fields: [...dev('dev'), { name: 'inc', type: 'int', expr: '{inc}' }, { name: 'promiscuity', type: 'int', expr: '{dev}->promiscuity', doc: 'counter before' }, { name: 'flags', type: 'hex', expr: '{dev}->flags' }],
+    devs: ['{dev}->name'],
+    why: 'promiscuity taken or given back by a bridge port, a master for its slaves, or libpcap',
+  },
+  {
+    id: '__dev_set_promiscuity',
+    func: '__dev_set_promiscuity',
+    params: [{ name: 'dev', ctype: NETDEV }, { name: 'inc', ctype: 'int' }, { name: 'notify', ctype: 'bool' }],
+    fields: [...dev('dev'), { name: 'inc', type: 'int', expr: '{inc}' }, { name: 'notify', type: 'int', expr: '{notify}' }, { name: 'promiscuity', type: 'int', expr: '{dev}->promiscuity' }, { name: 'flags', type: 'hex', expr: '{dev}->flags' }],
+    devs: ['{dev}->name'],
+    why: 'every promiscuity change, including `ip link set X promisc on` (dev_change_flags)',
+  },
+  {
+    id: 'br_add_if',
+    func: 'br_add_if',
+    module: 'bridge',
+    params: [{ name: 'br', ctype: 'struct net_bridge *' }, { name: 'dev', ctype: NETDEV }, { name: 'extack', ctype: 'void *' }],
+    fields: [
+      { name: 'bridge', type: 'str', expr: '{br}->dev->name', len: '16' },
+      { name: 'port', type: 'str', expr: '{dev}->name', len: '16' },
+      hw('bridge_mac', 'br_dev'),
+      hw('port_mac', 'dev'),
+    ],
+    ret: [ret],
+    devs: ['{br}->dev->name', '{dev}->name'],
+    why: 'a port joins a bridge: promiscuity +1, and the bridge MAC may follow it',
+  },
+  {
+    id: 'br_del_if',
+    func: 'br_del_if',
+    module: 'bridge',
+    params: [{ name: 'br', ctype: 'struct net_bridge *' }, { name: 'dev', ctype: NETDEV }],
+    fields: [
+      { name: 'bridge', type: 'str', expr: '{br}->dev->name', len: '16' },
+      { name: 'port', type: 'str', expr: '{dev}->name', len: '16' },
+      hw('bridge_mac', 'br_dev'),
+      hw('port_mac', 'dev'),
+    ],
+    devs: ['{br}->dev->name', '{dev}->name'],
+    why: 'a port leaves a bridge: promiscuity -1, and the bridge MAC may move',
+  },
+  {
+    id: 'team_port_add',
+    func: 'team_port_add',
+    module: 'team',
+    params: [{ name: 'team', ctype: 'struct team *' }, { name: 'port_dev', ctype: NETDEV }, { name: 'extack', ctype: 'void *' }],
+    fields: [
+      { name: 'team', type: 'str', expr: '{team}->dev->name', len: '16' },
+      { name: 'port', type: 'str', expr: '{port_dev}->name', len: '16' },
+      hw('team_mac', 'team_dev'),
+      hw('port_mac', 'port_dev'),
+    ],
+    ret: [ret],
+    devs: ['{team}->dev->name', '{port_dev}->name'],
+    why: 'a port joins a team (teamd)',
+  },
+  {
+    id: 'team_port_del',
+    func: 'team_port_del',
+    module: 'team',
+    params: [{ name: 'team', ctype: 'struct team *' }, { name: 'port_dev', ctype: NETDEV }],
+    fields: [
+      { name: 'team', type: 'str', expr: '{team}->dev->name', len: '16' },
+      { name: 'port', type: 'str', expr: '{port_dev}->name', len: '16' },
+    ],
+    devs: ['{team}->dev->name', '{port_dev}->name'],
+    why: 'a port leaves a team',
+  },
+];
+
+/** Placeholders that are not parameters: the bridge's or team's own net_device. */
+export const DERIVED: Record<string, string> = { br_dev: '{br}->dev', team_dev: '{team}->dev' };
+
+/** Netlink request parser shared by sendmsg and sendto: nlmsghdr (16) + ifinfomsg (16) + rtattrs. */
+const NL_BODY = `
+  $type = *(uint16 *)uptr($base + 4);
+  $nlflags = *(uint16 *)uptr($base + 6);
+  $nllen = (uint64)*(uint32 *)uptr($base);
+  if (($type == 16 || $type == 19) && ($nlflags & 1) && $nllen >= 32 && $nllen <= $len) {
+    $ifindex = *(int32 *)uptr($base + 20);
+    $ififlags = *(uint32 *)uptr($base + 24);
+    $ifichange = *(uint32 *)uptr($base + 28);
+    $off = (uint64)32; $addroff = (uint64)0; $addrlen = (uint64)0; $nameoff = (uint64)0; $namelen = (uint64)0; $master = (int64)-1;
+    $i = 0;
+    while ($i < 32 && $off + 4 <= $nllen) {
+      $rl = (uint64)*(uint16 *)uptr($base + $off);
+      $rt = *(uint16 *)uptr($base + $off + 2) & 0x3fff;
+      if ($rl < 4) { break; }
+      if ($rt == 1) { $addroff = $off + 4; $addrlen = $rl - 4; }      // IFLA_ADDRESS
+      if ($rt == 3) { $nameoff = $off + 4; $namelen = 16; }            // IFLA_IFNAME
+      if ($rt == 10) { $master = (int64)*(uint32 *)uptr($base + $off + 4); }  // IFLA_MASTER
+      $off = $off + (($rl + 3) & 0xfffc);
+      $i++;
+    }
+    if ($addrlen > 32) { $addrlen = 32; }
+    $ok = 1;
+  }`;
+
+export const SYSCALL_PROBES: SyscallProbe[] = [
+  {
+    id: 'nl_link',
+    attach: [
+      { point: 'tracepoint:syscalls:sys_enter_sendmsg', prelude: '$m = (struct user_msghdr *)args->msg; $iov = (struct iovec *)$m->msg_iov; $base = (uint64)$iov->iov_base; $len = (uint64)$iov->iov_len;' },
+      { point: 'tracepoint:syscalls:sys_enter_sendto', prelude: '$base = (uint64)args->buff; $len = (uint64)args->len;' },
+    ],
+    body: NL_BODY,
+    fields: [
+      { name: 'nl_type', type: 'int', expr: '$type', doc: '16 RTM_NEWLINK, 19 RTM_SETLINK' },
+      { name: 'nl_flags', type: 'hex', expr: '$nlflags' },
+      { name: 'ifindex', type: 'int', expr: '$ifindex' },
+      { name: 'ifi_flags', type: 'hex', expr: '$ififlags' },
+      { name: 'ifi_change', type: 'hex', expr: '$ifichange' },
+      { name: 'master', type: 'int', expr: '$master', doc: 'IFLA_MASTER, -1 when absent, 0 = nomaster' },
+      { name: 'addr', type: 'hw', expr: 'uptr($base + $addroff)', len: '$addrlen', doc: 'IFLA_ADDRESS' },
+      { name: 'ifname', type: 'str', expr: 'uptr($base + $nameoff)', len: '$namelen', doc: 'IFLA_IFNAME' },
+    ],
+    why: 'RTM_NEWLINK/RTM_SETLINK requests: ip link set address/master/promisc, udev, NetworkManager, networkd',
+  },
+  {
+    id: 'ioctl_link',
+    attach: [{ point: 'tracepoint:syscalls:sys_enter_ioctl', prelude: '$ifr = (uint64)args->arg;' }],
+    predicate: 'args->cmd == 0x8924 || args->cmd == 0x8914',
+    fields: [
+      { name: 'cmd', type: 'hex', expr: 'args->cmd', doc: '0x8924 SIOCSIFHWADDR, 0x8914 SIOCSIFFLAGS' },
+      { name: 'ifname', type: 'str', expr: 'uptr($ifr)', len: '16' },
+      { name: 'value', type: 'hex', expr: '*(uint16 *)uptr($ifr + 16)', doc: 'flags (SIOCSIFFLAGS) or sa_family (SIOCSIFHWADDR)' },
+      { name: 'addr', type: 'hw', expr: 'uptr($ifr + 18)', len: '6' },
+    ],
+    exit: 'tracepoint:syscalls:sys_exit_ioctl',
+    why: 'ifconfig-style requests: SIOCSIFHWADDR (MAC) and SIOCSIFFLAGS (IFF_PROMISC)',
+  },
+  {
+    id: 'packet_membership',
+    attach: [{ point: 'tracepoint:syscalls:sys_enter_setsockopt', prelude: '$mr = (uint64)args->optval;' }],
+    predicate: 'args->level == 263 && (args->optname == 1 || args->optname == 2)',
+    fields: [
+      { name: 'op', type: 'int', expr: 'args->optname', doc: '1 PACKET_ADD_MEMBERSHIP, 2 PACKET_DROP_MEMBERSHIP' },
+      { name: 'ifindex', type: 'int', expr: '*(int32 *)uptr($mr)' },
+      { name: 'mr_type', type: 'int', expr: '*(uint16 *)uptr($mr + 4)', doc: '1 PACKET_MR_PROMISC' },
+    ],
+    exit: 'tracepoint:syscalls:sys_exit_setsockopt',
+    why: 'libpcap/tcpdump making a device promiscuous through a packet socket',
+  },
+  {
+    id: 'sysfs_write',
+    attach: [{ point: 'tracepoint:syscalls:sys_enter_write', prelude: '' }],
+    predicate: '@sysfd[pid, args->fd]',
+    fields: [
+      { name: 'fd', type: 'int', expr: 'args->fd' },
+      { name: 'data', type: 'str', expr: 'uptr(args->buf)', len: 'args->count < 64 ? args->count : 64' },
+      { name: 'path', type: 'text', expr: '@syspath[pid, args->fd]' },
+    ],
+    exit: 'tracepoint:syscalls:sys_exit_write',
+    why: 'writes to sysfs files under /sys/ (bonding/slaves, bonding/mode, ...) that scripts use',
+  },
+];
+
+/** fd tracking that feeds sysfs_write: remember writable opens under /sys/ and follow dup2/dup3/F_DUPFD. */
+export const SYSFS_FD_TRACKING = `tracepoint:syscalls:sys_enter_openat /(args->flags & 3) != 0/
+{
+  $p = str(args->filename, 64);
+  if (strncmp($p, "/sys/", 5) == 0) { @opening[tid] = $p; @isopening[tid] = 1; }
+}
+tracepoint:syscalls:sys_exit_openat /@isopening[tid]/
+{
+  if (args->ret >= 0) { @syspath[pid, args->ret] = @opening[tid]; @sysfd[pid, args->ret] = 1; }
+  delete(@opening[tid]); delete(@isopening[tid]);
+}
+tracepoint:syscalls:sys_enter_dup2 /@sysfd[pid, args->oldfd]/
+{
+  @syspath[pid, args->newfd] = @syspath[pid, args->oldfd]; @sysfd[pid, args->newfd] = 1;
+}
+tracepoint:syscalls:sys_enter_dup3 /@sysfd[pid, args->oldfd]/
+{
+  @syspath[pid, args->newfd] = @syspath[pid, args->oldfd]; @sysfd[pid, args->newfd] = 1;
+}
+tracepoint:syscalls:sys_enter_fcntl /@sysfd[pid, args->fd] && (args->cmd == 0 || args->cmd == 1030)/
+{
+  @dupfrom[tid] = args->fd + 1;
+}
+tracepoint:syscalls:sys_exit_fcntl /@dupfrom[tid]/
+{
+  $from = @dupfrom[tid] - 1;
+  if (args->ret >= 0) { @syspath[pid, args->ret] = @syspath[pid, $from]; @sysfd[pid, args->ret] = 1; }
+  delete(@dupfrom[tid]);
+}
+tracepoint:syscalls:sys_enter_close /@sysfd[pid, args->fd]/
+{
+  delete(@sysfd[pid, args->fd]); delete(@syspath[pid, args->fd]);
+}`;
+
+/** Where each backend attaches: used by detect and doctor. */
+export const BACKEND_PROBE_TYPE: Record<Backend, string> = { kfunc: 'kfunc', kprobe: 'kprobe', syscalls: 'tracepoint' };
+
+export function findKernelProbe(id: string): KernelProbe | undefined {
+  return KERNEL_PROBES.find((p) => p.id === id);
+}

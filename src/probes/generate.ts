@@ -1,0 +1,218 @@
+// Catalog + options -> one complete bpftrace program for a backend; the only place programs are written.
+import type { Backend, ProbeDrop } from '../events.js';
+import { bpftraceString, type Filters } from '../options.js';
+import { DERIVED, KERNEL_PROBES, SYSCALL_PROBES, SYSFS_FD_TRACKING, type KernelProbe, type Param, type SyscallProbe } from './catalog.js';
+import { argumentOf, COMMON_FIELDS, COMMON_RET_FIELDS, formatOf, type Field } from './fields.js';
+
+export interface GenerateOptions {
+  backend: Backend;
+  filters: Filters;
+  /** Probe ids to leave out, with the reason shown in the header (from detection). */
+  dropped?: ProbeDrop[];
+  /** Parameter names as this kernel's BTF spells them (kfunc reads `args->NAME`). */
+  paramNames?: Record<string, string[]>;
+  version?: string;
+}
+
+export interface Program {
+  backend: Backend;
+  text: string;
+  /** Probe ids in the program, in order. */
+  probes: string[];
+  dropped: ProbeDrop[];
+}
+
+/** How a probe is attached in a program: kfunc programs take some functions as kprobes. */
+type Attach = 'kfunc' | 'kprobe';
+
+export const RET_SUFFIX = '/ret';
+
+/** The kernel probes a backend would use, before detection: fallbacks only when what they replace is dropped. */
+export function kernelProbesFor(dropped: ProbeDrop[]): KernelProbe[] {
+  const gone = new Set(dropped.map((d) => d.probe));
+  return KERNEL_PROBES.filter((p) => !gone.has(p.id) && (!p.fallbackFor || gone.has(p.fallbackFor)));
+}
+
+/** Every probe id a backend can print, fallbacks included: what the parser must know. */
+export function probeIdsFor(backend: Backend): string[] {
+  return backend === 'syscalls' ? SYSCALL_PROBES.map((p) => p.id) : KERNEL_PROBES.map((p) => p.id);
+}
+
+/** The field layout of every line a backend's program can print, by tag (`id` and `id/ret`): what the parser reads. */
+export function layoutsFor(backend: Backend): Map<string, readonly Field[]> {
+  const out = new Map<string, readonly Field[]>();
+  if (backend === 'syscalls') {
+    for (const p of SYSCALL_PROBES) {
+      out.set(p.id, commonAndOwn(p.fields));
+      if (p.exit) out.set(p.id + RET_SUFFIX, [...COMMON_RET_FIELDS, SYSCALL_RET]);
+    }
+    return out;
+  }
+  for (const p of KERNEL_PROBES) {
+    const attach = attachOf(p, backend);
+    out.set(p.id, commonAndOwn(p.fields));
+    if (p.ret) out.set(p.id + RET_SUFFIX, [...COMMON_RET_FIELDS, ...p.ret.filter((f) => !f.only || f.only === attach)]);
+  }
+  return out;
+}
+
+const SYSCALL_RET: Field = { name: 'ret', type: 'int', expr: 'args->ret' };
+
+function attachOf(p: KernelProbe, backend: Backend): Attach {
+  return backend === 'kfunc' && !p.kfuncAsKprobe ? 'kfunc' : 'kprobe';
+}
+
+export function generate(opts: GenerateOptions): Program {
+  const dropped = [...(opts.dropped ?? [])];
+  if (opts.backend === 'syscalls') return generateSyscalls(opts, dropped);
+  const probes = kernelProbesFor(dropped);
+  // Fallbacks not needed are not "dropped": they are simply not used.
+  const blocks = probes.map((p) => kernelBlock(p, attachOf(p, opts.backend), opts));
+  const header = headerComment(opts, probes.map((p) => [p.id, p.why]), dropped);
+  const begin = beginBlock(probes.map((p) => [p.id, commonAndOwn(p.fields)] as const));
+  return { backend: opts.backend, text: [header, begin, ...blocks].join('\n\n') + '\n', probes: probes.map((p) => p.id), dropped };
+}
+
+function commonAndOwn(fields: readonly Field[]): readonly Field[] {
+  return [...COMMON_FIELDS, ...fields];
+}
+
+/** `{dev}` -> `args->dev` (kfunc) or `((struct net_device *)arg0)` (kprobe). */
+export function expand(expr: string, p: KernelProbe, attach: Attach, names?: string[]): string {
+  let out = expr;
+  for (let pass = 0; pass < 3 && out.includes('{'); pass++) {
+    out = out.replace(/\{(\w+)\}/g, (whole, name: string) => {
+      if (DERIVED[name]) return DERIVED[name]!;
+      const i = p.params.findIndex((q) => q.name === name);
+      if (i < 0) return whole;
+      return paramExpr(p.params[i]!, i, attach, names?.[i]);
+    });
+  }
+  if (/\{\w+\}/.test(out)) throw new Error(`catalog: unresolved placeholder in ${p.id}: ${expr}`);
+  return out;
+}
+
+function paramExpr(q: Param, i: number, attach: Attach, btfName?: string): string {
+  if (attach === 'kfunc') return `args->${btfName ?? q.name}`;
+  if (q.ctype === 'bool') return `(arg${i} & 1)`;
+  if (q.ctype === 'int') return `(int32)arg${i}`;
+  if (q.ctype.endsWith('*') && q.ctype !== 'void *') return `((${q.ctype})arg${i})`;
+  return `arg${i}`;
+}
+
+function printfCall(tag: string, fields: readonly Field[], render: (f: Field) => [string, string | undefined], stack: boolean): string {
+  const fmt = [tag, ...fields.map(formatOf)].join('\\t') + '\\n' + (stack ? '%s' : '');
+  const args = fields.map((f) => {
+    const [expr, len] = render(f);
+    return argumentOf(f, expr, len);
+  });
+  if (stack) args.push('kstack');
+  return `printf("${fmt}",\n    ${args.join(', ')});`;
+}
+
+function predicate(parts: string[]): string {
+  const kept = parts.filter(Boolean);
+  return kept.length ? `\n/ ${kept.join(' && ')} /` : '';
+}
+
+function commFilter(filters: Filters): string {
+  if (!filters.comm.length) return '';
+  return '(' + filters.comm.map((c) => `comm == ${bpftraceString(c)}`).join(' || ') + ')';
+}
+
+function ifaceFilter(filters: Filters, devs: string[]): string {
+  if (!filters.iface.length) return '';
+  return '(' + devs.flatMap((d) => filters.iface.map((i) => `${d} == ${bpftraceString(i)}`)).join(' || ') + ')';
+}
+
+function attachPoint(p: KernelProbe, attach: Attach, ret: boolean): string {
+  if (attach === 'kprobe') return `${ret ? 'kretprobe' : 'kprobe'}:${p.func}`;
+  // bpftrace 0.17 wants the module for module functions: kfunc:bonding:bond_enslave
+  return `${ret ? 'kretfunc' : 'kfunc'}:${p.module ? `${p.module}:` : ''}${p.func}`;
+}
+
+function kernelBlock(p: KernelProbe, attach: Attach, opts: GenerateOptions): string {
+  const names = opts.paramNames?.[p.func];
+  const ex = (e: string) => expand(e, p, attach, names);
+  const render = (f: Field): [string, string | undefined] => [ex(f.expr), f.len === undefined ? undefined : ex(f.len)];
+  const devs = p.devs.map(ex);
+  const note = attach === 'kprobe' && opts.backend === 'kfunc' ? '// fentry is refused by the verifier here on real kernels: kprobe in a kfunc program\n' : '';
+  const entry =
+    `${note}${attachPoint(p, attach, false)}` +
+    predicate([p.when ? ex(p.when) : '', commFilter(opts.filters), ifaceFilter(opts.filters, devs)]) +
+    `\n{\n  ${printfCall(p.id, commonAndOwn(p.fields), render, true)}\n}`;
+  if (!p.ret) return entry;
+  const retFields = p.ret.filter((f) => !f.only || f.only === attach);
+  // kretprobe cannot read the arguments: only the comm filter applies at return.
+  const retPred = predicate([commFilter(opts.filters), attach === 'kfunc' ? ifaceFilter(opts.filters, devs) : '']);
+  const ret = `${attachPoint(p, attach, true)}${retPred}\n{\n  ${printfCall(p.id + RET_SUFFIX, [...COMMON_RET_FIELDS, ...retFields], render, false)}\n}`;
+  return `${entry}\n${ret}`;
+}
+
+function generateSyscalls(opts: GenerateOptions, dropped: ProbeDrop[]): Program {
+  const gone = new Set(dropped.map((d) => d.probe));
+  const probes = SYSCALL_PROBES.filter((p) => !gone.has(p.id));
+  const blocks = probes.map((p) => syscallBlock(p, opts.filters));
+  if (probes.some((p) => p.id === 'sysfs_write')) blocks.unshift('// sysfs_write needs to know which fds are open on /sys/ files\n' + SYSFS_FD_TRACKING);
+  const header = headerComment(opts, probes.map((p) => [p.id, p.why]), dropped);
+  const begin = beginBlock(probes.map((p) => [p.id, commonAndOwn(p.fields)] as const));
+  const maps = ['@opening', '@isopening', '@syspath', '@sysfd', '@dupfrom', ...probes.filter((p) => p.exit).map((p) => `@req_${p.id}`)];
+  const end = `END\n{\n  ${maps.map((m) => `clear(${m});`).join(' ')}\n}`;
+  return { backend: 'syscalls', text: [header, begin, ...blocks, end].join('\n\n') + '\n', probes: probes.map((p) => p.id), dropped };
+}
+
+function syscallBlock(p: SyscallProbe, filters: Filters): string {
+  const render = (f: Field): [string, string | undefined] => [f.expr, f.len];
+  const pred = predicate([p.predicate ? `(${p.predicate})` : '', commFilter(filters)]);
+  const mark = p.exit ? `\n    @req_${p.id}[tid] = 1;` : '';
+  const print = printfCall(p.id, commonAndOwn(p.fields), render, false);
+  const entries = p.attach.map((a) => {
+    const prelude = a.prelude ? `\n  ${a.prelude}` : '';
+    // A body decides with `$ok` whether the request is one of ours; without one the predicate already did.
+    const inner = p.body ? `\n  $ok = 0;${prelude}${p.body}\n  if ($ok) {\n    ${print}${mark}\n  }` : `${prelude}\n  ${print}${mark.replace('\n    ', '\n  ')}`;
+    return `${a.point}${pred}\n{${inner}\n}`;
+  });
+  if (p.exit) {
+    entries.push(`${p.exit} /@req_${p.id}[tid]/\n{\n  ${printfCall(p.id + RET_SUFFIX, [...COMMON_RET_FIELDS, SYSCALL_RET], render, false)}\n  delete(@req_${p.id}[tid]);\n}`);
+  }
+  return entries.join('\n');
+}
+
+/** The `#cols` line for each probe: what BEGIN prints so a reader (and the parser) sees the columns. */
+function beginBlock(cols: (readonly [string, readonly Field[]])[]): string {
+  const lines = [
+    // Clock line: CLOCK_MONOTONIC ns and the same instant in wall-clock time, to join with `ip -ts monitor`.
+    `  printf("#clock\\t%llu\\t%s\\n", nsecs, strftime("%Y-%m-%dT%H:%M:%S.%f%z", nsecs));`,
+    ...cols.map(([id, fields]) => `  printf("#cols\\t${id}\\t${fields.map((f) => f.name).join('\\t')}\\n");`),
+  ];
+  return `BEGIN\n{\n${lines.join('\n')}\n}`;
+}
+
+function headerComment(opts: GenerateOptions, probes: [string, string][], dropped: ProbeDrop[]): string {
+  const w = Math.max(...probes.map(([id]) => id.length), 10);
+  const filters = [...opts.filters.iface.map((i) => `--iface ${i}`), ...opts.filters.comm.map((c) => `--comm ${c}`)].join(' ') || 'none';
+  return [
+    '#!/usr/bin/env bpftrace',
+    '/*',
+    ` * ifblame-${opts.backend}.bt  Which process changed which network interface, and through which kernel path.`,
+    ` *                  Generated by ifblame${opts.version ? ` ${opts.version}` : ''} for the ${opts.backend} backend. It runs as root: read it.`,
+    ' *',
+    ` * USAGE: bpftrace -f json -B line ifblame-${opts.backend}.bt     (ifblame live|capture run it for you)`,
+    ' *',
+    ' * Output: one line per event, tab-separated: the probe id, nsecs pid tid comm ppid pcomm cgroup, the',
+    ' * probe\'s own fields (BEGIN prints them as "#cols" lines), then the kernel stack where there is one.',
+    ' * Strings are printed escaped (%r) so no name can forge a field; addresses as raw bytes (%rx), any length.',
+    ' * Sample output (text mode, kprobe backend):',
+    ' *   #clock  8031124411  2026-11-21T12:40:56.887063+0000',
+    ' *   dev_set_mac_address_user  59654596000  978  978  (udev-worker)  226  systemd-udevd  4321  dum0  2  1',
+    ' *     \\x6a\\x50\\xda\\x65\\x9b\\x8f  \\x32\\x34\\x71\\xa6\\xf6\\x09',
+    ' *           dev_set_mac_address_user+1',
+    ' *           do_setlink+589 ...',
+    ' *',
+    ' * Probes:',
+    ...probes.map(([id, why]) => ` *   ${id.padEnd(w)}  ${why}`),
+    ...(dropped.length ? [' * Dropped (not available on this kernel):', ...dropped.map((d) => ` *   ${d.probe.padEnd(w)}  ${d.reason}`)] : []),
+    ` * Filters: ${filters}${opts.backend === 'syscalls' && opts.filters.iface.length ? ' (--iface is applied by ifblame: netlink requests name interfaces by index)' : ''}`,
+    ' */',
+  ].join('\n');
+}

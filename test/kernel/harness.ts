@@ -1,0 +1,223 @@
+// Real-kernel harness: build (or reuse) the Debian guest image, boot it once under QEMU with every
+// scenario and every backend's generated program, and bring the raw outputs back to the host, where
+// ifblame's own `import` turns them into trace files.  Only bpftrace, ip and the scenario commands
+// run in the guest: the host side is the product's real import path, and the image needs no Node.
+import { spawn } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** test/kernel/ in the source tree (this file runs from dist/test/kernel/). */
+export const KERNEL_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../test/kernel');
+export const REPO = resolve(KERNEL_DIR, '../..');
+export const CLI = join(REPO, 'bin/ifblame.js');
+
+export const SCENARIOS = ['a-bond-udev', 'b-bond-stock', 'c-bridge', 'd-ip', 'e-alb'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+export const BACKENDS = ['kprobe', 'kfunc', 'syscalls'] as const;
+export type KBackend = (typeof BACKENDS)[number];
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Run a command; never throws for a non-zero exit.  Kills the whole process group on timeout. */
+export function run(cmd: string, args: string[], opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; echo?: boolean } = {}): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const t0 = Date.now();
+    const child = spawn(cmd, args, { cwd: opts.cwd ?? REPO, env: opts.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (opts.echo) process.stderr.write(d);
+    });
+    const kill = (sig: NodeJS.Signals) => {
+      try {
+        if (child.pid) process.kill(-child.pid, sig);
+      } catch {
+        /* already gone */
+      }
+    };
+    let timer: NodeJS.Timeout | undefined;
+    if (opts.timeoutMs) {
+      timer = setTimeout(() => {
+        stderr += `\n[harness] timeout after ${opts.timeoutMs} ms: SIGTERM\n`;
+        kill('SIGTERM');
+        setTimeout(() => kill('SIGKILL'), 15_000).unref();
+      }, opts.timeoutMs);
+    }
+    // If the test runner is interrupted, do not leave qemu behind.
+    const onExit = () => kill('SIGTERM');
+    process.once('exit', onExit);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      process.removeListener('exit', onExit);
+      resolvePromise({ code, signal, stdout, stderr, ms: Date.now() - t0 });
+    });
+  });
+}
+
+/** build-image.sh: builds or reuses the cached image; returns its directory.  Throws naming the failed step. */
+export async function buildImage(): Promise<{ dir: string; ms: number; log: string }> {
+  const r = await run(join(KERNEL_DIR, 'build-image.sh'), [], { timeoutMs: 20 * 60_000, echo: !!process.env.IFBLAME_KERNEL_VERBOSE });
+  const dir = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.code !== 0 || !dir || !existsSync(join(dir, 'rootfs.img'))) {
+    const failed = /FAILED at step '[^']*'[^\n]*/.exec(r.stderr)?.[0] ?? `exit ${r.code}`;
+    throw new Error(`kernel image build failed: ${failed}\n--- build-image.sh stderr (last 40 lines) ---\n${r.stderr.split('\n').slice(-40).join('\n')}`);
+  }
+  return { dir, ms: r.ms, log: r.stderr };
+}
+
+export interface Generated {
+  backend: KBackend;
+  ok: boolean;
+  program?: string;
+  error?: string;
+}
+
+/**
+ * `ifblame script --backend X` on the host.  The host has neither kprobes nor bonding, so the program
+ * is generated for the target kernel without probing this one (IFBLAME_KERNEL_SCRIPT_ARGS adds options).
+ */
+export async function generatePrograms(backends: readonly KBackend[]): Promise<Generated[]> {
+  const extra = (process.env.IFBLAME_KERNEL_SCRIPT_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const out: Generated[] = [];
+  for (const backend of backends) {
+    const r = await run(process.execPath, [CLI, 'script', '--backend', backend, ...extra], { timeoutMs: 60_000 });
+    if (r.code === 0 && r.stdout.trim()) out.push({ backend, ok: true, program: r.stdout });
+    else out.push({ backend, ok: false, error: `ifblame script --backend ${backend} ${extra.join(' ')}: exit ${r.code}\n${r.stderr}` });
+  }
+  return out;
+}
+
+/** The input disk's tree: guest runner, scenario scripts, programs, and what to run. */
+export function prepareInput(inDir: string, programs: Generated[], scenarios: readonly string[], env: Record<string, string> = {}): void {
+  mkdirSync(join(inDir, 'programs'), { recursive: true });
+  mkdirSync(join(inDir, 'scenarios'), { recursive: true });
+  for (const f of ['run.sh', 'lib.sh']) copyFileSync(join(KERNEL_DIR, 'guest', f), join(inDir, f));
+  for (const s of scenarios) copyFileSync(join(KERNEL_DIR, 'scenarios', `${s}.sh`), join(inDir, 'scenarios', `${s}.sh`));
+  const ok = programs.filter((p) => p.ok);
+  for (const p of ok) writeFileSync(join(inDir, 'programs', `${p.backend}.bt`), p.program!);
+  writeFileSync(join(inDir, 'SCENARIOS'), scenarios.join(' ') + '\n');
+  writeFileSync(join(inDir, 'BACKENDS'), ok.map((p) => p.backend).join(' ') + '\n');
+  writeFileSync(join(inDir, 'ENV'), Object.entries(env).map(([k, v]) => `${k}=${v}\n`).join(''));
+}
+
+/** boot.sh: one boot, every scenario.  Resolves with qemu's exit code and the wall time. */
+export async function bootGuest(imageDir: string, inDir: string, outDir: string, timeoutS: number): Promise<RunResult> {
+  return run(join(KERNEL_DIR, 'boot.sh'), [imageDir, inDir, outDir], {
+    timeoutMs: (timeoutS + 60) * 1000,
+    env: { ...process.env, BOOT_TIMEOUT: String(timeoutS), BOOT_VERBOSE: '1' },
+    echo: !!process.env.IFBLAME_KERNEL_VERBOSE,
+  });
+}
+
+export interface Step {
+  name: string;
+  /** wall clock, µs since the epoch (guest clock, same as the trace). */
+  start: number;
+  end: number;
+  rc: number;
+  cmd: string;
+}
+
+export function readSteps(scenDir: string): Step[] {
+  const p = join(scenDir, 'steps.log');
+  if (!existsSync(p)) return [];
+  return readFileSync(p, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const m = /^start=(\d+) end=(\d+) rc=(\d+) name=(\S+) cmd=(.*)$/.exec(line);
+      if (!m) throw new Error(`steps.log: bad line ${JSON.stringify(line)}`);
+      return { start: Number(m[1]), end: Number(m[2]), rc: Number(m[3]), name: m[4]!, cmd: m[5]! };
+    });
+}
+
+/** aat.log: the guest's own view after every step (sysfs): name -> {aat, mac, promisc, master}. */
+export interface IfState {
+  aat: number;
+  mac: string;
+  promisc: number;
+  master: string;
+}
+export function readAatLog(scenDir: string): Map<string, Map<string, IfState>> {
+  const out = new Map<string, Map<string, IfState>>();
+  const p = join(scenDir, 'aat.log');
+  if (!existsSync(p)) return out;
+  for (const line of readFileSync(p, 'utf8').split('\n')) {
+    const m = /^\[[^\]]*\] after (\S+):(.*)$/.exec(line);
+    if (!m) continue;
+    const ifs = new Map<string, IfState>();
+    for (const x of m[2]!.matchAll(/ (\S+?)\(aat=(\d*),mac=([0-9a-f:]*),promisc=(\d*),master=(\S*?)\)/g)) {
+      ifs.set(x[1]!, { aat: Number(x[2]), mac: x[3]!, promisc: Number(x[4]), master: x[5]! });
+    }
+    out.set(m[1]!, ifs);
+  }
+  return out;
+}
+
+export interface TraceFile {
+  header: Record<string, unknown> & { kernel?: string; backend?: string; host?: string };
+  events: (Record<string, unknown> & { type: string })[];
+  /** Lines that did not parse (a torn final line is tolerated by replay; more is a bug). */
+  bad: number;
+}
+
+export function readTrace(path: string): TraceFile {
+  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim());
+  let bad = 0;
+  const parsed = lines.map((l) => {
+    try {
+      return JSON.parse(l) as Record<string, unknown>;
+    } catch {
+      bad++;
+      return undefined;
+    }
+  });
+  const [header, ...rest] = parsed;
+  if (!header) throw new Error(`${path}: no header line`);
+  return { header: header as TraceFile['header'], events: rest.filter((e): e is TraceFile['events'][number] => !!e && typeof e.type === 'string'), bad };
+}
+
+/** Host-side import of one scenario x backend: `ifblame import` -> trace file. */
+export async function importScenario(scenDir: string, backend: KBackend, tracePath: string): Promise<RunResult> {
+  const b = join(scenDir, backend);
+  const args = [CLI, 'import', '--bpftrace', join(b, 'bt.json'), '--netlink', join(scenDir, 'ipmon.txt'), '--snapshot', join(scenDir, 'snapshot.json'), '-o', tracePath];
+  const extra = (process.env.IFBLAME_KERNEL_IMPORT_ARGS ?? '').split(/\s+/).filter(Boolean);
+  // Let the importer pick up the guest's facts if it knows these options (kernel, host, sysfs assign types).
+  if (process.env.IFBLAME_KERNEL_IMPORT_GUEST_FACTS) {
+    args.push('--kernel', readFileSync(join(scenDir, 'kernel.txt'), 'utf8').trim());
+    args.push('--host', readFileSync(join(scenDir, 'hostname.txt'), 'utf8').trim());
+    args.push('--aat', join(scenDir, 'aat.txt'));
+    args.push('--backend', backend);
+  }
+  return run(process.execPath, [...args, ...extra], { timeoutMs: 120_000 });
+}
+
+/** test/kernel/cache/runs/<stamp>/ (git-ignored). */
+export function newRunDir(): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+  const dir = join(KERNEL_DIR, 'cache', 'runs', stamp);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Copy trace files into a recordings directory as kernel-<scenario>-<backend>.ndjson. */
+export function copyRecordings(traceDir: string, dest: string): string[] {
+  mkdirSync(dest, { recursive: true });
+  const copied: string[] = [];
+  for (const f of readdirSync(traceDir)) {
+    if (!f.endsWith('.ndjson')) continue;
+    cpSync(join(traceDir, f), join(dest, `kernel-${f}`));
+    copied.push(join(dest, `kernel-${f}`));
+  }
+  return copied;
+}
