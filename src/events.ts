@@ -57,6 +57,8 @@ export const ProbeEvent = z.object({
   ppid: Int.optional(),
   pcomm: z.string().optional(),
   cgroupId: z.string().optional(),
+  /** Network namespace inode of the task (`/proc/PID/ns/net`). */
+  netns: Int.optional(),
   fields: z.record(z.string(), FieldValue),
   kstack: z.array(z.string()).default([]),
   /** Filled in by the live source while the process still exists (parent chain, unit, container). */
@@ -184,6 +186,8 @@ export const TraceHeader = z.object({
   program: z.string(),
   probes: z.object({ used: z.array(z.string()), dropped: z.array(ProbeDrop) }),
   filters: z.object({ iface: z.array(z.string()).default([]), comm: z.array(z.string()).default([]) }).default({ iface: [], comm: [] }),
+  /** Network namespace inode whose links the netlink source watched; probe events from others are not correlated. */
+  netns: Int.optional(),
   /** Offset to add to bpftrace `nsecs` (CLOCK_MONOTONIC, ns) to get wall-clock microseconds. */
   clock: z.object({ monoToWallUs: z.number() }).optional(),
   snapshot: z.array(LinkState),

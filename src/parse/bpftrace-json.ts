@@ -106,7 +106,7 @@ export function decodePrintf(data: string, ctx: DecodeContext): Decoded {
     fields[f.name] = v;
   }
   const stack = nl < 0 ? [] : data.slice(nl + 1).split('\n').map((s) => s.trim()).filter((s) => s && !BPF_FRAME.test(s));
-  const { nsecs, pid, tid, comm, ppid, pcomm, cgroup, ...own } = fields;
+  const { nsecs, pid, tid, comm, ppid, pcomm, cgroup, netns, ...own } = fields;
   const ret = tag.endsWith(RET_SUFFIX);
   const event: ProbeEvent = {
     type: 'probe',
@@ -121,6 +121,7 @@ export function decodePrintf(data: string, ctx: DecodeContext): Decoded {
     ...(ppid !== undefined ? { ppid: Number(ppid) } : {}),
     ...(pcomm !== undefined ? { pcomm: String(pcomm) } : {}),
     ...(cgroup !== undefined ? { cgroupId: String(cgroup) } : {}),
+    ...(netns !== undefined ? { netns: Number(netns) } : {}),
     fields: own,
     kstack: stack,
   };

@@ -29,6 +29,16 @@ const UINT = /^\d{1,10}$/;
 
 /** Link types whose address ip prints as hex bytes of a fixed length (others: tunnels print IPs, unknown types vary). */
 const ADDR_LEN: Record<string, number> = { ether: 6, loopback: 6, infiniband: 20, ieee802: 6, fddi: 6, 'ieee802.11': 6 };
+/** Every name iproute2's ll_type_n2a prints (lib/ll_types.c, unchanged 6.1..6.19); anything else is `[N]`. */
+const LINK_TYPES = new Set([
+  'netrom', 'ether', 'eether', 'ax25', 'pronet', 'chaos', 'ieee802', 'arcnet', 'atalk', 'dlci', 'atm', 'metricom',
+  'ieee1394', 'infiniband', 'slip', 'cslip', 'slip6', 'cslip6', 'rsrvd', 'adapt', 'rose', 'x25', 'hwx25', 'can', 'ppp',
+  'hdlc', 'lapb', 'ddcmp', 'rawhdlc', 'ipip', 'tunnel6', 'frad', 'skip', 'loopback', 'ltalk', 'fddi', 'bif', 'sit',
+  'ip/ddp', 'gre', 'pimreg', 'hippi', 'ash', 'econet', 'irda', 'fcpp', 'fcal', 'fcpl', 'fcfb0', 'tr', 'ieee802.11',
+  'ieee802.11/prism', 'ieee802.11/radiotap', 'ieee802.15.4', 'ieee802.15.4/monitor', 'phonet', 'phonet_pipe', 'caif',
+  'gre6', 'netlink', '6lowpan', 'none', 'void',
+]);
+const NUMERIC_LINK_TYPE = /^\[\d{1,5}\]$/;
 /** Keys in the `link/...` segment that take one value. */
 const LINK_KEYS_WITH_VALUE = new Set([
   'brd', 'peer', 'permaddr', 'link-netns', 'link-netnsid', 'new-netns', 'new-netnsid', 'new-ifindex',
@@ -170,7 +180,7 @@ interface LinkSeg { linkType: string; addr?: HwAddr; permAddr?: HwAddr; promiscu
 function readLinkSegment(seg: string): LinkSeg | string {
   const tokens = seg.trim().split(/\s+/);
   const linkType = (tokens[0] ?? '').slice('link/'.length);
-  if (linkType === '') return 'empty link type';
+  if (!LINK_TYPES.has(linkType) && !NUMERIC_LINK_TYPE.test(linkType)) return `unknown link type link/${linkType} (truncated line?)`;
   const out: LinkSeg = { linkType };
   let i = 1;
   const first = tokens[1];

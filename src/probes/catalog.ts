@@ -207,7 +207,7 @@ const NL_BODY = `
   $type = *(uint16 *)uptr($base + 4);
   $nlflags = *(uint16 *)uptr($base + 6);
   $nllen = (uint64)*(uint32 *)uptr($base);
-  if (($type == 16 || $type == 19) && ($nlflags & 1) && $nllen >= 32 && $nllen <= $len) {
+  if (($type == 16 || $type == 17 || $type == 19) && ($nlflags & 1) && $nllen >= 32 && $nllen <= $len) {
     $ifindex = *(int32 *)uptr($base + 20);
     $ififlags = *(uint32 *)uptr($base + 24);
     $ifichange = *(uint32 *)uptr($base + 28);
@@ -236,7 +236,7 @@ export const SYSCALL_PROBES: SyscallProbe[] = [
     ],
     body: NL_BODY,
     fields: [
-      { name: 'nl_type', type: 'int', expr: '$type', doc: '16 RTM_NEWLINK, 19 RTM_SETLINK' },
+      { name: 'nl_type', type: 'int', expr: '$type', doc: '16 RTM_NEWLINK, 17 RTM_DELLINK, 19 RTM_SETLINK' },
       { name: 'nl_flags', type: 'hex', expr: '$nlflags' },
       { name: 'ifindex', type: 'int', expr: '$ifindex' },
       { name: 'ifi_flags', type: 'hex', expr: '$ififlags' },
@@ -245,7 +245,7 @@ export const SYSCALL_PROBES: SyscallProbe[] = [
       { name: 'addr', type: 'hw', expr: 'uptr($base + $addroff)', len: '$addrlen', doc: 'IFLA_ADDRESS' },
       { name: 'ifname', type: 'str', expr: 'uptr($base + $nameoff)', len: '$namelen', doc: 'IFLA_IFNAME' },
     ],
-    why: 'RTM_NEWLINK/RTM_SETLINK requests: ip link set address/master/promisc, udev, NetworkManager, networkd',
+    why: 'RTM_NEWLINK/SETLINK/DELLINK requests: ip link add/set/del, udev, NetworkManager, networkd',
   },
   {
     id: 'ioctl_link',

@@ -32,10 +32,11 @@ export const COMMON_FIELDS: readonly Field[] = [
   { name: 'ppid', type: 'int', expr: 'curtask->real_parent->tgid' },
   { name: 'pcomm', type: 'str', expr: 'curtask->real_parent->comm', len: '16' },
   { name: 'cgroup', type: 'u64', expr: 'cgroup' },
+  { name: 'netns', type: 'u64', expr: 'curtask->nsproxy->net_ns->ns.inum', doc: 'network namespace of the task' },
 ];
 
 /** Fields printed at return: the common ones but the parent (not needed twice). */
-export const COMMON_RET_FIELDS: readonly Field[] = COMMON_FIELDS.filter((f) => f.name !== 'ppid' && f.name !== 'pcomm' && f.name !== 'cgroup');
+export const COMMON_RET_FIELDS: readonly Field[] = COMMON_FIELDS.filter((f) => ['nsecs', 'pid', 'tid', 'comm'].includes(f.name));
 
 const FORMAT: Record<FieldType, string> = { u64: '%llu', int: '%d', hex: '0x%x', str: '%r', hw: '%rx', text: '%s' };
 

@@ -120,7 +120,8 @@ export function startIpMonitor(opts: IpMonitorSourceOptions = {}): IpMonitorSour
     if (opts.onEvent) opts.onEvent(r);
     else queue.push(r);
   });
-  child.stderr.pipe(split2()).on('data', (line: string) => {
+  const errLines = child.stderr.pipe(split2());
+  errLines.on('data', (line: string) => {
     stderrTail = (stderrTail + line + '\n').slice(-MAX_STDERR);
     if (OVERRUN.test(line)) {
       stats.overruns++;
@@ -130,7 +131,7 @@ export function startIpMonitor(opts: IpMonitorSourceOptions = {}): IpMonitorSour
 
   const started = Date.now();
   // Close the queue only after the last line went through split2, not merely when ip exited.
-  const linesDone = finished(lines).catch(() => undefined);
+  const linesDone = Promise.all([finished(lines), finished(errLines)]).catch(() => undefined);
   const done: Promise<IpMonitorExit> = Promise.all([child, linesDone]).then(([r]) => {
     const exit: IpMonitorExit = { stopped: stopping, stderr: stderrTail.trim() };
     if (r.exitCode !== undefined) exit.exitCode = r.exitCode;
@@ -157,6 +158,10 @@ export function startIpMonitor(opts: IpMonitorSourceOptions = {}): IpMonitorSour
         for (const pid of kids) killQuietly(pid, 'SIGTERM');
         const timer = setTimeout(() => { for (const pid of kids) killQuietly(pid, 'SIGKILL'); }, stopTimeoutMs);
         const exit = await done;
+        if (!(await waitGone(kids, stopTimeoutMs))) {
+          for (const pid of kids) killQuietly(pid, 'SIGKILL');
+          await waitGone(kids, 1000);
+        }
         clearTimeout(timer);
         return exit;
       }
@@ -195,21 +200,17 @@ function killQuietly(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-/** Single-consumer push queue: buffers until read, then ends or fails once. */
+/** Push queue behind the async iterator: buffers until read; pending next() calls are served in order. */
 class EventQueue<T> {
   private items: T[] = [];
-  private waiting: { resolve: (r: IteratorResult<T>) => void; reject: (e: Error) => void } | undefined;
+  private waiters: { resolve: (r: IteratorResult<T>) => void; reject: (e: Error) => void }[] = [];
   private closed: { error?: Error } | undefined;
 
   push(item: T): void {
     if (this.closed) return;
-    if (this.waiting) {
-      const w = this.waiting;
-      this.waiting = undefined;
-      w.resolve({ value: item, done: false });
-    } else {
-      this.items.push(item);
-    }
+    const w = this.waiters.shift();
+    if (w) w.resolve({ value: item, done: false });
+    else this.items.push(item);
   }
 
   end(): void { this.close({}); }
@@ -218,27 +219,28 @@ class EventQueue<T> {
   private close(c: { error?: Error }): void {
     if (this.closed) return;
     this.closed = c;
-    const w = this.waiting;
-    this.waiting = undefined;
-    if (!w) return;
-    if (c.error) w.reject(c.error);
-    else w.resolve({ value: undefined, done: true });
+    const waiters = this.waiters.splice(0);
+    waiters.forEach((w, i) => {
+      // A failure is reported once (to the first waiter), then iteration just ends.
+      if (c.error && i === 0) w.reject(c.error);
+      else w.resolve({ value: undefined, done: true });
+    });
+    if (c.error && waiters.length > 0) this.closed = {};
   }
 
   iterator(): AsyncIterator<T> {
     return {
       next: () => {
-        const item = this.items.shift();
-        if (item !== undefined) return Promise.resolve({ value: item, done: false });
+        if (this.items.length > 0) return Promise.resolve({ value: this.items.shift() as T, done: false });
         if (this.closed) {
-          if (this.closed.error) {
-            const e = this.closed.error;
-            this.closed = {}; // report a failure once, then just end
+          const e = this.closed.error;
+          if (e) {
+            this.closed = {};
             return Promise.reject(e);
           }
           return Promise.resolve({ value: undefined, done: true });
         }
-        return new Promise((resolve, reject) => { this.waiting = { resolve, reject }; });
+        return new Promise((resolve, reject) => { this.waiters.push({ resolve, reject }); });
       },
       return: () => {
         this.items = [];
@@ -338,6 +340,17 @@ async function descendants(pid: number): Promise<number[]> {
     }
   }
   return out;
+}
+
+/** True once every pid has exited (a zombie counts: it only waits for its new parent to reap it). */
+async function waitGone(pids: number[], ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const states = await Promise.all(pids.map((p) => readFile(`/proc/${p}/stat`, 'utf8').catch(() => '')));
+    if (states.every((st) => st === '' || st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3) === 'Z')) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(POLL_MS);
+  }
 }
 
 function sleep(ms: number): Promise<void> {

@@ -14,6 +14,7 @@ export interface LocalDateTime {
   micro: number; // 0..999999
 }
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const ISO_LOCAL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?$/;
 
 /** Reads `2026-11-21T12:40:59.506377` (no zone); null when it is not such a time or names no real day. */
@@ -36,8 +37,6 @@ export function isValidLocal(t: LocalDateTime): boolean {
   const dim = t.month === 2 ? (isLeap(t.year) ? 29 : 28) : DAYS_IN_MONTH[t.month - 1] ?? 31;
   return t.day <= dim;
 }
-
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 function isLeap(y: number): boolean {
   return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;

@@ -3,7 +3,7 @@
 // ifblame's own `import` turns them into trace files.  Only bpftrace, ip and the scenario commands
 // run in the guest: the host side is the product's real import path, and the image needs no Node.
 import { spawn } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -84,10 +84,11 @@ export interface Generated {
 
 /**
  * `ifblame script --backend X` on the host.  The host has neither kprobes nor bonding, so the program
- * is generated for the target kernel without probing this one (IFBLAME_KERNEL_SCRIPT_ARGS adds options).
+ * is generated for the target kernel without probing this one: `--all` (the whole catalog; the guest loads
+ * every module it needs).  IFBLAME_KERNEL_SCRIPT_ARGS replaces `--all`.
  */
 export async function generatePrograms(backends: readonly KBackend[]): Promise<Generated[]> {
-  const extra = (process.env.IFBLAME_KERNEL_SCRIPT_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const extra = (process.env.IFBLAME_KERNEL_SCRIPT_ARGS ?? '--all').split(/\s+/).filter(Boolean);
   const out: Generated[] = [];
   for (const backend of backends) {
     const r = await run(process.execPath, [CLI, 'script', '--backend', backend, ...extra], { timeoutMs: 60_000 });
@@ -210,14 +211,10 @@ export function newRunDir(): string {
   return dir;
 }
 
-/** Copy trace files into a recordings directory as kernel-<scenario>-<backend>.ndjson. */
-export function copyRecordings(traceDir: string, dest: string): string[] {
+/** Keep a trace file as a recording: <dest>/kernel-<scenario>-<backend>.ndjson. */
+export function recordTrace(tracePath: string, dest: string, name: string): string {
   mkdirSync(dest, { recursive: true });
-  const copied: string[] = [];
-  for (const f of readdirSync(traceDir)) {
-    if (!f.endsWith('.ndjson')) continue;
-    cpSync(join(traceDir, f), join(dest, `kernel-${f}`));
-    copied.push(join(dest, `kernel-${f}`));
-  }
-  return copied;
+  const to = join(dest, `kernel-${name}.ndjson`);
+  cpSync(tracePath, to);
+  return to;
 }

@@ -15,8 +15,10 @@ uname -a > "$OUTROOT/uname.txt"
 bpftrace --version > "$OUTROOT/bpftrace-version.txt" 2>&1
 # bonding: max_bonds=0 so loading it does not create bond0 (the scenarios do).
 # Loaded before any tracer starts, so the bonding/bridge probes can attach.
-modprobe bonding max_bonds=0; modprobe bridge; modprobe dummy; modprobe veth
+# team: the generated programs also probe team_port_add/del (no scenario uses teams).
+modprobe bonding max_bonds=0; modprobe bridge; modprobe dummy; modprobe veth; modprobe team
 lsmod > "$OUTROOT/lsmod.txt"
+bpftrace --info > "$OUTROOT/bpftrace-info.txt" 2>&1
 reset_guest() {
   local n
   for n in $(ls /sys/class/net); do      # masters first (deleting a bond releases its slaves)
@@ -47,3 +49,17 @@ for s in $(cat SCENARIOS); do
   sync; tar -cf /dev/vdc -C "$OUTROOT" . ; sync
 done
 echo "all scenarios done uptime $(uptime_s)"
+# PROBE_LIST=1: which of the programs' kprobe/kfunc attach points this kernel lists.
+if [ -n "${PROBE_LIST:-}" ]; then
+  timeout 120 bpftrace -l 'kprobe:*' > /tmp/all-kprobes.txt 2>&1
+  timeout 180 bpftrace -l 'kfunc:*' > /tmp/all-kfuncs.txt 2>&1
+  for f in "$IN"/programs/*.bt; do
+    grep -oE '^(kprobe|kretprobe|kfunc|kretfunc):[A-Za-z0-9_:]+' "$f"
+  done | sort -u | while read -r ap; do
+    fn=${ap##*:}
+    case $ap in k*probe:*) l=/tmp/all-kprobes.txt;; *) l=/tmp/all-kfuncs.txt;; esac
+    echo "$ap -> $(grep -E ":$fn\$" $l | tr '\n' ' ')"
+  done > "$OUTROOT/probe-list.txt" 2>&1
+  echo "probe list done uptime $(uptime_s)"
+  sync; tar -cf /dev/vdc -C "$OUTROOT" . ; sync
+fi

@@ -1,0 +1,450 @@
+// Turn probe events and netlink messages into attributed changes, in time order, keeping per-interface state.
+import type { Actor, Change, ChangeKind, Evidence, LinkEvent, LinkState, ProbeEvent, TraceEvent } from '../events.js';
+import type { IfaceState } from '../pipeline/feed.js';
+import { actorOf, labelActor, type ProcessInfo } from './actor.js';
+import { pathOf, stackHas } from './paths.js';
+import { StateTable } from './state.js';
+
+/** A change a probe saw or a request the syscalls backend saw, waiting to be merged, confirmed or emitted. */
+interface Obs {
+  kind: ChangeKind | 'creating';
+  ifindex?: number;
+  iface: string;
+  before: string | number | null;
+  after: string | number | null;
+  actor: Actor | null;
+  probes: string[];
+  kstack: string[];
+  ts: number;
+  tid: number;
+  evidence: Evidence;
+  refs: number[];
+  note?: string;
+  /** Event time (µs) after which it is emitted without netlink confirmation. */
+  due: number;
+  failed?: boolean;
+}
+
+export interface CorrelatorOptions {
+  /** Reorder window for live sources: events are processed once this much older than the newest. */
+  windowUs?: number;
+  procInfo?: ProcessInfo;
+  /** Network namespace inode the netlink source watches. */
+  netns?: number;
+}
+
+const MERGE_US = 100_000;
+const HOLD_US = 50_000;
+const CONFIRM_US = 1_500_000;
+const RECENT_US = 3_000_000;
+
+const MAC_PROBES = new Set(['dev_set_mac_address_user', 'dev_set_mac_address', 'dev_addr_mod', 'netdev_changeaddr']);
+const PROMISC_PROBES = new Set(['dev_set_promiscuity', '__dev_set_promiscuity']);
+const IFF_PROMISC = 0x100;
+const NLM_F_CREATE = 0x400;
+
+export class Correlator {
+  readonly table: StateTable;
+  private readonly buffer: (ProbeEvent | LinkEvent)[] = [];
+  private pending: Obs[] = [];
+  private recent: Change[] = [];
+  private readonly out: TraceEvent[] = [];
+  private clock = 0;
+  private readonly windowUs: number;
+  private readonly info: ProcessInfo | undefined;
+  private readonly netns: number | undefined;
+
+  constructor(snapshot: LinkState[] = [], opts: CorrelatorOptions = {}) {
+    this.table = new StateTable(snapshot);
+    this.windowUs = opts.windowUs ?? 0;
+    this.info = opts.procInfo;
+    this.netns = opts.netns;
+  }
+
+  /** Buffer one raw event; with no reorder window it is processed at once. Returns derived events ready now. */
+  push(ev: ProbeEvent | LinkEvent): TraceEvent[] {
+    this.buffer.push(ev);
+    if (this.windowUs === 0) return this.advance(Number.POSITIVE_INFINITY, false);
+    return this.advance(ev.ts - this.windowUs, false);
+  }
+
+  /** Process buffered events older than `watermark` (µs), in time order. */
+  advance(watermark: number, final = false): TraceEvent[] {
+    this.buffer.sort((a, b) => a.ts - b.ts || (a.seq ?? 0) - (b.seq ?? 0));
+    let n = 0;
+    while (n < this.buffer.length && this.buffer[n]!.ts <= watermark) n++;
+    for (const ev of this.buffer.splice(0, n)) {
+      this.expire(ev.ts);
+      this.clock = Math.max(this.clock, ev.ts);
+      if (ev.type === 'probe') this.onProbe(ev);
+      else this.onLink(ev);
+    }
+    if (final) this.expire(Number.POSITIVE_INFINITY);
+    else if (Number.isFinite(watermark)) this.expire(watermark);
+    return this.out.splice(0);
+  }
+
+  /** Everything left: end of a replay/import, or a live session stopping. */
+  flush(): TraceEvent[] {
+    return this.advance(Number.POSITIVE_INFINITY, true);
+  }
+
+  state(): IfaceState[] {
+    return this.table.all();
+  }
+
+  // ---- probes ------------------------------------------------------------------------------------------
+
+  private onProbe(ev: ProbeEvent): void {
+    // Interface indexes and names are per namespace: correlate only the namespace netlink watches.
+    if (this.netns !== undefined && ev.netns !== undefined && ev.netns !== this.netns) return;
+    if (ev.phase === 'return') return this.onReturn(ev);
+    if (MAC_PROBES.has(ev.probe)) return this.onMacProbe(ev);
+    if (PROMISC_PROBES.has(ev.probe)) return this.onPromiscProbe(ev);
+    switch (ev.probe) {
+      case 'bond_enslave':
+      case 'br_add_if':
+      case 'team_port_add':
+        return this.onMasterProbe(ev, 'enslave');
+      case '__bond_release_one':
+      case 'br_del_if':
+      case 'team_port_del':
+        return this.onMasterProbe(ev, 'release');
+      case 'nl_link':
+        return this.onNetlinkRequest(ev);
+      case 'ioctl_link':
+        return this.onIoctl(ev);
+      case 'packet_membership':
+        return this.onPacketMembership(ev);
+      case 'sysfs_write':
+        return this.onSysfsWrite(ev);
+    }
+  }
+
+  private actor(ev: ProbeEvent): Actor {
+    return ev.actor ?? actorOf(ev, this.info);
+  }
+
+  private add(o: Omit<Obs, 'refs' | 'due'> & { hold: number }, ev: ProbeEvent): void {
+    const { hold, ...rest } = o;
+    this.pending.push({ ...rest, refs: ev.seq !== undefined ? [ev.seq] : [], due: ev.ts + hold });
+  }
+
+  private onMacProbe(ev: ProbeEvent): void {
+    const f = ev.fields;
+    const ifindex = Number(f.ifindex);
+    const after = String(ev.probe === 'netdev_changeaddr' ? f.now : f.new);
+    if (ev.probe === 'dev_addr_mod' && Number(f.offset) !== 0) return;
+    // A device being allocated (not registered yet): remember who creates it.
+    if (!ifindex) {
+      this.add({ kind: 'creating', iface: '', before: null, after, actor: this.actor(ev), probes: [ev.probe], kstack: ev.kstack, ts: ev.ts, tid: ev.tid, evidence: 'observed', hold: CONFIRM_US }, ev);
+      return;
+    }
+    const name = String(f.dev);
+    const s = this.table.ensure(ifindex, name);
+    if (typeof f.aat === 'number') s.aat = f.aat;
+    const before = ev.probe === 'netdev_changeaddr' ? (s.addr ?? null) : String(f.old);
+    const merged = this.pending.find((o) => o.kind === 'mac' && o.tid === ev.tid && o.ifindex === ifindex && o.after === after && ev.ts - o.ts < MERGE_US);
+    if (merged) {
+      if (!merged.probes.includes(ev.probe)) merged.probes.push(ev.probe);
+      if (ev.kstack.length > merged.kstack.length) merged.kstack = ev.kstack;
+      if (ev.seq !== undefined) merged.refs.push(ev.seq);
+      return;
+    }
+    if (before === after) return; // a no-op set: the kernel still calls in, nothing changes
+    this.add({ kind: 'mac', ifindex, iface: name, before, after, actor: this.actor(ev), probes: [ev.probe], kstack: ev.kstack, ts: ev.ts, tid: ev.tid, evidence: 'observed', hold: HOLD_US }, ev);
+  }
+
+  private onPromiscProbe(ev: ProbeEvent): void {
+    const f = ev.fields;
+    const ifindex = Number(f.ifindex);
+    const inc = Number(f.inc);
+    const before = Number(f.promiscuity);
+    const merged = this.pending.find((o) => o.kind === 'promisc' && o.tid === ev.tid && o.ifindex === ifindex && o.before === before && ev.ts - o.ts < MERGE_US);
+    if (merged) {
+      if (!merged.probes.includes(ev.probe)) merged.probes.push(ev.probe);
+      if (ev.kstack.length > merged.kstack.length) merged.kstack = ev.kstack;
+      if (ev.seq !== undefined) merged.refs.push(ev.seq);
+      return;
+    }
+    this.table.ensure(ifindex, String(f.dev));
+    this.add({ kind: 'promisc', ifindex, iface: String(f.dev), before, after: Math.max(0, before + inc), actor: this.actor(ev), probes: [ev.probe], kstack: ev.kstack, ts: ev.ts, tid: ev.tid, evidence: 'observed', hold: HOLD_US }, ev);
+  }
+
+  private onMasterProbe(ev: ProbeEvent, kind: 'enslave' | 'release'): void {
+    const f = ev.fields;
+    const master = String(f.bond ?? f.bridge ?? f.team);
+    const port = String(f.slave ?? f.port);
+    const s = this.table.byName(port);
+    this.add(
+      {
+        kind,
+        ...(s ? { ifindex: s.ifindex } : {}),
+        iface: port,
+        before: kind === 'enslave' ? (s?.master ?? null) : master,
+        after: kind === 'enslave' ? master : null,
+        actor: this.actor(ev),
+        probes: [ev.probe],
+        kstack: ev.kstack,
+        ts: ev.ts,
+        tid: ev.tid,
+        evidence: 'observed',
+        hold: CONFIRM_US,
+      },
+      ev,
+    );
+  }
+
+  /** A failed call (ret < 0) changed nothing: its observations are dropped. */
+  private onReturn(ev: ProbeEvent): void {
+    const ret = Number(ev.fields.ret);
+    if (!(ret < 0)) return;
+    for (const o of this.pending) if (o.tid === ev.tid && o.probes.includes(ev.probe)) o.failed = true;
+  }
+
+  private request(ev: ProbeEvent, o: { kind: ChangeKind | 'creating'; ifindex?: number; iface: string; before: string | number | null; after: string | number | null; note?: string }): void {
+    this.add({ ...o, actor: this.actor(ev), probes: [ev.probe], kstack: [], ts: ev.ts, tid: ev.tid, evidence: 'requested', hold: CONFIRM_US }, ev);
+  }
+
+  private nameOf(ifindex: number): string {
+    return this.table.get(ifindex)?.name ?? `if${ifindex}`;
+  }
+
+  private onNetlinkRequest(ev: ProbeEvent): void {
+    const f = ev.fields;
+    const ifindex = Number(f.ifindex);
+    const ifname = String(f.ifname ?? '');
+    const s = ifindex ? this.table.get(ifindex) : ifname ? this.table.byName(ifname) : undefined;
+    const iface = s?.name ?? (ifname || (ifindex ? `if${ifindex}` : ''));
+    const base = { ...(s ? { ifindex: s.ifindex } : ifindex ? { ifindex } : {}), iface };
+    if (Number(f.nl_type) === 16 && Number(f.nl_flags) & NLM_F_CREATE) {
+      this.request(ev, { kind: 'creating', iface: ifname, before: null, after: null });
+      return;
+    }
+    if (!iface) return; // a request naming no interface (capability probes some tools send)
+    if (Number(f.nl_type) === 17) {
+      this.request(ev, { ...base, kind: 'deleted', before: s?.addr ?? null, after: null });
+      return;
+    }
+    if (f.addr) this.request(ev, { ...base, kind: 'mac', before: s?.addr ?? null, after: String(f.addr) });
+    const master = Number(f.master);
+    if (master > 0) this.request(ev, { ...base, kind: 'enslave', before: s?.master ?? null, after: this.nameOf(master) });
+    if (master === 0) this.request(ev, { ...base, kind: 'release', before: s?.master ?? null, after: null });
+    if (Number(f.ifi_change) & IFF_PROMISC) {
+      const on = (Number(f.ifi_flags) & IFF_PROMISC) !== 0;
+      const before = s?.promiscuity ?? null;
+      this.request(ev, { ...base, kind: 'promisc', before, after: before === null ? (on ? 'on' : 'off') : Math.max(0, before + (on ? 1 : -1)), note: `ip link set promisc ${on ? 'on' : 'off'}` });
+    }
+  }
+
+  private onIoctl(ev: ProbeEvent): void {
+    const f = ev.fields;
+    const iface = String(f.ifname);
+    const s = this.table.byName(iface);
+    const base = { ...(s ? { ifindex: s.ifindex } : {}), iface };
+    if (Number(f.cmd) === 0x8924) this.request(ev, { ...base, kind: 'mac', before: s?.addr ?? null, after: String(f.addr), note: 'SIOCSIFHWADDR ioctl' });
+    else if (Number(f.cmd) === 0x8914 && s) {
+      const on = (Number(f.value) & IFF_PROMISC) !== 0;
+      if (on !== s.flags.includes('PROMISC')) this.request(ev, { ...base, kind: 'promisc', before: s.promiscuity ?? null, after: s.promiscuity === undefined ? (on ? 'on' : 'off') : Math.max(0, s.promiscuity + (on ? 1 : -1)), note: 'SIOCSIFFLAGS ioctl' });
+    }
+  }
+
+  private onPacketMembership(ev: ProbeEvent): void {
+    const f = ev.fields;
+    if (Number(f.mr_type) !== 1) return; // only PACKET_MR_PROMISC
+    const ifindex = Number(f.ifindex);
+    const s = this.table.get(ifindex);
+    const inc = Number(f.op) === 1 ? 1 : -1;
+    const before = s?.promiscuity ?? null;
+    this.request(ev, { ifindex, iface: this.nameOf(ifindex), kind: 'promisc', before, after: before === null ? null : Math.max(0, before + inc), note: `packet socket ${inc > 0 ? 'PACKET_ADD_MEMBERSHIP' : 'PACKET_DROP_MEMBERSHIP'} PACKET_MR_PROMISC (libpcap)` });
+  }
+
+  private onSysfsWrite(ev: ProbeEvent): void {
+    const path = String(ev.fields.path);
+    const data = String(ev.fields.data).trim();
+    const slaves = /^\/sys\/(?:class|devices\/.*)\/net\/([^/]+)\/bonding\/slaves$/.exec(path);
+    if (slaves && /^[+-]/.test(data)) {
+      const port = data.slice(1);
+      const s = this.table.byName(port);
+      const base = { ...(s ? { ifindex: s.ifindex } : {}), iface: port, note: `echo ${data} > ${path}` };
+      if (data.startsWith('+')) this.request(ev, { ...base, kind: 'enslave', before: s?.master ?? null, after: slaves[1]! });
+      else this.request(ev, { ...base, kind: 'release', before: slaves[1]!, after: null });
+      return;
+    }
+    const addr = /^\/sys\/(?:class|devices\/.*)\/net\/([^/]+)\/address$/.exec(path);
+    if (addr) {
+      const s = this.table.byName(addr[1]!);
+      this.request(ev, { ...(s ? { ifindex: s.ifindex } : {}), iface: addr[1]!, kind: 'mac', before: s?.addr ?? null, after: data.toLowerCase(), note: `write to ${path}` });
+    }
+  }
+
+  // ---- netlink -----------------------------------------------------------------------------------------
+
+  private onLink(ev: LinkEvent): void {
+    if (ev.family === 'bridge') return; // port messages: the link-family message carries the same master change
+    const known = this.table.get(ev.ifindex);
+    const before = this.table.applyLink(ev);
+    const s = this.table.get(ev.ifindex)!;
+    const refs = ev.seq !== undefined ? [ev.seq] : [];
+    if (ev.action === 'del') {
+      if (!before?.deleted) this.emitFromLink(ev, 'deleted', before?.addr ?? null, null, refs);
+      return;
+    }
+    if (!known || before?.deleted) {
+      this.emitFromLink(ev, 'created', null, ev.addr ?? null, refs);
+      return;
+    }
+    if (ev.addr !== undefined && before?.addr !== undefined && ev.addr !== before.addr) this.emitFromLink(ev, 'mac', before.addr, ev.addr, refs);
+    if (ev.promiscuity !== undefined && before?.promiscuity !== undefined && ev.promiscuity !== before.promiscuity) {
+      this.emitFromLink(ev, 'promisc', before.promiscuity, ev.promiscuity, refs);
+    } else if (ev.promiscuity === undefined && before && before.flags.includes('PROMISC') !== ev.flags.includes('PROMISC')) {
+      this.emitFromLink(ev, 'promisc', before.flags.includes('PROMISC') ? 'on' : 'off', ev.flags.includes('PROMISC') ? 'on' : 'off', refs);
+    }
+    const oldMaster = before?.master ?? null;
+    const newMaster = ev.master ?? null;
+    if (oldMaster !== newMaster) {
+      const kind: ChangeKind = !oldMaster ? 'enslave' : !newMaster ? 'release' : 'master';
+      this.emitFromLink(ev, kind, oldMaster, newMaster, refs);
+    }
+    void s;
+  }
+
+  /** A change netlink reports: already reported by a probe, explained by a pending observation, or inferred. */
+  private emitFromLink(ev: LinkEvent, kind: ChangeKind, before: string | number | null, after: string | number | null, refs: number[]): void {
+    const sameIface = (o: { ifindex?: number; iface: string }) => (o.ifindex !== undefined ? o.ifindex === ev.ifindex : o.iface === ev.ifname);
+    const reported = this.recent.find((c) => c.kind === kind && sameIface(c) && c.after === after && ev.ts - c.ts < RECENT_US);
+    if (reported) {
+      reported.refs.push(...refs);
+      return;
+    }
+    const matchKind = kind === 'created' ? 'creating' : kind;
+    const obs = this.pending.find(
+      (o) =>
+        !o.failed &&
+        o.kind === matchKind &&
+        (kind === 'created' ? o.iface === ev.ifname || o.after === after || o.iface === '' : sameIface(o) && (o.after === after || typeof o.after !== typeof after || kind === 'release' || kind === 'deleted')),
+    );
+    if (obs) {
+      this.pending = this.pending.filter((o) => o !== obs);
+      this.emit({ ...obs, kind, ifindex: ev.ifindex, iface: ev.ifname, before, after, refs: [...obs.refs, ...refs] });
+      return;
+    }
+    const guess = this.infer(ev, kind, after);
+    this.emit({
+      kind,
+      ifindex: ev.ifindex,
+      iface: ev.ifname,
+      before,
+      after,
+      actor: guess?.actor ?? null,
+      probes: [],
+      kstack: [],
+      ts: ev.ts,
+      tid: 0,
+      evidence: 'inferred',
+      refs: [...(guess?.refs ?? []), ...refs],
+      note: guess?.note ?? 'only netlink saw this change; no probe explains it',
+      due: ev.ts,
+    });
+  }
+
+  /** Kernel-internal causes the syscalls backend cannot see, told from the netlink stream and recent requests. */
+  private infer(ev: LinkEvent, kind: ChangeKind, after: string | number | null): { actor: Actor | null; note: string; refs: number[] } | undefined {
+    const s = this.table.get(ev.ifindex);
+    const relatedRequest = (names: string[]) =>
+      [...this.recent, ...this.pending.map((o) => ({ ...o, actor: o.actor }))]
+        .filter((c) => names.includes(c.iface) && ev.ts - c.ts < RECENT_US && (c.kind === 'enslave' || c.kind === 'release' || c.kind === 'master'))
+        .pop();
+    if (kind === 'mac' && typeof after === 'string') {
+      const ports = this.table.portsOf(ev.ifname);
+      const source = ports.find((p) => p.addr === after);
+      if (source) {
+        const r = relatedRequest(ports.map((p) => p.name));
+        const what = s?.kind === 'bridge' ? `bridge ${ev.ifname} follows the MAC of its port ${source.name}` : `${ev.ifname} inherited the MAC of its port ${source.name}`;
+        return { actor: r?.actor ?? null, note: `${what} (inferred from netlink)`, refs: r?.refs ?? [] };
+      }
+      const master = s?.master ? this.table.byName(s.master) : undefined;
+      if (master && master.addr === after) {
+        const r = relatedRequest([ev.ifname]);
+        return { actor: r?.actor ?? null, note: `master ${master.name} set its port's MAC to its own (inferred from netlink)`, refs: r?.refs ?? [] };
+      }
+    }
+    if (kind === 'promisc') {
+      const r = relatedRequest([ev.ifname]);
+      if (r) return { actor: r.actor, note: `promiscuity follows ${r.kind} ${r.after ?? r.before ?? ''} (inferred from netlink)`, refs: r.refs };
+    }
+    return undefined;
+  }
+
+  // ---- emission ----------------------------------------------------------------------------------------
+
+  /** Observations whose time has come: promisc/MAC writes after their merge hold, requests unconfirmed. */
+  private expire(now: number): void {
+    const due = this.pending.filter((o) => o.due <= now);
+    if (!due.length) return;
+    this.pending = this.pending.filter((o) => o.due > now);
+    for (const o of due) {
+      if (o.failed || o.kind === 'creating') continue;
+      if (o.evidence === 'requested') o.note = `${o.note ? `${o.note}; ` : ''}request not confirmed by netlink`;
+      this.emit(o);
+    }
+  }
+
+  private emit(o: Obs): void {
+    if (o.kind === 'creating') return;
+    const kind = o.kind;
+    const path = [...pathOf(o.kstack)];
+    for (const p of o.probes) if (!path.includes(p)) path.push(p);
+    const note = o.note ?? this.explainObserved(o);
+    const change: Change = {
+      type: 'change',
+      ts: o.ts,
+      iface: o.iface,
+      ...(o.ifindex !== undefined ? { ifindex: o.ifindex } : {}),
+      kind,
+      before: o.before,
+      after: o.after,
+      actor: o.actor,
+      via: { ...(o.probes[0] ? { probe: o.probes[o.probes.length - 1] } : {}), kstack: o.kstack, path, ...(note ? { note } : {}) },
+      evidence: o.evidence,
+      refs: o.refs,
+    };
+    this.table.applyChange(change, labelActor(o.actor));
+    if (kind === 'mac' && o.evidence === 'observed') this.learnAssignType(o);
+    this.recent.push(change);
+    if (this.recent.length > 256) this.recent = this.recent.filter((c) => this.clock - c.ts < RECENT_US);
+    this.out.push(change);
+  }
+
+  /** What a kernel path means, in words: the bond/bridge cases of the incidents. */
+  private explainObserved(o: Obs): string | undefined {
+    if (o.actor?.kernel && o.kind === 'mac') return `the kernel's own change (${o.actor.comm}), no user process behind it`;
+    if (o.kind !== 'mac' || typeof o.after !== 'string') return undefined;
+    const s = o.ifindex !== undefined ? this.table.get(o.ifindex) : undefined;
+    if (stackHas(o.kstack, 'bond_enslave')) {
+      const port = this.table.portsOf(o.iface).find((p) => p.addr === o.after) ?? this.recentPortFor(o.iface, o.after);
+      if (port && port !== o.iface) return `bond ${o.iface} inherited the MAC of its slave ${port} (bond_enslave, bypassing dev_set_mac_address)`;
+      if (s?.master) return `bond ${s.master} overwrote its slave's MAC with its own (bond_enslave)`;
+      return 'set while enslaving (bond_enslave)';
+    }
+    if (stackHas(o.kstack, '__bond_release_one')) return s?.kind === 'bond' || this.table.portsOf(o.iface).length === 0 ? `${o.iface} MAC reset on slave release (__bond_release_one)` : undefined;
+    if (stackHas(o.kstack, 'br_stp_recalculate_bridge_id')) {
+      const port = this.table.portsOf(o.iface).find((p) => p.addr === o.after);
+      return `bridge ${o.iface} follows its lowest port MAC${port ? ` (${port.name})` : ''}`;
+    }
+    return undefined;
+  }
+
+  /** The port a bond just took its MAC from: a recent enslave observation naming this bond. */
+  private recentPortFor(master: string, addr: string): string | undefined {
+    for (const o of [...this.pending].reverse()) if (o.kind === 'enslave' && o.after === master && this.table.byName(o.iface)?.addr === addr) return o.iface;
+    return undefined;
+  }
+
+  private learnAssignType(o: Obs): void {
+    if (o.ifindex === undefined) return;
+    if (o.probes.includes('dev_set_mac_address') || o.probes.includes('dev_set_mac_address_user')) this.table.setAssignType(o.ifindex, 3);
+    else if (stackHas(o.kstack, 'bond_enslave')) this.table.setAssignType(o.ifindex, 2);
+    else if (stackHas(o.kstack, '__bond_release_one')) this.table.setAssignType(o.ifindex, 1);
+  }
+}

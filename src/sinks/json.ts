@@ -1,0 +1,37 @@
+// JSON for scripts: ndjson streams events as they come; json prints one document at the end. Both use the event model.
+import type { Writable } from 'node:stream';
+import type { TraceEvent, TraceHeader } from '../events.js';
+import type { EventSink } from './text.js';
+import type { Summary } from './summary.js';
+
+export interface JsonSinkOptions {
+  /** Include raw probe and netlink events, not only changes, notes and lost counts. */
+  raw?: boolean;
+  header?: TraceHeader;
+}
+
+const DERIVED = new Set(['change', 'note', 'lost']);
+
+export function createJsonSink(out: Writable, format: 'json' | 'ndjson', o: JsonSinkOptions = {}): EventSink {
+  const kept: TraceEvent[] = [];
+  const wanted = (ev: TraceEvent) => o.raw || DERIVED.has(ev.type);
+  if (format === 'ndjson') {
+    return {
+      write(ev) {
+        if (wanted(ev)) out.write(JSON.stringify(ev) + '\n');
+      },
+      end(summary) {
+        out.write(JSON.stringify({ type: 'summary', ...summary }) + '\n');
+      },
+    };
+  }
+  return {
+    write(ev) {
+      if (wanted(ev)) kept.push(ev);
+    },
+    end(summary) {
+      const { program: _program, snapshot: _snapshot, ...header } = o.header ?? ({} as Partial<TraceHeader>);
+      out.write(JSON.stringify({ header, events: kept, summary }, null, 2) + '\n');
+    },
+  };
+}

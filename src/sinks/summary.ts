@@ -1,0 +1,33 @@
+// What a capture or replay adds up to: counts per kind, lost events, backend, dropped probes — printed by every sink.
+import type { ChangeKind, ProbeDrop, TraceEvent } from '../events.js';
+
+export interface Summary {
+  backend: string;
+  changes: Partial<Record<ChangeKind, number>>;
+  total: number;
+  lost: number;
+  badLines: number;
+  dropped: ProbeDrop[];
+  durationMs: number;
+  command?: { argv: string[]; exitCode: number | null; signal?: string };
+  failOn?: { kinds: ChangeKind[]; hit: number };
+  error?: string;
+}
+
+/** Accumulates a Summary from the event stream. */
+export class SummaryCounter {
+  readonly changes: Partial<Record<ChangeKind, number>> = {};
+  total = 0;
+  lost = 0;
+  badLines = 0;
+
+  add(ev: TraceEvent): void {
+    if (ev.type === 'change') {
+      this.changes[ev.kind] = (this.changes[ev.kind] ?? 0) + 1;
+      this.total++;
+    } else if (ev.type === 'lost') {
+      if (ev.source === 'parser') this.badLines += ev.count;
+      else this.lost += ev.count;
+    }
+  }
+}

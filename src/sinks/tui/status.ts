@@ -1,0 +1,55 @@
+// The status line: backend, probes attached/dropped, lost events, recording and its size, live/paused/replay and speed.
+import type { Seg } from './text.js';
+
+export interface StatusInput {
+  mode: 'live' | 'replay';
+  backend: string;
+  probesUsed: number;
+  probesDropped: number;
+  lost: number;
+  events: number;
+  /** null: recording not possible here (replay); path null: not recording now. */
+  recording: { path: string | null; bytes: number } | null;
+  viewPaused: boolean;
+  pending: number;
+  replay?: { paused: boolean; speed: number };
+  filter: string | null;
+  flash: string | null;
+}
+
+export function humanBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+export function speedText(speed: number): string {
+  return Number.isFinite(speed) ? `x${speed}` : 'max';
+}
+
+export function statusSegs(s: StatusInput): Seg[] {
+  const segs: Seg[] = [];
+  const sep = { text: ' | ' };
+  if (s.mode === 'live') segs.push({ text: ' LIVE ', style: ['black-fg', 'green-bg', 'bold'] });
+  else {
+    const paused = s.replay?.paused ?? false;
+    segs.push({ text: ` REPLAY ${paused ? 'PAUSED' : speedText(s.replay?.speed ?? 1)} `, style: ['black-fg', paused ? 'yellow-bg' : 'cyan-bg', 'bold'] });
+  }
+  if (s.viewPaused) segs.push({ text: ` VIEW PAUSED${s.pending ? ` +${s.pending}` : ''} `, style: ['black-fg', 'yellow-bg', 'bold'] });
+  segs.push({ text: ` ${s.backend}` }, sep);
+  segs.push({ text: `probes ${s.probesUsed}` });
+  if (s.probesDropped) segs.push({ text: ` (${s.probesDropped} dropped)`, style: ['yellow-fg'] });
+  segs.push(sep, { text: `lost ${s.lost}`, style: s.lost ? ['red-fg', 'bold'] : [] });
+  segs.push(sep, { text: `ev ${s.events}` });
+  if (s.recording?.path) segs.push(sep, { text: `REC ${s.recording.path} ${humanBytes(s.recording.bytes)}`, style: ['red-fg', 'bold'] });
+  if (s.filter) segs.push(sep, { text: `/${s.filter}`, style: ['cyan-fg'] });
+  if (s.flash) segs.push(sep, { text: s.flash, style: ['bold'] });
+  else segs.push(sep, { text: '? help' });
+  return segs;
+}

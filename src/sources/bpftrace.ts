@@ -1,0 +1,127 @@
+// Run a generated program under bpftrace (-f json -B line), decode every line, and make sure bpftrace never outlives us.
+import { execa, type ResultPromise } from 'execa';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import split2 from 'split2';
+import { EXIT, IfblameError } from '../errors.js';
+import type { Backend } from '../events.js';
+import { decodeLine, parseClockWall, type Decoded } from '../parse/bpftrace-json.js';
+import { explainFailure } from '../probes/detect.js';
+import { guardChild } from './guard.js';
+
+export interface BpftraceSourceOptions {
+  program: string;
+  backend: Backend;
+  /** Called for every decoded line (events, lost counts, notes), in order. */
+  onDecoded: (d: Decoded, line: number) => void;
+  /** stderr lines that matter (warnings), for the notes stream. */
+  onStderr?: (line: string) => void;
+  /** How long compile + attach may take (35 s for 13 kprobes under emulation; default 120 s). */
+  readyTimeoutMs?: number;
+}
+
+/** CLOCK_MONOTONIC (what bpftrace `nsecs` reads) to wall-clock µs, from Node's own monotonic clock. */
+export function liveMonoToWallUs(): number {
+  return Date.now() * 1000 - Number(process.hrtime.bigint() / 1000n);
+}
+
+export class BpftraceSource {
+  private child: ResultPromise | null = null;
+  private dir: string | null = null;
+  private stderrLines: string[] = [];
+  private stopping = false;
+  attached = 0;
+  lost = 0;
+  badLines = 0;
+  /** Resolves with bpftrace's exit: null when we stopped it, else an error line. */
+  exited: Promise<string | null> = Promise.resolve(null);
+  readonly monoToWallUs = liveMonoToWallUs();
+
+  constructor(private readonly opts: BpftraceSourceOptions) {}
+
+  /** Start and resolve once probes are attached and BEGIN ran (the #clock line); reject with bpftrace's reason. */
+  async start(): Promise<void> {
+    this.dir = mkdtempSync(join(tmpdir(), 'ifblame-'));
+    const file = join(this.dir, `ifblame-${this.opts.backend}.bt`);
+    writeFileSync(file, this.opts.program, { mode: 0o600 });
+    const child = execa(...guardChild(process.env.IFBLAME_BPFTRACE ?? 'bpftrace', ['-f', 'json', '-B', 'line', file]), {
+      reject: false,
+      buffer: false,
+      stdin: 'ignore',
+      cleanup: true,
+      env: { BPFTRACE_STRLEN: '64' },
+    });
+    this.child = child;
+    let lineNo = 0;
+    let resolveReady!: () => void;
+    let rejectReady!: (e: Error) => void;
+    const ready = new Promise<void>((res, rej) => ((resolveReady = res), (rejectReady = rej)));
+    let sawClock = false;
+    child.stdout!.pipe(split2()).on('data', (line: string) => {
+      lineNo++;
+      if (!line.trim()) return;
+      const d = decodeLine(line, { backend: this.opts.backend, monoToWallUs: this.monoToWallUs });
+      if (d.kind === 'attached') this.attached = d.probes;
+      if (d.kind === 'lost') this.lost += d.count;
+      if (d.kind === 'error') this.badLines++;
+      if (d.kind === 'clock' && !sawClock) {
+        sawClock = true;
+        resolveReady();
+      }
+      this.opts.onDecoded(d, lineNo);
+    });
+    child.stderr!.pipe(split2()).on('data', (line: string) => {
+      if (/couldn't set RLIMIT_MEMLOCK/.test(line) || !line.trim()) return;
+      this.stderrLines.push(line);
+      if (this.stderrLines.length > 200) this.stderrLines.shift();
+      this.opts.onStderr?.(line);
+    });
+    this.exited = child.then((r) => {
+      this.cleanupDir();
+      if (this.stopping) return null;
+      return `bpftrace exited (${r.exitCode ?? r.signal}): ${explainFailure(this.stderrLines.join('\n'))}`;
+    });
+    void this.exited.then((why) => rejectReady(new IfblameError(why ?? 'bpftrace stopped before its probes were attached', 'run `ifblame doctor`; `ifblame script` prints the program', EXIT.tracing)));
+    const timeout = this.opts.readyTimeoutMs ?? 120_000;
+    const timer = setTimeout(() => rejectReady(new IfblameError(`bpftrace did not attach its probes within ${timeout / 1000} s`, 'a slow machine may need IFBLAME_READY_TIMEOUT=300', EXIT.tracing)), timeout);
+    try {
+      await ready;
+    } catch (e) {
+      await this.stop();
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** SIGINT (bpftrace runs END and exits), then SIGKILL if it lingers. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const c = this.child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) {
+      this.cleanupDir();
+      return;
+    }
+    c.kill('SIGINT');
+    const killer = setTimeout(() => c.kill('SIGKILL'), 5000);
+    await c.catch(() => undefined);
+    clearTimeout(killer);
+    this.cleanupDir();
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  private cleanupDir(): void {
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    this.dir = null;
+  }
+}
+
+/** The `#clock` line of a recorded output: the offset from its nsecs to wall-clock µs. */
+export function monoToWallFromClock(mono: number, wall: string): number | undefined {
+  const w = parseClockWall(wall);
+  return w === undefined ? undefined : w - mono / 1000;
+}

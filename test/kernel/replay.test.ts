@@ -1,0 +1,43 @@
+// Replay of the real-kernel recordings (recordings/kernel-<scenario>-<backend>.ndjson, made by
+// `IFBLAME_KERNEL_RECORD=recordings npm run test:kernel`): no root, no qemu, no bpftrace.  The same
+// stories as the live kernel test, on the trace file alone, plus the replay path of the product:
+// `ifblame replay --format ndjson` must give back the recorded changes.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { CLI, REPO, readTrace, run } from './harness.js';
+import { STORIES, type StoryBackend } from './stories.js';
+
+const DIR = join(REPO, 'recordings');
+const files = existsSync(DIR) ? readdirSync(DIR).filter((f) => /^kernel-.+-(kprobe|kfunc|syscalls)\.ndjson$/.test(f)).sort() : [];
+
+test('real-kernel recordings are present', () => {
+  assert.ok(files.length > 0, `no recordings/kernel-*.ndjson: make them with IFBLAME_KERNEL_RECORD=recordings npm run test:kernel`);
+});
+
+for (const f of files) {
+  const m = /^kernel-(.+)-(kprobe|kfunc|syscalls)\.ndjson$/.exec(f)!;
+  const scenario = m[1]!;
+  const backend = m[2] as StoryBackend;
+  test(`recording ${f}: ${scenario} story holds on replay`, () => {
+    const story = STORIES[scenario];
+    assert.ok(story, `no story for scenario ${scenario}`);
+    const trace = readTrace(join(DIR, f));
+    assert.match(String(trace.header.kernel), /^6\.1\.\d+-\d+-amd64$/, 'recorded on the Debian stock kernel');
+    story({ trace, backend });
+  });
+
+  test(`recording ${f}: ifblame replay gives back the recorded changes`, async (t) => {
+    const r = await run(process.execPath, [CLI, 'replay', join(DIR, f), '--format', 'ndjson'], { timeoutMs: 60_000 });
+    if (r.code !== 0 && /unknown command|not implemented/i.test(r.stderr)) {
+      t.skip(`ifblame replay not available yet: ${r.stderr.trim().split('\n')[0]}`);
+      return;
+    }
+    assert.equal(r.code, 0, r.stderr);
+    const replayed = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string });
+    const recorded = readTrace(join(DIR, f)).events.filter((e) => e.type === 'change');
+    const key = (e: Record<string, unknown>) => JSON.stringify([e.iface, e.kind, e.before, e.after, (e.actor as { comm?: string } | null)?.comm ?? null, e.evidence]);
+    assert.deepEqual(replayed.filter((e) => e.type === 'change').map((e) => key(e as Record<string, unknown>)), recorded.map(key));
+  });
+}
