@@ -156,7 +156,9 @@ function generateSyscalls(opts: GenerateOptions, dropped: ProbeDrop[]): Program 
   if (probes.some((p) => p.id === 'sysfs_write')) blocks.unshift('// sysfs_write needs to know which fds are open on /sys/ files\n' + SYSFS_FD_TRACKING);
   const header = headerComment(opts, probes.map((p) => [p.id, p.why]), dropped);
   const begin = beginBlock(probes.map((p) => [p.id, commonAndOwn(p.fields)] as const));
-  const maps = ['@opening', '@isopening', '@syspath', '@sysfd', '@dupfrom', ...probes.filter((p) => p.exit).map((p) => `@req_${p.id}`)];
+  const sysfs = probes.some((p) => p.id === 'sysfs_write') ? ['@opening', '@isopening', '@syspath', '@sysfd', '@dupfrom'] : [];
+  // Clear our maps at exit, or bpftrace prints them.
+  const maps = [...sysfs, ...probes.filter((p) => p.exit).map((p) => `@req_${p.id}`)];
   const end = `END\n{\n  ${maps.map((m) => `clear(${m});`).join(' ')}\n}`;
   return { backend: 'syscalls', text: [header, begin, ...blocks, end].join('\n\n') + '\n', probes: probes.map((p) => p.id), dropped };
 }

@@ -24,7 +24,7 @@ export interface IfaceRow {
 }
 
 export type Focus = 'timeline' | 'ifaces';
-export type Overlay = 'none' | 'detail' | 'help' | 'filter';
+export type Overlay = 'none' | 'detail' | 'help' | 'filter' | 'error';
 
 export const DEFAULT_MAX_CHANGES = 5000;
 export const DEFAULT_MAX_RAW = 20000;
@@ -265,14 +265,45 @@ export class TuiModel {
     this.dirty = true;
   }
 
+  /** Tracing failed or stopped on its own: say so over everything (the data stays for reading). */
+  error: { title: string; message: string; hint?: string } | null = null;
+
+  showError(title: string, message: string, hint?: string): void {
+    this.error = hint ? { title, message, hint } : { title, message };
+    this.overlay = 'error';
+    this.dirty = true;
+  }
+
   toggleHelp(): void {
     this.overlay = this.overlay === 'help' ? 'none' : 'help';
     this.dirty = true;
   }
 
+  /** The `/` prompt: edits a draft, applied on Enter, dropped on Escape. */
+  filterDraft = '';
+
   openFilterPrompt(): void {
     this.overlay = 'filter';
+    this.filterDraft = this.filter?.text ?? '';
     this.dirty = true;
+  }
+
+  typeFilter(text: string): void {
+    if (this.overlay !== 'filter') return;
+    this.filterDraft = (this.filterDraft + text.replace(/[\x00-\x1f\x7f]/g, '')).slice(0, 64);
+    this.dirty = true;
+  }
+
+  eraseFilter(): void {
+    if (this.overlay !== 'filter') return;
+    this.filterDraft = [...this.filterDraft].slice(0, -1).join('');
+    this.dirty = true;
+  }
+
+  commitFilter(): void {
+    if (this.overlay !== 'filter') return;
+    this.setFilter(this.filterDraft);
+    this.overlay = 'none';
   }
 
   closeOverlay(): void {

@@ -1,0 +1,152 @@
+// Thin rendering: copy what the view-model says into the blessed widgets; no decisions here beyond fitting text to widths.
+import { assignTypeName } from '../../events.js';
+import { detailLines, idleLines } from './detail.js';
+import { changeSegs, clockTime, KIND_COLOR } from './format.js';
+import { HELP_LINES } from './keys.js';
+import type { Ui } from './layout.js';
+import type { IfaceRow, TuiModel } from './model.js';
+import { sparkLines } from './spark.js';
+import { statusSegs, type StatusInput } from './status.js';
+import { escapeTags, fitText, plainSegs, printable, renderSegs } from './text.js';
+
+const inner = (el: { width: unknown; height: unknown; iwidth?: number; iheight?: number }) => ({
+  w: Math.max(0, Number(el.width) - (el.iwidth ?? 2)),
+  h: Math.max(0, Number(el.height) - (el.iheight ?? 2)),
+});
+
+/** Terminals without UTF-8 get ASCII stand-ins (blessed would print `?`). */
+function ascii(ui: Ui, s: string): string {
+  return ui.unicode ? s : s.replace(/…/g, '~').replace(/[^\x00-\x7e]/g, '?');
+}
+
+/** Column widths for the interfaces table at this width (MACs first, then the last-change column gets the rest). */
+export function ifaceColumns(width: number): number[] {
+  const avail = Math.max(40, width - 4);
+  const name = width >= 110 ? 15 : 9;
+  const master = width >= 110 ? 10 : 7;
+  const mac = 17;
+  const perm = width >= 78 ? 17 : 8;
+  const fixed = name + mac + perm + 6 + 2 + master;
+  const last = Math.max(6, avail - fixed - 7);
+  return [name, mac, perm, 6, 2, master, last];
+}
+
+const HEADERS = ['iface', 'MAC', 'perm MAC', 'assign', 'pr', 'master', 'last change'];
+const SGR = { foreign: '\x1b[1;31m', shared: '\x1b[33m', deleted: '\x1b[2m', off: '\x1b[0m' };
+
+/** Cells of one row; ANSI colours (not blessed tags) because blessed-contrib's table measures cells with strip-ansi. */
+export function ifaceCells(r: IfaceRow, widths: number[]): string[] {
+  const s = r.state;
+  const mark = r.highlight ? '!' : s.deleted ? '-' : '';
+  const last = s.lastChange ? `${s.lastChange.kind} ${s.lastChange.by} ${clockTime(s.lastChange.ts).slice(0, 8)}` : '';
+  const raw = [mark + s.name, s.addr ?? '', s.permAddr ?? '', s.aat === undefined ? '' : assignTypeName(s.aat), s.promiscuity === undefined ? '' : String(s.promiscuity), s.master ?? '', last];
+  const color = r.highlight?.kinds.includes('foreign') ? SGR.foreign : r.highlight ? SGR.shared : s.deleted ? SGR.deleted : '';
+  return raw.map((c, i) => {
+    const text = fitText(printable(c), widths[i] ?? 8);
+    return color ? `${color}${text}${SGR.off}` : text;
+  });
+}
+
+function drawIfaces(ui: Ui, m: TuiModel): void {
+  const { w, h } = inner(ui.ifaces as unknown as { width: number; height: number });
+  const widths = ifaceColumns(w + 2);
+  (ui.ifaces.options as { columnWidth?: number[] }).columnWidth = widths;
+  const rows = m.interfaceRows();
+  const visible = Math.max(1, h - 2);
+  const top = Math.min(m.ifaceTop, Math.max(0, rows.length - visible));
+  const flagged = rows.filter((r) => r.highlight);
+  const first = flagged[0];
+  let label = ` interfaces ${rows.length}${m.focus === 'ifaces' ? ' [scroll]' : ''} `;
+  if (first) label += `{red-fg}! ${escapeTags(printable(first.state.name))}: ${escapeTags(first.highlight!.reasons[0] ?? '')}${flagged.length > 1 ? ` (+${flagged.length - 1})` : ''}{/red-fg} `;
+  ui.ifaces.setLabel(ascii(ui, label));
+  ui.ifaces.setData({
+    headers: HEADERS,
+    data: rows.slice(top, top + visible).map((r) => ifaceCells(r, widths).map((c) => ascii(ui, c))),
+  });
+  // The rows start one column in (blessed-contrib's list has left: 1): align the header with them.
+  ui.ifaces.setContent(`{bold} ${HEADERS.map((hd, i) => fitText(hd, widths[i] ?? 8, true)).join(' ')}{/bold}`);
+  ui.ifaces.style.border = { fg: m.focus === 'ifaces' ? 'white' : 'cyan' };
+}
+
+function drawTimeline(ui: Ui, m: TuiModel): void {
+  const { w, h } = inner(ui.timeline as unknown as { width: number; height: number });
+  const win = m.timelineWindow(h);
+  const lines = win.rows.map((c, i) => {
+    const segs = changeSegs(c);
+    const len = [...plainSegs(segs)].length;
+    const line = renderSegs([...segs, { text: ' '.repeat(Math.max(0, w - len)) }], w);
+    return i === win.selected && m.focus === 'timeline' ? `{inverse}${line}{/inverse}` : line;
+  });
+  if (!lines.length) lines.push(m.filter ? `no change matches /${escapeTags(m.filter.text)}` : m.paused ? 'paused' : 'waiting for changes...');
+  const pos = win.total ? ` ${win.top + win.selected + 1}/${win.total}` : '';
+  const follow = m.following ? '' : ' {yellow-fg}(held){/yellow-fg}';
+  ui.timeline.setLabel(` changes, newest first${pos}${follow} `);
+  ui.timeline.setContent(ascii(ui, lines.join('\n')));
+  ui.timeline.style.border = { fg: m.focus === 'timeline' ? 'white' : 'cyan' };
+}
+
+function detailOf(m: TuiModel): string[] {
+  const c = m.selectedChange();
+  return c ? detailLines(c, (s) => m.rawBySeq(s)) : idleLines(m.header, m.notes.newestFirst().reverse());
+}
+
+function drawDetail(ui: Ui, m: TuiModel): void {
+  const lines = detailOf(m);
+  ui.detail.setContent(ascii(ui, lines.slice(m.overlay === 'none' ? Math.min(m.detailScroll, Math.max(0, lines.length - 1)) : 0).join('\n')));
+}
+
+function drawRates(ui: Ui, m: TuiModel): void {
+  const { w, h } = inner(ui.rates as unknown as { width: number; height: number });
+  ui.rates.setContent(sparkLines(m.rates, w, ui.unicode, h).join('\n'));
+}
+
+function drawOverlay(ui: Ui, m: TuiModel): void {
+  if (m.overlay === 'none' || m.overlay === 'filter') ui.overlay.hide();
+  else {
+    let lines: string[];
+    let label: string;
+    Object.assign(ui.overlay.position, { top: 'center', left: 'center', width: '90%', height: '90%' });
+    if (m.overlay === 'help') {
+      lines = HELP_LINES;
+      label = ' help (Esc closes) ';
+    } else if (m.overlay === 'error' && m.error) {
+      // A clear screen: nothing but the message and the fix.
+      Object.assign(ui.overlay.position, { top: 0, left: 0, width: '100%', height: '100%-1' });
+      lines = ['', `{red-fg}{bold}${escapeTags(m.error.title)}{/bold}{/red-fg}`, '', escapeTags(m.error.message), ''];
+      if (m.error.hint) lines.push(`{bold}fix:{/bold} ${escapeTags(m.error.hint)}`, '');
+      lines.push('What was seen so far stays on screen: Esc to look at it, q to quit.');
+      label = ' ifblame ';
+    } else {
+      const all = detailOf(m);
+      const { h } = inner(ui.overlay as unknown as { width: number; height: number });
+      const top = Math.min(m.detailScroll, Math.max(0, all.length - h));
+      lines = all.slice(top);
+      const c = m.selectedChange();
+      label = ` ${c ? `{${KIND_COLOR[c.kind]}-fg}${c.kind}{/} ${escapeTags(c.iface)}` : 'detail'} (up/down scroll, Esc closes) `;
+    }
+    ui.overlay.setLabel(ascii(ui, label));
+    ui.overlay.setContent(ascii(ui, lines.join('\n')));
+    ui.overlay.show();
+    ui.overlay.setFront();
+  }
+  if (m.overlay === 'filter') {
+    ui.prompt.setContent(`/${escapeTags(printable(m.filterDraft))}{inverse} {/inverse}`);
+    ui.prompt.show();
+    ui.prompt.setFront();
+  } else ui.prompt.hide();
+}
+
+function drawStatus(ui: Ui, s: StatusInput): void {
+  const w = Number(ui.status.width);
+  ui.status.setContent(ascii(ui, renderSegs(statusSegs(s), w)));
+}
+
+/** One frame: everything from the model; the caller renders the screen. */
+export function draw(ui: Ui, m: TuiModel, status: StatusInput): void {
+  drawIfaces(ui, m);
+  drawTimeline(ui, m);
+  drawDetail(ui, m);
+  drawRates(ui, m);
+  drawStatus(ui, status);
+  drawOverlay(ui, m);
+}

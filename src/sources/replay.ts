@@ -1,0 +1,503 @@
+// Replay: a trace file becomes a Feed that emits exactly the events the live session emitted (raw and derived,
+// in file order), paced by their timestamps, with pause/step/speed/seek for the TUI. No root, no bpftrace.
+import { labelActor } from '../correlate/actor.js';
+import { StateTable } from '../correlate/state.js';
+import type { Change, LinkEvent, ProbeEvent, TraceEvent, TraceHeader } from '../events.js';
+import type { Feed, FeedStats, IfaceState, ReplayControls } from '../pipeline/feed.js';
+import { DEFAULT_REORDER_TOLERANCE_US, strictError, TraceReader, type TraceEntry, type TraceProblem, type TraceReadOptions, type TraceSource } from './trace-file.js';
+
+export interface ReplayFilters {
+  /** Interfaces: an event matches when it names one of them, or a port of one of them (bond/bridge/team). */
+  iface: string[];
+  /** Process names: the task, its parent, its service or unit. Netlink messages carry no process: left out. */
+  comm: string[];
+}
+
+/** Wall clock (ms) and timers, replaceable in tests. */
+export interface ReplayClock {
+  now(): number;
+  /** Calls `fn` after `ms`; returns a function that cancels it. */
+  setTimer(fn: () => void, ms: number): () => void;
+}
+
+export const realClock: ReplayClock = {
+  now: () => performance.now(),
+  setTimer: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    return () => clearTimeout(t);
+  },
+};
+
+export interface ReplayOptions {
+  /** Multiplier of recorded time; Infinity (`--speed max`) = as fast as the sinks take it. Default 1. */
+  speed?: number;
+  /** Wall-clock µs: events before are applied to the interface state but not emitted. */
+  from?: number;
+  /** Wall-clock µs: events after are not emitted; reading stops once time is well past it. */
+  to?: number;
+  filters?: ReplayFilters;
+  strict?: boolean;
+  /** Problems in the file (bad lines...), in file order. */
+  onProblem?: (p: TraceProblem) => void;
+  maxLineBytes?: number;
+  /** Start paused (TUI: the user presses play). */
+  paused?: boolean;
+  /** Asked after each batch: a promise means the consumer is behind (stdout full) and the feed waits for it. */
+  backpressure?: () => Promise<void> | undefined;
+  /** Emit a `lost` event (source `replay`) for every line that could not be used, so sinks see the gap. Default true. */
+  lostForSkipped?: boolean;
+  clock?: ReplayClock;
+  chunkBytes?: number;
+}
+
+export interface ReplayProgress {
+  /** Bytes read of the file, and its size when known. */
+  bytes: number;
+  size: number | undefined;
+  /** Events emitted, and read (emitted or not). */
+  emitted: number;
+  read: number;
+  /** Time of the last event read (µs). */
+  ts: number | undefined;
+  done: boolean;
+}
+
+/** Interface names an event is about (fields of probes, the link itself, a change's interface and masters). */
+function namesOf(ev: TraceEvent, state: StateTable): string[] {
+  switch (ev.type) {
+    case 'link':
+      return ev.master ? [ev.ifname, ev.master] : [ev.ifname];
+    case 'change': {
+      const out = [ev.iface];
+      if ((ev.kind === 'enslave' || ev.kind === 'release' || ev.kind === 'master') ) {
+        if (typeof ev.before === 'string') out.push(ev.before);
+        if (typeof ev.after === 'string') out.push(ev.after);
+      }
+      return out;
+    }
+    case 'probe': {
+      const out: string[] = [];
+      const f = ev.fields;
+      for (const k of ['dev', 'bond', 'slave', 'bridge', 'port', 'team', 'ifname']) {
+        const v = f[k];
+        if (typeof v === 'string' && v !== '') out.push(v);
+      }
+      const idx = f.ifindex;
+      if (typeof idx === 'number' && idx > 0) {
+        const s = state.get(idx);
+        if (s) out.push(s.name);
+      }
+      const m = f.master;
+      if (typeof m === 'number' && m > 0) {
+        const s = state.get(m);
+        if (s) out.push(s.name);
+      }
+      return out;
+    }
+    default:
+      return [];
+  }
+}
+
+function commsOf(ev: TraceEvent): string[] {
+  if (ev.type === 'probe') {
+    const a = ev.actor;
+    return [ev.comm, ev.pcomm, a?.service, a?.unit].filter((s): s is string => !!s);
+  }
+  if (ev.type === 'change') {
+    const a = ev.actor;
+    if (!a) return [];
+    return [a.comm, a.pcomm, a.service, a.unit?.replace(/\.(service|scope)$/, ''), a.container, ...a.chain.map((p) => p.comm)].filter((s): s is string => !!s);
+  }
+  return [];
+}
+
+/**
+ * Whether an event passes `--iface`/`--comm`. Notes and lost events always pass (a gap is never hidden).
+ * A bond or bridge matches its ports' events: a port is judged by its master in `state` at that moment.
+ */
+export function matchesFilters(ev: TraceEvent, filters: ReplayFilters, state: StateTable): boolean {
+  if (ev.type === 'note' || ev.type === 'lost') return true;
+  if (filters.comm.length) {
+    const comms = commsOf(ev);
+    if (!comms.some((c) => filters.comm.includes(c))) return false;
+  }
+  if (filters.iface.length) {
+    const want = filters.iface;
+    const names = namesOf(ev, state);
+    const hit = names.some((n) => {
+      if (want.includes(n)) return true;
+      const m = state.byName(n)?.master;
+      return !!m && want.includes(m);
+    });
+    if (!hit) return false;
+  }
+  return true;
+}
+
+const MAC_PROBES = new Set(['dev_set_mac_address_user', 'dev_set_mac_address', 'dev_addr_mod', 'netdev_changeaddr']);
+
+/** The state the live correlator keeps, rebuilt from the recorded events (netlink, changes, probe-read assign types). */
+export class ReplayState {
+  table: StateTable;
+  constructor(private readonly header: TraceHeader) {
+    this.table = new StateTable(header.snapshot);
+  }
+  reset(): void {
+    this.table = new StateTable(this.header.snapshot);
+  }
+  apply(ev: TraceEvent): void {
+    switch (ev.type) {
+      case 'link':
+        this.table.applyLink(ev as LinkEvent);
+        return;
+      case 'change':
+        this.table.applyChange(ev as Change, labelActor(ev.actor));
+        return;
+      case 'probe':
+        this.onProbe(ev as ProbeEvent);
+        return;
+      default:
+        return;
+    }
+  }
+  private onProbe(ev: ProbeEvent): void {
+    if (ev.phase !== 'entry' || !MAC_PROBES.has(ev.probe)) return;
+    const idx = ev.fields.ifindex;
+    const aat = ev.fields.aat;
+    const dev = ev.fields.dev;
+    if (typeof idx === 'number' && idx > 0 && typeof dev === 'string') {
+      const s = this.table.ensure(idx, dev);
+      if (typeof aat === 'number') s.aat = aat;
+    }
+  }
+}
+
+/**
+ * A trace file as a Feed. Open with `ReplayFeed.open(path, opts)` (reads and validates the header; throws
+ * TraceFileError when there is none), register listeners, then `start()`.
+ */
+export class ReplayFeed implements Feed {
+  readonly mode = 'replay' as const;
+  readonly header: TraceHeader;
+  readonly controls: ReplayControls;
+  readonly done: Promise<void>;
+  /** Set when the replay stopped on an error (strict mode, unreadable file); `done` still resolves. */
+  failure: Error | undefined;
+
+  private reader: TraceReader | undefined;
+  private readonly source: TraceSource;
+  private readonly opts: ReplayOptions;
+  private readonly clock: ReplayClock;
+  private readonly listeners: ((ev: TraceEvent) => void)[] = [];
+  private readonly resetListeners: (() => void)[] = [];
+  private readonly st: ReplayState;
+  private counts = { emitted: 0, read: 0, lost: 0, skipped: 0 };
+  private lastTs: number | undefined;
+  private bytes = 0;
+  private speedValue: number;
+  private pausedValue: boolean;
+  private stepBudget = 0;
+  private toEnd = false;
+  private restart = false;
+  private stopped = false;
+  private finished = false;
+  private started = false;
+  private anchor: { ts: number; wall: number } | undefined;
+  private wake: (() => void) | undefined;
+  private resolveDone!: () => void;
+  private loop: Promise<void> | undefined;
+
+  private constructor(source: TraceSource, reader: TraceReader, opts: ReplayOptions) {
+    this.source = source;
+    this.reader = reader;
+    this.header = reader.header;
+    this.opts = opts;
+    this.clock = opts.clock ?? realClock;
+    this.st = new ReplayState(this.header);
+    this.speedValue = normSpeed(opts.speed ?? 1);
+    this.pausedValue = opts.paused ?? false;
+    this.done = new Promise((r) => (this.resolveDone = r));
+    const self = this; // the getters below read live fields
+    this.controls = {
+      pause: () => self.pause(),
+      resume: () => self.resume(),
+      get paused() {
+        return self.pausedValue;
+      },
+      setSpeed: (s: number) => self.setSpeed(s),
+      get speed() {
+        return self.speedValue;
+      },
+      step: () => self.step(),
+      seek: (to: 'start' | 'end') => self.seek(to),
+    };
+  }
+
+  /** Opens the trace and reads its header (throws TraceFileError / IfblameError when it cannot be replayed). */
+  static async open(source: TraceSource, opts: ReplayOptions = {}): Promise<ReplayFeed> {
+    const reader = await TraceReader.open(source, readOptions(opts));
+    return new ReplayFeed(source, reader, opts);
+  }
+
+  onEvent(listener: (ev: TraceEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  onReset(listener: () => void): void {
+    this.resetListeners.push(listener);
+  }
+
+  start(): Promise<void> {
+    if (!this.started) {
+      this.started = true;
+      this.loop = this.run();
+    }
+    return Promise.resolve();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.interrupt();
+    await this.loop;
+    this.reader?.close();
+    this.finish();
+  }
+
+  state(): IfaceState[] {
+    return this.st.table.all();
+  }
+
+  stats(): FeedStats {
+    return { events: this.counts.emitted, lost: this.counts.lost, badLines: this.counts.skipped };
+  }
+
+  progress(): ReplayProgress {
+    return { bytes: this.bytes, size: this.reader?.size, emitted: this.counts.emitted, read: this.counts.read, ts: this.lastTs, done: this.finished };
+  }
+
+  // ---- controls
+
+  private pause(): void {
+    this.pausedValue = true;
+    this.interrupt();
+  }
+
+  private resume(): void {
+    if (!this.pausedValue) return;
+    this.pausedValue = false;
+    this.anchor = undefined;
+    this.interrupt();
+  }
+
+  private setSpeed(s: number): void {
+    this.speedValue = normSpeed(s);
+    this.anchor = undefined;
+    this.interrupt();
+  }
+
+  private step(): void {
+    if (!this.pausedValue) return;
+    this.stepBudget++;
+    this.interrupt();
+  }
+
+  private seek(to: 'start' | 'end'): void {
+    if (to === 'end') {
+      this.toEnd = true;
+      this.interrupt();
+      return;
+    }
+    if (typeof this.source !== 'string') return; // a stream cannot be read twice
+    if (this.finished && !this.stopped) {
+      this.finished = false;
+      this.restart = true;
+      this.loop = this.run();
+      return;
+    }
+    this.restart = true;
+    this.interrupt();
+  }
+
+  private interrupt(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  /** Sleeps until `ms` passed (forever: undefined) or a control changed something. */
+  private nap(ms?: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let cancel: (() => void) | undefined;
+      const done = () => {
+        cancel?.();
+        this.wake = undefined;
+        resolve();
+      };
+      this.wake = done;
+      if (ms !== undefined) cancel = this.clock.setTimer(done, ms);
+    });
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.resolveDone();
+  }
+
+  // ---- the loop
+
+  private async run(): Promise<void> {
+    try {
+      for (;;) {
+        if (this.restart) await this.rewind();
+        const more = await this.pass();
+        if (!more) break;
+      }
+    } catch (e) {
+      this.failure = e as Error;
+    } finally {
+      if (!this.restart) {
+        this.reader?.close();
+        this.finish();
+      }
+    }
+  }
+
+  private async rewind(): Promise<void> {
+    this.restart = false;
+    this.reader?.close();
+    this.reader = undefined;
+    this.st.reset();
+    this.counts = { emitted: 0, read: 0, lost: 0, skipped: 0 };
+    this.lastTs = undefined;
+    this.bytes = 0;
+    this.anchor = undefined;
+    this.toEnd = false;
+    for (const l of this.resetListeners) l();
+    this.reader = await TraceReader.open(this.source, readOptions(this.opts));
+  }
+
+  /** One pass over the file; true when it must start again (seek to start). */
+  private async pass(): Promise<boolean> {
+    const reader = this.reader!;
+    const from = this.opts.from ?? -Infinity;
+    const to = this.opts.to ?? Infinity;
+    const stopAfter = to + DEFAULT_REORDER_TOLERANCE_US;
+    const filters = this.opts.filters && (this.opts.filters.iface.length || this.opts.filters.comm.length) ? this.opts.filters : undefined;
+    for (let batch = await reader.next(); batch; batch = await reader.next()) {
+      this.bytes = reader.stats().bytes;
+      for (let i = 0; i < batch.length; i++) {
+        if (this.stopped) return false;
+        if (this.restart) return true;
+        const item = batch[i]!;
+        if (item.problem) {
+          if (this.opts.strict) throw strictError(item.problem);
+          this.onProblem(item.problem);
+          continue;
+        }
+        const ev = item.event;
+        this.counts.read++;
+        if (ev.ts > stopAfter) return false;
+        const inRange = ev.ts >= from && ev.ts <= to;
+        const pass = inRange && (!filters || matchesFilters(ev, filters, this.st.table));
+        this.st.apply(ev);
+        if (!pass) {
+          if (ev.ts > (this.lastTs ?? -Infinity)) this.lastTs = ev.ts;
+          continue;
+        }
+        if (this.mustWait(ev.ts)) {
+          await this.gate(ev.ts);
+          if (this.stopped) return false;
+          if (this.restart) return true;
+        }
+        this.emit(ev);
+      }
+      const bp = this.opts.backpressure?.();
+      if (bp) await bp;
+    }
+    this.bytes = reader.stats().bytes;
+    return false;
+  }
+
+  private emit(ev: TraceEvent): void {
+    // Pacing starts from the first event that goes out (again after a pause or a speed change).
+    if (!this.anchor) this.anchor = { ts: ev.ts, wall: this.clock.now() };
+    if (this.lastTs === undefined || ev.ts > this.lastTs) this.lastTs = ev.ts;
+    this.counts.emitted++;
+    if (ev.type === 'lost') this.counts.lost += ev.count;
+    for (const l of this.listeners) l(ev);
+  }
+
+  private onProblem(p: TraceProblem): void {
+    this.opts.onProblem?.(p);
+    if (!p.skipped) return;
+    this.counts.skipped++;
+    if (this.opts.lostForSkipped === false) return;
+    const ts = this.lastTs ?? 0;
+    if (this.opts.from !== undefined && ts < this.opts.from) return;
+    if (this.opts.to !== undefined && ts > this.opts.to) return;
+    // A line that could not be used is an event the recording lost: say so in-band, like the live sources do.
+    this.emit({ type: 'lost', ts, source: 'replay', count: 1, detail: `${p.file}:${p.line}: ${p.message}` });
+  }
+
+  /** Whether the next event cannot go out at once (paused, or not due yet at this speed). */
+  private mustWait(ts: number): boolean {
+    if (this.toEnd) return false;
+    if (this.pausedValue) return true;
+    if (this.speedValue === Infinity) return false;
+    if (!this.anchor) return false;
+    return this.dueIn(ts) > 0;
+  }
+
+  private dueIn(ts: number): number {
+    const a = this.anchor!;
+    const t = Math.max(ts, a.ts);
+    return a.wall + (t - a.ts) / 1000 / this.speedValue - this.clock.now();
+  }
+
+  private async gate(ts: number): Promise<void> {
+    for (;;) {
+      if (this.stopped || this.restart || this.toEnd) return;
+      if (this.pausedValue) {
+        if (this.stepBudget > 0) {
+          this.stepBudget--;
+          this.anchor = undefined;
+          return;
+        }
+        await this.nap();
+        continue;
+      }
+      if (this.speedValue === Infinity || !this.anchor) return;
+      const ms = this.dueIn(ts);
+      if (ms <= 0) return;
+      await this.nap(ms);
+    }
+  }
+}
+
+function normSpeed(s: number): number {
+  if (!(s > 0) || Number.isNaN(s)) return 1;
+  return s;
+}
+
+function readOptions(opts: ReplayOptions): TraceReadOptions {
+  return {
+    ...(opts.strict ? { strict: true } : {}),
+    ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}),
+    ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}),
+  };
+}
+
+/** Reads a whole trace into memory: for tests and small files only (explain streams instead). */
+export async function readAllEvents(source: TraceSource, opts: TraceReadOptions = {}): Promise<{ header: TraceHeader; entries: TraceEntry[]; problems: TraceProblem[] }> {
+  const r = await TraceReader.open(source, opts);
+  const entries: TraceEntry[] = [];
+  const problems: TraceProblem[] = [];
+  try {
+    for await (const e of r.events((p) => problems.push(p))) entries.push(e);
+  } finally {
+    r.close();
+  }
+  return { header: r.header, entries, problems };
+}
