@@ -1,7 +1,7 @@
 // `ifblame replay FILE`: a recorded trace through the very sinks the live session uses (TUI, text, JSON, NDJSON).
 // Needs neither root nor bpftrace: it only reads the file.
 import { once } from 'node:events';
-import type { Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { filtersOf, parse } from '../cli.js';
 import { EXIT, IfblameError } from '../errors.js';
 import type { TraceEvent, TraceHeader } from '../events.js';
@@ -196,6 +196,36 @@ class Progress {
   }
 }
 
+/**
+ * What the sinks write to: their lines are gathered and handed to the real output once per batch of events
+ * (a write per event costs a syscall each on a file or pipe, where stdout writes synchronously).
+ */
+export class BatchedWriter extends Writable {
+  private parts: string[] = [];
+  private size = 0;
+
+  constructor(private readonly target: Writable) {
+    super();
+  }
+
+  override write(chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
+    this.parts.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString());
+    this.size += (chunk as { length: number }).length;
+    if (this.size > 1 << 20) this.flush();
+    const done = typeof encoding === 'function' ? encoding : cb;
+    if (typeof done === 'function') process.nextTick(done as () => void);
+    return true;
+  }
+
+  flush(): void {
+    if (!this.parts.length) return;
+    const text = this.parts.length === 1 ? this.parts[0]! : this.parts.join('');
+    this.parts = [];
+    this.size = 0;
+    if (!this.target.destroyed) this.target.write(text);
+  }
+}
+
 function fmtCount(n: number): string {
   if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
   if (n >= 1e4) return `${(n / 1e3).toFixed(0)}k`;
@@ -227,13 +257,19 @@ export async function runReplay(args: string[], io: ReplayIo = { stdout: process
     io.stderr.write(formatProblem(p) + '\n');
   };
   const out = io.stdout;
+  const batched = new BatchedWriter(out);
   const opts: ReplayOptions = {
     speed: cli.speed,
     filters: cli.filters,
     strict: cli.strict,
     onProblem: report,
     paused: cli.paused,
-    backpressure: () => ((out as Writable).writableNeedDrain ? once(out, 'drain').then(() => undefined) : undefined),
+    // Output goes out one batch at a time (one write instead of one per event); a full pipe pauses the feed.
+    backpressure: () => {
+      if (cli.format === 'tui') return undefined;
+      batched.flush();
+      return out.writableNeedDrain ? once(out, 'drain').then(() => undefined) : undefined;
+    },
   };
   const source = cli.file === '-' ? { name: '<stdin>', stream: (io.stdin ?? process.stdin) as unknown as import('node:stream').Readable } : cli.file;
   // Relative and time-of-day windows need the first event's time: peek at it with a first quick open.
@@ -254,8 +290,8 @@ export async function runReplay(args: string[], io: ReplayIo = { stdout: process
 
   const sink: EventSink =
     cli.format === 'text'
-      ? createTextSink(out, { raw: cli.raw, stacks: cli.stacks, utc: cli.utc })
-      : createJsonSink(out, cli.format, { raw: cli.raw, header: feed.header });
+      ? createTextSink(batched, { raw: cli.raw, stacks: cli.stacks, utc: cli.utc })
+      : createJsonSink(batched, cli.format, { raw: cli.raw, header: feed.header });
   const counter = new SummaryCounter();
   let firstTs: number | undefined;
   let lastTs: number | undefined;
@@ -282,6 +318,7 @@ export async function runReplay(args: string[], io: ReplayIo = { stdout: process
     await feed.start();
     await feed.done;
   } finally {
+    batched.flush();
     process.removeListener('SIGINT', onSigint);
     progress.end();
   }
@@ -289,6 +326,7 @@ export async function runReplay(args: string[], io: ReplayIo = { stdout: process
   const summary = summaryOf(feed.header, counter, feed, firstTs, lastTs);
   if (feed.failure) summary.error = feed.failure.message;
   sink.end(summary);
+  batched.flush();
   if (out !== process.stdout && (out as Writable).writableNeedDrain) await once(out, 'drain');
   if (feed.failure) {
     io.stderr.write(feed.failure instanceof IfblameError ? `ifblame: ${feed.failure.message}${feed.failure.hint ? ` (hint: ${feed.failure.hint})` : ''}\n` : `ifblame: ${feed.failure.message}\n`);

@@ -201,7 +201,13 @@ export async function runTui(feed: Feed, opts: TuiOptions = {}): Promise<number>
   phase = 'stopping';
   model.dirty = true;
   frames.run();
-  await Promise.race([started.then(() => feed.stop()).catch(() => undefined), new Promise((r) => setTimeout(r, STOP_TIMEOUT_MS).unref())]);
+  // Stop at once (kills a bpftrace still attaching), and once more after start settles in case it spawned more.
+  const stopping = (async () => {
+    await feed.stop().catch(() => undefined);
+    await started;
+    await feed.stop().catch(() => undefined);
+  })();
+  await Promise.race([stopping, new Promise((r) => setTimeout(r, STOP_TIMEOUT_MS).unref())]);
   restore();
   unhook();
   if (fatal) {

@@ -12,12 +12,20 @@ export function terminfoExists(term: string, env: NodeJS.ProcessEnv = process.en
   return dirs.some((d) => !!d && (existsSync(`${d}/${first}/${term}`) || existsSync(`${d}/${first.charCodeAt(0).toString(16)}/${term}`)));
 }
 
+/** The locale that counts (LC_ALL, then LC_CTYPE, then LANG) names UTF-8. */
+export function isUtf8Locale(env: NodeJS.ProcessEnv = process.env): boolean {
+  return /utf-?8/i.test(env.LC_ALL || env.LC_CTYPE || env.LANG || '');
+}
+
 /**
  * Borders need a UTF-8 locale (blessed falls back to `?` otherwise) and a known TERM. Sets LANG when no locale
  * variable says anything, TERM when it is missing, `dumb` or unknown here; returns the terminal to give blessed.
  */
 export function prepareTerminalEnv(env: NodeJS.ProcessEnv = process.env): string {
   if (!env.LANG && !env.LC_ALL && !env.LC_CTYPE) env.LANG = 'C.UTF-8';
+  // In a UTF-8 locale draw borders as UTF-8, not with the VT100 alternate charset: terminals (and tmux's
+  // capture-pane) that mishandle ACS show `lqqqk` instead of lines. Same switch as ncurses.
+  if (isUtf8Locale(env) && env.NCURSES_NO_UTF8_ACS === undefined) env.NCURSES_NO_UTF8_ACS = '1';
   const term = env.TERM ?? '';
   if (!term || term === 'dumb' || term === 'unknown' || !terminfoExists(term, env)) env.TERM = 'xterm-256color';
   return env.TERM!;
