@@ -20,6 +20,8 @@ interface Obs {
   evidence: Evidence;
   refs: number[];
   note?: string;
+  /** For inferred changes: the path of the operation that caused them. */
+  inferredPath?: string[];
   /** Event time (µs) after which it is emitted without netlink confirmation. */
   due: number;
   failed?: boolean;
@@ -42,6 +44,12 @@ const MAC_PROBES = new Set(['dev_set_mac_address_user', 'dev_set_mac_address', '
 const PROMISC_PROBES = new Set(['dev_set_promiscuity', '__dev_set_promiscuity']);
 const IFF_PROMISC = 0x100;
 const NLM_F_CREATE = 0x400;
+
+/** The causal path of an observation or an emitted change. */
+function pathOfAny(x: { kstack?: string[]; probes?: string[]; via?: { path: string[] } }): string[] {
+  if (x.via) return x.via.path;
+  return [...pathOf(x.kstack ?? []), ...(x.probes ?? []).filter((p) => !pathOf(x.kstack ?? []).includes(p))];
+}
 
 export class Correlator {
   readonly table: StateTable;
@@ -176,6 +184,8 @@ export class Correlator {
     const master = String(f.bond ?? f.bridge ?? f.team);
     const port = String(f.slave ?? f.port);
     const s = this.table.byName(port);
+    const m = this.table.byName(master);
+    if (m) m.kind ??= f.bond !== undefined ? 'bond' : f.bridge !== undefined ? 'bridge' : 'team';
     this.add(
       {
         kind,
@@ -344,25 +354,30 @@ export class Correlator {
       evidence: 'inferred',
       refs: [...(guess?.refs ?? []), ...refs],
       note: guess?.note ?? 'only netlink saw this change; no probe explains it',
+      ...(guess?.path ? { inferredPath: guess.path } : {}),
       due: ev.ts,
     });
   }
 
   /** Kernel-internal causes the syscalls backend cannot see, told from the netlink stream and recent requests. */
-  private infer(ev: LinkEvent, kind: ChangeKind, after: string | number | null): { actor: Actor | null; note: string; refs: number[] } | undefined {
+  private infer(ev: LinkEvent, kind: ChangeKind, after: string | number | null): { actor: Actor | null; note: string; refs: number[]; path?: string[] } | undefined {
     const s = this.table.get(ev.ifindex);
     const relatedRequest = (names: string[]) =>
       [...this.recent, ...this.pending.map((o) => ({ ...o, actor: o.actor }))]
         .filter((c) => names.includes(c.iface) && ev.ts - c.ts < RECENT_US && (c.kind === 'enslave' || c.kind === 'release' || c.kind === 'master'))
         .pop();
     if (kind === 'mac' && typeof after === 'string') {
-      const ports = this.table.portsOf(ev.ifname);
+      // Ports include those joining right now: netlink announces the master's new MAC before the port's master.
+      const joining = [...this.pending, ...this.recent].filter((o) => o.kind === 'enslave' && o.after === ev.ifname && ev.ts - o.ts < 1_000_000);
+      const ports = [...this.table.portsOf(ev.ifname), ...joining.map((o) => this.table.byName(o.iface)).filter((p): p is IfaceState => !!p)];
       const source = ports.find((p) => p.addr === after);
       if (source) {
-        const r = relatedRequest(ports.map((p) => p.name));
-        const what = s?.kind === 'bridge' ? `bridge ${ev.ifname} follows the MAC of its port ${source.name}` : `${ev.ifname} inherited the MAC of its port ${source.name}`;
-        return { actor: r?.actor ?? null, note: `${what} (inferred from netlink)`, refs: r?.refs ?? [] };
+        const r = joining.find((o) => o.iface === source.name) ?? relatedRequest(ports.map((p) => p.name));
+        const what = s?.kind === 'bridge' ? `bridge ${ev.ifname} follows the MAC of its port ${source.name}` : `${s?.kind ?? ''} ${ev.ifname} inherited the MAC of its ${s?.kind === 'bond' ? 'slave' : 'port'} ${source.name}`.trim();
+        return { actor: r?.actor ?? null, note: `${what} (inferred from netlink)`, refs: r?.refs ?? [], path: r ? pathOfAny(r) : [] };
       }
+      const released = [...this.recent, ...this.pending].find((c) => c.kind === 'release' && c.before === ev.ifname && ev.ts - c.ts < 1_000_000);
+      if (released) return { actor: released.actor, note: `bond ${ev.ifname} took a new random MAC after its slave ${released.iface} was released (inferred from netlink)`, refs: released.refs };
       const master = s?.master ? this.table.byName(s.master) : undefined;
       if (master && master.addr === after) {
         const r = relatedRequest([ev.ifname]);
@@ -372,6 +387,16 @@ export class Correlator {
     if (kind === 'promisc') {
       const r = relatedRequest([ev.ifname]);
       if (r) return { actor: r.actor, note: `promiscuity follows ${r.kind} ${r.after ?? r.before ?? ''} (inferred from netlink)`, refs: r.refs };
+    }
+    // A probe saw the same operation through another function (br_del_if lowering promiscuity, a bond releasing its slaves).
+    if (kind !== 'release' && kind !== 'deleted') return undefined;
+    const candidates = [...this.recent.map((c) => ({ ...c, path: c.via.path })), ...this.pending.map((o) => ({ ...o, path: [...pathOf(o.kstack), ...o.probes] }))]
+      .filter((c) => ev.ts - c.ts < 1_000_000 && c.actor && (c.iface === ev.ifname || (kind === 'deleted' && c.kind === 'release' && c.before === ev.ifname)))
+      .sort((a, b) => Number(b.kind === 'release') - Number(a.kind === 'release') || b.ts - a.ts);
+    const near = candidates[0];
+    if (near) {
+      const how = near.path.find((p) => /br_del_if|__bond_release_one|team_port_del/.test(p)) ?? near.path[near.path.length - 1] ?? near.kind;
+      return { actor: near.actor, note: `${kind === 'deleted' ? 'deleted' : 'left its master'} in the same operation that ${near.kind === 'release' ? `released ${near.iface}` : `changed ${near.kind}`} (${how})`, refs: near.refs };
     }
     return undefined;
   }
@@ -393,7 +418,7 @@ export class Correlator {
   private emit(o: Obs): void {
     if (o.kind === 'creating') return;
     const kind = o.kind;
-    const path = [...pathOf(o.kstack)];
+    const path = [...(o.inferredPath ?? []), ...pathOf(o.kstack)];
     for (const p of o.probes) if (!path.includes(p)) path.push(p);
     const note = o.note ?? this.explainObserved(o);
     const change: Change = {
@@ -418,20 +443,38 @@ export class Correlator {
 
   /** What a kernel path means, in words: the bond/bridge cases of the incidents. */
   private explainObserved(o: Obs): string | undefined {
-    if (o.actor?.kernel && o.kind === 'mac') return `the kernel's own change (${o.actor.comm}), no user process behind it`;
+    const what = this.explainPath(o);
+    if (o.actor?.kernel && o.kind === 'mac') return `the kernel's own change (${o.actor.comm}), no user process behind it${what ? `: ${what}` : ''}`;
+    return what;
+  }
+
+  private explainPath(o: Obs): string | undefined {
     if (o.kind !== 'mac' || typeof o.after !== 'string') return undefined;
     const s = o.ifindex !== undefined ? this.table.get(o.ifindex) : undefined;
-    if (stackHas(o.kstack, 'bond_enslave')) {
-      const port = this.table.portsOf(o.iface).find((p) => p.addr === o.after) ?? this.recentPortFor(o.iface, o.after);
-      if (port && port !== o.iface) return `bond ${o.iface} inherited the MAC of its slave ${port} (bond_enslave, bypassing dev_set_mac_address)`;
-      if (s?.master) return `bond ${s.master} overwrote its slave's MAC with its own (bond_enslave)`;
-      return 'set while enslaving (bond_enslave)';
-    }
-    if (stackHas(o.kstack, '__bond_release_one')) return s?.kind === 'bond' || this.table.portsOf(o.iface).length === 0 ? `${o.iface} MAC reset on slave release (__bond_release_one)` : undefined;
+    // Operations of the same task close in time: what was it doing when the MAC moved?
+    const sameTask = (kind: ChangeKind) =>
+      [...this.pending.map((p) => ({ ...p, probe: p.probes })), ...this.recent.map((c) => ({ ...c, tid: c.actor?.tid, probe: c.via.path }))].filter(
+        (x) => x.kind === kind && x.tid === o.tid && Math.abs(x.ts - o.ts) < RECENT_US,
+      );
+    const bondOf = () => String(sameTask('enslave').find((e) => e.iface === o.iface)?.after ?? s?.master ?? 'its bond');
+    if (stackHas(o.kstack, 'alb_swap_mac_addr')) return `balance-alb bond ${s?.master ?? ''} swapped its slaves' MACs on failover`.replace('  ', ' ');
     if (stackHas(o.kstack, 'br_stp_recalculate_bridge_id')) {
       const port = this.table.portsOf(o.iface).find((p) => p.addr === o.after);
       return `bridge ${o.iface} follows its lowest port MAC${port ? ` (${port.name})` : ''}`;
     }
+    if (stackHas(o.kstack, 'bond_enslave')) {
+      const port = this.table.portsOf(o.iface).find((p) => p.addr === o.after)?.name ?? this.recentPortFor(o.iface, o.after);
+      if (port && port !== o.iface) return `bond ${o.iface} inherited the MAC of its slave ${port} (bond_enslave, bypassing dev_set_mac_address)`;
+      const bond = bondOf();
+      if (stackHas(o.kstack, 'alb_set_slave_mac_addr')) return `balance-alb bond ${bond} gave its new slave a MAC of its own`;
+      if (this.table.byName(bond)?.addr === o.after) return `bond ${bond} overwrote its slave's MAC with its own (bond_enslave)`;
+      return `set while enslaving to ${bond} (bond_enslave)`;
+    }
+    const release = sameTask('release').filter((r) => r.probe.includes('__bond_release_one'));
+    const asBond = release.find((r) => r.before === o.iface);
+    if (asBond) return `bond ${o.iface} took a new random MAC after its slave ${asBond.iface} was released`;
+    const asSlave = release.find((r) => r.iface === o.iface);
+    if (asSlave) return `${o.iface} got its own MAC back when released from ${asSlave.before}`;
     return undefined;
   }
 

@@ -140,6 +140,7 @@ export async function runTui(feed: Feed, opts: TuiOptions = {}): Promise<number>
 
   const unhook = installExitHooks({
     signal: (sig) => {
+      if (sig === 'SIGHUP') hungUp = true;
       if (quitCode !== null) {
         // Second signal while stopping: give the terminal back and go now.
         restore();
@@ -153,6 +154,7 @@ export async function runTui(feed: Feed, opts: TuiOptions = {}): Promise<number>
     },
   });
 
+  let hungUp = false;
   let restored = false;
   const restore = () => {
     if (restored) return;
@@ -198,6 +200,7 @@ export async function runTui(feed: Feed, opts: TuiOptions = {}): Promise<number>
   );
 
   const code = await quitting;
+  const quitBeforeStart = phase === 'starting';
   phase = 'stopping';
   model.dirty = true;
   frames.run();
@@ -213,7 +216,11 @@ export async function runTui(feed: Feed, opts: TuiOptions = {}): Promise<number>
   if (fatal) {
     process.stderr.write(formatError(fatal) + '\n');
     if (process.env.IFBLAME_DEBUG && fatal instanceof Error) process.stderr.write(`${fatal.stack}\n`);
-  } else if (startError) process.stderr.write(formatError(startError) + '\n');
+  } else if (startError && !quitBeforeStart) process.stderr.write(formatError(startError) + '\n');
+  if (hungUp) {
+    // The terminal is gone: die of the hangup like any terminal program (a normal exit would have Node reset a dead tty).
+    process.kill(process.pid, 'SIGHUP');
+  }
   if (startError && code === EXIT.ok) return startError instanceof IfblameError ? startError.exitCode : EXIT.tracing;
   return code;
 }
