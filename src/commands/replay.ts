@@ -324,19 +324,19 @@ export async function runReplay(args: string[], io: ReplayIo = { stdout: process
   }
   if (closed) return finalCode(feed, problems);
   const summary = summaryOf(feed.header, counter, feed, firstTs, lastTs);
-  if (feed.failure) summary.error = feed.failure.message;
+  if (feed.error) summary.error = feed.error.message;
   sink.end(summary);
   batched.flush();
   if (out !== process.stdout && (out as Writable).writableNeedDrain) await once(out, 'drain');
-  if (feed.failure) {
-    io.stderr.write(feed.failure instanceof IfblameError ? `ifblame: ${feed.failure.message}${feed.failure.hint ? ` (hint: ${feed.failure.hint})` : ''}\n` : `ifblame: ${feed.failure.message}\n`);
-    return feed.failure instanceof IfblameError ? feed.failure.exitCode : EXIT.usage;
+  if (feed.error) {
+    io.stderr.write(feed.error instanceof IfblameError ? `ifblame: ${feed.error.message}${feed.error.hint ? ` (hint: ${feed.error.hint})` : ''}\n` : `ifblame: ${feed.error.message}\n`);
+    return feed.error instanceof IfblameError ? feed.error.exitCode : EXIT.usage;
   }
   return finalCode(feed, problems);
 }
 
 function finalCode(feed: ReplayFeed, problems: TraceProblem[]): number {
-  if (feed.failure) return feed.failure instanceof IfblameError ? feed.failure.exitCode : EXIT.usage;
+  if (feed.error) return feed.error instanceof IfblameError ? feed.error.exitCode : EXIT.usage;
   return problems.some((p) => p.level === 'error') ? EXIT.usage : EXIT.ok;
 }
 

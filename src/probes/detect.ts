@@ -46,7 +46,10 @@ export function meaningfulStderr(stderr: string): string[] {
 export function explainFailure(stderr: string): string {
   const lines = meaningfulStderr(stderr);
   const err = [...lines].reverse().find((l) => /ERROR/.test(l));
-  return (err ?? lines[lines.length - 1] ?? 'bpftrace failed without a message').replace(/^.*?ERROR:\s*/, '');
+  const why = (err ?? lines[lines.length - 1] ?? 'bpftrace failed without a message').replace(/^.*?ERROR:\s*/, '');
+  // bpftrace's last word is often generic; the line before it says what the kernel lacks.
+  if (lines.some((l) => /kprobe_events\)?: No such file/.test(l))) return `${why} (no kprobe_events in tracefs: the kernel has no CONFIG_KPROBE_EVENTS)`;
+  return why;
 }
 
 async function bpftraceVersion(): Promise<{ path: string; version: string | null } | null> {

@@ -1,6 +1,7 @@
 // Replay: a trace file becomes a Feed that emits exactly the events the live session emitted (raw and derived,
 // in file order), paced by their timestamps, with pause/step/speed/seek for the TUI. No root, no bpftrace.
 import { labelActor } from '../correlate/actor.js';
+import { matchesFilters as matchesChange } from '../pipeline/filter.js';
 import { StateTable } from '../correlate/state.js';
 import type { Change, LinkEvent, ProbeEvent, TraceEvent, TraceHeader } from '../events.js';
 import type { Feed, FeedStats, IfaceState, ReplayControls } from '../pipeline/feed.js';
@@ -44,7 +45,7 @@ export interface ReplayOptions {
   paused?: boolean;
   /** Asked after each batch: a promise means the consumer is behind (stdout full) and the feed waits for it. */
   backpressure?: () => Promise<void> | undefined;
-  /** Emit a `lost` event (source `replay`) for every line that could not be used, so sinks see the gap. Default true. */
+  /** Emit a `lost` event (source `parser`) for every line that could not be used, so sinks see the gap. Default true. */
   lostForSkipped?: boolean;
   clock?: ReplayClock;
   chunkBytes?: number;
@@ -62,75 +63,28 @@ export interface ReplayProgress {
   done: boolean;
 }
 
-/** Interface names an event is about (fields of probes, the link itself, a change's interface and masters). */
-function namesOf(ev: TraceEvent, state: StateTable): string[] {
-  switch (ev.type) {
-    case 'link':
-      return ev.master ? [ev.ifname, ev.master] : [ev.ifname];
-    case 'change': {
-      const out = [ev.iface];
-      if ((ev.kind === 'enslave' || ev.kind === 'release' || ev.kind === 'master') ) {
-        if (typeof ev.before === 'string') out.push(ev.before);
-        if (typeof ev.after === 'string') out.push(ev.after);
-      }
-      return out;
-    }
-    case 'probe': {
-      const out: string[] = [];
-      const f = ev.fields;
-      for (const k of ['dev', 'bond', 'slave', 'bridge', 'port', 'team', 'ifname']) {
-        const v = f[k];
-        if (typeof v === 'string' && v !== '') out.push(v);
-      }
-      const idx = f.ifindex;
-      if (typeof idx === 'number' && idx > 0) {
-        const s = state.get(idx);
-        if (s) out.push(s.name);
-      }
-      const m = f.master;
-      if (typeof m === 'number' && m > 0) {
-        const s = state.get(m);
-        if (s) out.push(s.name);
-      }
-      return out;
-    }
-    default:
-      return [];
+/** Interface names a probe event is about (what the generated program's `--iface` predicate compares). */
+function probeNames(f: Record<string, string | number | null>): string[] {
+  const out: string[] = [];
+  for (const k of ['dev', 'bond', 'slave', 'bridge', 'port', 'team']) {
+    const v = f[k];
+    if (typeof v === 'string' && v !== '') out.push(v);
   }
-}
-
-function commsOf(ev: TraceEvent): string[] {
-  if (ev.type === 'probe') {
-    const a = ev.actor;
-    return [ev.comm, ev.pcomm, a?.service, a?.unit].filter((s): s is string => !!s);
-  }
-  if (ev.type === 'change') {
-    const a = ev.actor;
-    if (!a) return [];
-    return [a.comm, a.pcomm, a.service, a.unit?.replace(/\.(service|scope)$/, ''), a.container, ...a.chain.map((p) => p.comm)].filter((s): s is string => !!s);
-  }
-  return [];
+  return out;
 }
 
 /**
- * Whether an event passes `--iface`/`--comm`. Notes and lost events always pass (a gap is never hidden).
- * A bond or bridge matches its ports' events: a port is judged by its master in `state` at that moment.
+ * Whether an event passes `--iface`/`--comm` the way it would have passed them live: changes by the live
+ * pipeline's own rule; probe events as the generated program's predicates do (task comm; device names, which
+ * the syscalls backend cannot test in the kernel); netlink messages, notes and lost events always (live shows
+ * them all, and a gap is never hidden).
  */
-export function matchesFilters(ev: TraceEvent, filters: ReplayFilters, state: StateTable): boolean {
-  if (ev.type === 'note' || ev.type === 'lost') return true;
-  if (filters.comm.length) {
-    const comms = commsOf(ev);
-    if (!comms.some((c) => filters.comm.includes(c))) return false;
-  }
-  if (filters.iface.length) {
-    const want = filters.iface;
-    const names = namesOf(ev, state);
-    const hit = names.some((n) => {
-      if (want.includes(n)) return true;
-      const m = state.byName(n)?.master;
-      return !!m && want.includes(m);
-    });
-    if (!hit) return false;
+export function matchesFilters(ev: TraceEvent, filters: ReplayFilters): boolean {
+  if (ev.type === 'change') return matchesChange(ev, filters);
+  if (ev.type !== 'probe') return true;
+  if (filters.comm.length && !filters.comm.includes(ev.comm)) return false;
+  if (filters.iface.length && ev.backend !== 'syscalls' && ev.phase === 'entry') {
+    if (!probeNames(ev.fields).some((n) => filters.iface.includes(n))) return false;
   }
   return true;
 }
@@ -183,7 +137,12 @@ export class ReplayFeed implements Feed {
   readonly controls: ReplayControls;
   readonly done: Promise<void>;
   /** Set when the replay stopped on an error (strict mode, unreadable file); `done` still resolves. */
-  failure: Error | undefined;
+  error: Error | undefined;
+
+  /** Why the replay ended early, as the live feed reports it (the TUI shows it). */
+  get failure(): string | null {
+    return this.error ? this.error.message : null;
+  }
 
   private reader: TraceReader | undefined;
   private readonly source: TraceSource;
@@ -355,7 +314,7 @@ export class ReplayFeed implements Feed {
         if (!more) break;
       }
     } catch (e) {
-      this.failure = e as Error;
+      this.error = e as Error;
     } finally {
       if (!this.restart) {
         this.reader?.close();
@@ -400,7 +359,7 @@ export class ReplayFeed implements Feed {
         this.counts.read++;
         if (ev.ts > stopAfter) return false;
         const inRange = ev.ts >= from && ev.ts <= to;
-        const pass = inRange && (!filters || matchesFilters(ev, filters, this.st.table));
+        const pass = inRange && (!filters || matchesFilters(ev, filters));
         this.st.apply(ev);
         if (!pass) {
           if (ev.ts > (this.lastTs ?? -Infinity)) this.lastTs = ev.ts;
@@ -437,8 +396,8 @@ export class ReplayFeed implements Feed {
     const ts = this.lastTs ?? 0;
     if (this.opts.from !== undefined && ts < this.opts.from) return;
     if (this.opts.to !== undefined && ts > this.opts.to) return;
-    // A line that could not be used is an event the recording lost: say so in-band, like the live sources do.
-    this.emit({ type: 'lost', ts, source: 'replay', count: 1, detail: `${p.file}:${p.line}: ${p.message}` });
+    // A line that could not be used is an event the recording lost: say so in-band, as live does for bad output lines.
+    this.emit({ type: 'lost', ts, source: 'parser', count: 1, detail: `${p.file}:${p.line}: ${p.message}` });
   }
 
   /** Whether the next event cannot go out at once (paused, or not due yet at this speed). */
