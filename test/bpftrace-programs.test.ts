@@ -117,3 +117,14 @@ test('no bpftrace in PATH: live tracing refuses with one line and a hint, exit 3
   assert.equal(lines.length, 1, String(r.stderr));
   assert.match(lines[0]!, /^ifblame: no tracing backend works here .*bpftrace is not installed.*\(hint: run `ifblame doctor`/);
 });
+
+test('not root: `ifblame doctor` says so with the fix and exits 3; capture refuses in one line', async () => {
+  const asNobody = ['--reuid=nobody', '--regid=nogroup', '--clear-groups', '--'];
+  const d = await execa('setpriv', [...asNobody, 'node', `${ROOT}bin/ifblame.js`, 'doctor'], { reject: false, timeout: 60_000, cwd: '/tmp' });
+  assert.equal(d.exitCode, 3, String(d.stderr));
+  assert.match(String(d.stdout), /^root\s+MISSING\s+running as uid 65534\s+run with sudo/m);
+  assert.match(String(d.stdout), /^live tracing: NOT possible here/m);
+  const c = await execa('setpriv', [...asNobody, 'node', `${ROOT}bin/ifblame.js`, 'capture', '--duration', '1s'], { reject: false, timeout: 60_000, cwd: '/tmp' });
+  assert.equal(c.exitCode, 3);
+  assert.match(String(c.stderr).trim(), /^ifblame: no tracing backend works here \(.*not running as root.*\) \(hint: run `ifblame doctor`[^\n]*$/);
+});

@@ -151,7 +151,9 @@ test('a SIGKILLed capture leaves a trace file readable to its last complete line
     const kids = childrenOf(child.pid!);
     assert.ok(kids.length >= 2, `bpftrace and ip run under ifblame: ${kids}`);
     await ns.ip('link', 'set', 'dev', 'vk0', 'address', '02:aa:bb:cc:dd:03');
-    for (let i = 0; i < 50 && !/02:aa:bb:cc:dd:03/.test(existsSync(file) ? readFileSync(file, 'utf8') : ''); i++) await new Promise((r) => setTimeout(r, 100));
+    // Both sources deliver asynchronously: wait until the raw request and the netlink message are both on disk.
+    const recorded = () => (existsSync(file) ? readFileSync(file, 'utf8') : '').split('\n').filter((l) => l.includes('02:aa:bb:cc:dd:03'));
+    for (let i = 0; i < 100 && !(recorded().some((l) => l.includes('"nl_link"')) && recorded().some((l) => l.includes('"type":"link"'))); i++) await new Promise((r) => setTimeout(r, 100));
     child.kill('SIGKILL');
     await child;
     // The kernel sends them SIGKILL when ifblame dies (PR_SET_PDEATHSIG); bpftrace needs a moment to detach its probes.

@@ -283,7 +283,7 @@ export async function runReplay(args: string[], io: ReplayIo = { stdout: process
   const feed = await ReplayFeed.open(source, opts);
 
   if (cli.format === 'tui') {
-    const code = await runTuiReplay(feed);
+    const code = await runTuiReplay(feed, cli.file);
     for (const p of problems) io.stderr.write(formatProblem(p) + '\n');
     return code !== EXIT.ok ? code : finalCode(feed, problems);
   }
@@ -364,19 +364,8 @@ async function firstEventTs(source: string | { name: string }): Promise<number> 
   return 0;
 }
 
-interface TuiModule {
-  runTui(feed: Feed, opts?: Record<string, unknown>): Promise<number | void>;
-}
-
 /** The TUI (blessed) is loaded only when used. */
-async function runTuiReplay(feed: ReplayFeed): Promise<number> {
-  const spec = '../sinks/tui/app.js';
-  let mod: TuiModule;
-  try {
-    mod = (await import(spec)) as TuiModule;
-  } catch (e) {
-    throw new IfblameError(`the terminal UI is not available: ${(e as Error).message.split('\n')[0]}`, 'use --format text, json or ndjson');
-  }
-  const r = await mod.runTui(feed, { mode: 'replay' });
-  return typeof r === 'number' ? r : EXIT.ok;
+async function runTuiReplay(feed: ReplayFeed, file: string): Promise<number> {
+  const { runTui } = await import('../sinks/tui/app.js');
+  return runTui(feed, { title: `ifblame replay ${file}` });
 }

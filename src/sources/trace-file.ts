@@ -465,10 +465,13 @@ export class TraceReader {
       if (this.lastSeq !== undefined && ev.seq <= this.lastSeq) this.problem(no, 'warning', `out of order: seq ${ev.seq} after seq ${this.lastSeq}`, false);
       this.lastSeq = ev.seq;
     }
-    if (ev.ts < this.maxTs - this.opts.reorderToleranceUs) {
-      this.problem(no, 'warning', `out of order: time goes back ${((this.maxTs - ev.ts) / 1e6).toFixed(3)} s`, false);
+    // Only raw events are written as they happen; derived ones (changes) carry the time of what they explain.
+    if (ev.type === 'probe' || ev.type === 'link') {
+      if (ev.ts < this.maxTs - this.opts.reorderToleranceUs) {
+        this.problem(no, 'warning', `out of order: time goes back ${((this.maxTs - ev.ts) / 1e6).toFixed(3)} s`, false);
+      }
+      if (ev.ts > this.maxTs) this.maxTs = ev.ts;
     }
-    if (ev.ts > this.maxTs) this.maxTs = ev.ts;
     this.s.events++;
     this.queue.push(this.opts.keepRaw ? { event: ev, line: no, raw: text } : { event: ev, line: no });
   }

@@ -26,6 +26,7 @@ import {
   readSteps,
   readTrace,
   recordTrace,
+  splitSession,
   REPO,
   type Generated,
   type KBackend,
@@ -82,18 +83,26 @@ before(
         ctx.generated = generated;
         log(`image ${image.dir} ready in ${(image.ms / 1000).toFixed(1)} s${/reusing/.test(image.log) ? ' (cached)' : ' (built)'}`);
         for (const g of generated) if (!g.ok) log(`program for ${g.backend} NOT generated: ${g.error}`);
+        for (const g of generated) if (g.dropped?.length) log(`${g.backend}: dropped for the target kernel (IFBLAME_KERNEL_DROP): ${g.dropped.join(', ')}`);
         const inDir = join(runDir, 'in');
-        const env: Record<string, string> = { SCEN_TIMEOUT: process.env.IFBLAME_KERNEL_SCEN_TIMEOUT ?? '420' };
+        const env: Record<string, string> = { SCEN_TIMEOUT: process.env.IFBLAME_KERNEL_SCEN_TIMEOUT ?? '300' };
         if (process.env.IFBLAME_KERNEL_PROBE_LIST) env.PROBE_LIST = '1';
         prepareInput(inDir, generated, scenarios, env);
-        const timeoutS = Number(process.env.IFBLAME_KERNEL_BOOT_TIMEOUT ?? 60 + scenarios.length * 360);
+        // boot ~15 s + compile/attach of all programs together (~2-3 min, READY_TIMEOUT 600) + ~1-2 min a scenario
+        const timeoutS = Number(process.env.IFBLAME_KERNEL_BOOT_TIMEOUT ?? 120 + 600 + scenarios.length * 300);
         ctx.boot = await bootGuest(image.dir, inDir, ctx.outDir, timeoutS);
         log(`boot: ${(ctx.boot.ms / 1000).toFixed(1)} s, exit ${ctx.boot.code}${ctx.boot.signal ? ` (${ctx.boot.signal})` : ''}`);
       }
       mkdirSync(ctx.traceDir, { recursive: true });
+      const st = join(ctx.outDir, 'session', 'timing.txt');
+      if (existsSync(st)) log(`session: ${readFileSync(st, 'utf8').trim().replace(/\n/g, '; ')}`);
       for (const s of scenarios) {
         const t = join(ctx.outDir, s, 'timing.txt');
         if (existsSync(t)) log(`${s}: ${readFileSync(t, 'utf8').trim().replace(/\n/g, '; ')}`);
+        if (existsSync(join(ctx.outDir, s, 'window.txt'))) {
+          const { counts } = splitSession(ctx.outDir, s, backends);
+          log(`${s}: lines in window: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+        }
       }
     } catch (e) {
       setupError = e as Error;

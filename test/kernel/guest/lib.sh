@@ -1,23 +1,30 @@
-# lib.sh - helpers for the guest scenario scripts (bash), sourced by run.sh.
+# lib.sh - helpers for the guest side (bash), sourced by run.sh and by each scenario's shell.
+#
+# One tracing session per boot: run.sh starts every backend's bpftrace program and
+# `ip monitor` once (compiling and attaching them takes minutes under TCG), runs the
+# scenarios one after the other, then stops them.  Each scenario records its time window;
+# the host cuts the session's outputs into one set per scenario (harness.ts: splitSession).
 #
 # A scenario file scenarios/<name>.sh defines:
-#   setup    (optional) before the tracers start, e.g. mask a udev .link file
+#   setup    (optional) before its window opens, e.g. mask a udev .link file
 #   steps    the commands under test, each through `step NAME CMD...`
-#   cleanup  (optional) after the tracers stopped
-# and run_scenario does: setup; start tracers; snapshot; steps; stop tracers; cleanup.
+#   cleanup  (optional) after its window closed
 #
-# Output in $OUT (one directory per scenario), what the host's `ifblame import` reads:
+# Session output, $OUTROOT/session/:
 #   <backend>/bt.json     bpftrace -f json -B line programs/<backend>.bt  (stdout)
 #   <backend>/bt.stderr   its stderr (compile/attach errors land here)
-#   <backend>/ready.txt   wall time the program printed its first line (BEGIN = attached), or FAILED
-#   ipmon.txt             ip -d -ts -o monitor link  (started before the tracers)
-#   snapshot.json         ip -d -j link show, taken after the tracers attached, before the first step
+#   <backend>/ready.txt   wall time its first line came (BEGIN runs once every probe attached), or FAILED
+#   ipmon.txt             ip -d -ts -o monitor link
+#   timing.txt
+# Scenario output, $OUTROOT/<scenario>/:
+#   window.txt            "start=<µs> end=<µs>": wall clock, epoch µs (the guest's, as in ipmon and bpftrace)
+#   snapshot.json         ip -d -j link show, when the window opens (before the first step)
 #   aat.txt               "<ifname> <addr_assign_type> <address>" per interface, same moment
 #   snapshot-after.json, aat-after.txt   the same after the last step
-#   aat.log               after every step: each interface's aat/MAC/promiscuity/master
+#   aat.log               after every step: each interface's aat/MAC/promiscuity/master (sysfs ground truth)
 #   steps.log             one line per step: start/end (epoch µs), rc, name, command
 #   steps.out             the steps' own output
-#   kernel.txt hostname.txt bpftrace-version.txt timing.txt tracer.pids
+#   kernel.txt hostname.txt bpftrace-version.txt timing.txt
 
 now_us() { local t; t=$(date +%s%N); echo "${t:0:16}"; }
 wall() { date +%H:%M:%S.%6N; }
@@ -62,39 +69,41 @@ snapshot() { # snapshot [suffix]
   aat_file > "$OUT/aat$1.txt"
 }
 
-start_tracers() {
+# --- session tracers (run.sh) --------------------------------------------------------
+
+start_session() {
+  local S=$OUTROOT/session b t0 i j
+  mkdir -p "$S"
   PIDS=() BT_PIDS=() BT_NAMES=()
-  uname -r > "$OUT/kernel.txt"
-  hostname > "$OUT/hostname.txt"
-  bpftrace --version > "$OUT/bpftrace-version.txt" 2>&1
-  ip -d -ts -o monitor link > "$OUT/ipmon.txt" 2> "$OUT/ipmon.stderr" & PIDS+=($!)
-  local b t0 i
+  ip -d -ts -o monitor link > "$S/ipmon.txt" 2> "$S/ipmon.stderr" & PIDS+=($!)
   t0=$(date +%s.%N)
-  echo "tracers launched $(wall)" >> "$OUT/timing.txt"
+  echo "tracers launched $(wall)" >> "$S/timing.txt"
   for b in $(cat "$IN/BACKENDS"); do
-    [ -f "$IN/programs/$b.bt" ] || { echo "no program for $b" >> "$OUT/timing.txt"; continue; }
-    mkdir -p "$OUT/$b"
-    bpftrace -f json -B line "$IN/programs/$b.bt" > "$OUT/$b/bt.json" 2> "$OUT/$b/bt.stderr" &
+    [ -f "$IN/programs/$b.bt" ] || { echo "no program for $b" >> "$S/timing.txt"; continue; }
+    mkdir -p "$S/$b"
+    bpftrace -f json -B line "$IN/programs/$b.bt" > "$S/$b/bt.json" 2> "$S/$b/bt.stderr" &
     BT_PIDS+=($!) BT_NAMES+=("$b")
   done
-  echo "${PIDS[*]} ${BT_PIDS[*]}" > "$OUT/tracer.pids"
+  echo "${PIDS[*]} ${BT_PIDS[*]}" > "$S/tracer.pids"
   # Ready = the program printed its first printf (BEGIN runs after every probe attached),
-  # or the process died (compile/attach error: stderr has it), or 300 s passed.
+  # or the process died (compile/attach error: stderr has it), or READY_TIMEOUT passed.
   local pending=${#BT_PIDS[@]} done_=()
-  for i in $(seq 1 3000); do
+  for i in $(seq 1 $(( ${READY_TIMEOUT:-600} * 10 ))); do
     pending=0
     for j in "${!BT_PIDS[@]}"; do
       [ -n "${done_[$j]:-}" ] && continue
       b=${BT_NAMES[$j]}
-      if grep -q '"type": *"printf"' "$OUT/$b/bt.json" 2>/dev/null; then
+      if grep -q '"type": *"printf"' "$S/$b/bt.json" 2>/dev/null; then
         done_[$j]=1
-        awk -v a="$t0" -v b="$(date +%s.%N)" -v n="$b" 'BEGIN{printf "%s ready after %.1f s\n", n, b-a}' >> "$OUT/timing.txt"
-        wall > "$OUT/$b/ready.txt"
+        awk -v a="$t0" -v b="$(date +%s.%N)" -v n="$b" 'BEGIN{printf "%s ready after %.1f s\n", n, b-a}' >> "$S/timing.txt"
+        wall > "$S/$b/ready.txt"
+        echo "IFB tracer $b ready" > /dev/kmsg
       elif ! kill -0 "${BT_PIDS[$j]}" 2>/dev/null; then
         done_[$j]=1
         wait "${BT_PIDS[$j]}"; local rc=$?
-        echo "$b FAILED rc=$rc after $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s" >> "$OUT/timing.txt"
-        echo "FAILED rc=$rc" > "$OUT/$b/ready.txt"
+        echo "$b FAILED rc=$rc after $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s" >> "$S/timing.txt"
+        echo "FAILED rc=$rc" > "$S/$b/ready.txt"
+        echo "IFB tracer $b FAILED" > /dev/kmsg
       else
         pending=$((pending+1))
       fi
@@ -102,7 +111,7 @@ start_tracers() {
     [ $pending = 0 ] && break
     sleep 0.1
   done
-  [ $pending = 0 ] || echo "tracers not ready after 300 s: $pending pending" >> "$OUT/timing.txt"
+  [ $pending = 0 ] || echo "tracers not ready after ${READY_TIMEOUT:-600} s: $pending pending" >> "$S/timing.txt"
   echo "IFB tracers ready" > /dev/kmsg
   sleep 0.5
 }
@@ -112,33 +121,40 @@ wait_or_kill() {
   local i
   for i in $(seq 1 $(( $2 * 10 ))); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
   if kill -0 "$1" 2>/dev/null; then
-    echo "[$(wall)] pid $1 ($(cat /proc/$1/comm 2>/dev/null)) did not exit, SIGKILL" >> "$OUT/timing.txt"
+    echo "[$(wall)] pid $1 ($(cat /proc/$1/comm 2>/dev/null)) did not exit, SIGKILL" >> "$OUTROOT/session/timing.txt"
     kill -KILL "$1" 2>/dev/null
   fi
   wait "$1" 2>/dev/null
 }
 
-stop_tracers() {
-  echo "IFB stop_tracers" > /dev/kmsg
+stop_session() {
+  echo "IFB stop tracers" > /dev/kmsg
   sleep 1                                      # let the last events drain
   local p t0; t0=$(date +%s.%N)
-  for p in "${BT_PIDS[@]}"; do kill -INT "$p" 2>/dev/null; done
+  for p in "${BT_PIDS[@]}"; do kill -INT "$p" 2>/dev/null; done   # SIGINT: bpftrace runs END, exits
   for p in "${BT_PIDS[@]}"; do wait_or_kill "$p" 30; done
   for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait_or_kill "$p" 5; done
-  awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "tracers stopped in %.1f s\n", b-a}' >> "$OUT/timing.txt"
+  awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "tracers stopped in %.1f s\n", b-a}' >> "$OUTROOT/session/timing.txt"
   echo "IFB tracers stopped" > /dev/kmsg
 }
 
+# --- one scenario (in its own shell, under timeout) ---------------------------------
+
 run_scenario() {
-  local t0; t0=$(date +%s.%N)
-  if declare -F setup >/dev/null; then setup; udevadm settle -t 10; fi
-  start_tracers
+  uname -r > "$OUT/kernel.txt"
+  hostname > "$OUT/hostname.txt"
+  cp "$OUTROOT/bpftrace-version.txt" "$OUT/" 2>/dev/null
+  if declare -F setup >/dev/null; then setup; fi
+  udevadm settle -t 10
+  sleep 0.5                                    # let whatever setup triggered pass before the window
+  local w0 w1
+  w0=$(now_us)
   snapshot ""
-  local t1; t1=$(date +%s.%N)
   steps
+  sleep 1                                      # late kernel work (miimon, udev) still in the window
   snapshot "-after"
-  local t2; t2=$(date +%s.%N)
-  stop_tracers
+  w1=$(now_us)
+  echo "start=$w0 end=$w1" > "$OUT/window.txt"
   if declare -F cleanup >/dev/null; then cleanup; fi
-  awk -v a="$t1" -v b="$t2" 'BEGIN{printf "steps took %.1f s\n", b-a}' >> "$OUT/timing.txt"
+  awk -v a="$w0" -v b="$w1" 'BEGIN{printf "window %.1f s\n", (b-a)/1e6}' >> "$OUT/timing.txt"
 }
