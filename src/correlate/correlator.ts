@@ -390,6 +390,9 @@ export class Correlator {
     }
     // A probe saw the same operation through another function (br_del_if lowering promiscuity, a bond releasing its slaves).
     if (kind !== 'release' && kind !== 'deleted') return undefined;
+    // A veth peer (or a device's uppers) goes with the device that was deleted a moment ago.
+    const with_ = kind === 'deleted' ? [...this.recent].reverse().find((c) => c.kind === 'deleted' && c.actor && ev.ts - c.ts < 200_000) : undefined;
+    if (with_) return { actor: with_.actor, note: `deleted together with ${with_.iface} (its veth peer or lower device)`, refs: with_.refs, path: with_.via.path };
     const candidates = [...this.recent.map((c) => ({ ...c, path: c.via.path })), ...this.pending.map((o) => ({ ...o, path: [...pathOf(o.kstack), ...o.probes] }))]
       .filter((c) => ev.ts - c.ts < 1_000_000 && c.actor && (c.iface === ev.ifname || (kind === 'deleted' && c.kind === 'release' && c.before === ev.ifname)))
       .sort((a, b) => Number(b.kind === 'release') - Number(a.kind === 'release') || b.ts - a.ts);

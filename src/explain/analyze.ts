@@ -103,6 +103,8 @@ interface DupPair {
   mac: string;
   ts: number;
   refs: EvidenceRef[];
+  /** Seen first in the netlink message of this interface: the change event, when it follows, is better evidence. */
+  byNetlink?: string | undefined;
 }
 
 interface Flap {
@@ -143,6 +145,7 @@ export class TraceAnalyzer {
   private readonly macIndex = new Map<string, Set<number>>();
   private readonly ifMac = new Map<number, string>();
   private readonly dups = new Map<string, DupPair>();
+  private readonly dupsAwaitingChange = new Map<string, DupPair>();
   private readonly transient = new Map<string, HeldMac>();
   private readonly lostList = new EvidenceList();
   private readonly lostBySource = new Map<string, number>();
@@ -235,6 +238,12 @@ export class TraceAnalyzer {
       case 'mac': {
         if (!this.ownMac.has(c.iface) && isUnicastMac(typeof c.before === 'string' ? c.before : undefined)) this.ownMac.set(c.iface, c.before as string);
         if (c.before !== c.after) {
+          const pending = this.dupsAwaitingChange.get(`${c.iface} ${String(c.after)}`);
+          if (pending) {
+            this.dupsAwaitingChange.delete(`${c.iface} ${String(c.after)}`);
+            pending.refs[0] = r.ref;
+            pending.ts = Math.min(pending.ts, c.ts);
+          }
           if (udevRole(c.actor)) this.udevMacs.push(r);
           this.lastMacRef.set(c.iface, r);
           this.trackFlap(c, r.ref);
@@ -328,7 +337,9 @@ export class TraceAnalyzer {
       else refs.push({ file: this.file, host: this.host, text: `at the start of the trace ${s.name} and ${o.name} both have ${now}` });
       const prev = this.lastMacRef.get(o.name);
       if (prev && prev.ref !== refs[0]) refs.push(prev.ref);
-      this.dups.set(key, { a, b, mac: now, ts: ev?.ts ?? this.firstTs ?? 0, refs });
+      const pair: DupPair = { a, b, mac: now, ts: ev?.ts ?? this.firstTs ?? 0, refs, byNetlink: ev?.type === 'link' ? s.name : undefined };
+      this.dups.set(key, pair);
+      if (pair.byNetlink) this.dupsAwaitingChange.set(`${s.name} ${now}`, pair);
     }
   }
 
@@ -578,7 +589,7 @@ export class TraceAnalyzer {
       add({
         id: 'lost-events',
         severity: 'warning',
-        title: `${this.host}: the picture is incomplete: ${parts.join(', ')}`,
+        title: `the picture is incomplete: ${parts.join(', ')}`,
         detail: `Events were lost (${parts.join(', ')}). A change missing from this trace may still have happened; findings about the time of the loss are not final.`,
         ifaces: [],
         ...(this.lostList.items[0]?.ts !== undefined ? { ts: this.lostList.items[0].ts } : {}),
@@ -591,7 +602,7 @@ export class TraceAnalyzer {
       add({
         id: 'probes-dropped',
         severity: 'info',
-        title: `${this.host}: ${this.header.probes.dropped.length} probe${this.header.probes.dropped.length === 1 ? '' : 's'} not attached: ${this.header.probes.dropped.map((d) => d.probe).join(', ')}`,
+        title: `${this.header.probes.dropped.length} probe${this.header.probes.dropped.length === 1 ? '' : 's'} not attached: ${this.header.probes.dropped.map((d) => d.probe).join(', ')}`,
         detail: `Changes made only through these functions are not observed: ${this.header.probes.dropped.map((d) => `${d.probe} (${d.reason})`).join('; ')}.`,
         ifaces: [],
         evidence: [{ file: this.file, host: this.host, text: 'trace header: probes.dropped' }],
@@ -601,7 +612,7 @@ export class TraceAnalyzer {
       add({
         id: 'inferred-only',
         severity: 'info',
-        title: `${this.host}: recorded with the syscalls backend: kernel-internal changes are inferred`,
+        title: 'recorded with the syscalls backend: kernel-internal changes are inferred',
         detail: 'The syscalls backend sees user requests (netlink, ioctl, sysfs, packet sockets); a bond or bridge changing an address on its own is inferred from netlink and marked so.',
         ifaces: [],
         evidence: [{ file: this.file, host: this.host, text: 'trace header: backend syscalls' }],
