@@ -27,7 +27,8 @@ Exit codes: 0 ok; 1 a --fail-on change happened / explain found an error; 2 bad 
 
 type Flags = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
-const FILTER_OPTIONS = {
+/** --iface/--comm (and their --filter-* spellings) and --backend: every tracing command takes them. */
+export const FILTER_OPTIONS = {
   iface: { type: 'string', multiple: true },
   'filter-iface': { type: 'string', multiple: true },
   comm: { type: 'string', multiple: true },

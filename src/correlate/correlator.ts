@@ -152,15 +152,19 @@ export class Correlator {
     const s = this.table.ensure(ifindex, name);
     if (typeof f.aat === 'number') s.aat = f.aat;
     const before = ev.probe === 'netdev_changeaddr' ? (s.addr ?? null) : String(f.old);
-    const merged = this.pending.find((o) => o.kind === 'mac' && o.tid === ev.tid && o.ifindex === ifindex && o.after === after && ev.ts - o.ts < MERGE_US);
-    if (merged) {
-      if (!merged.probes.includes(ev.probe)) merged.probes.push(ev.probe);
-      if (ev.kstack.length > merged.kstack.length) merged.kstack = ev.kstack;
-      if (ev.seq !== undefined) merged.refs.push(ev.seq);
-      return;
-    }
+    if (this.mergeNested(ev, (o) => o.kind === 'mac' && o.ifindex === ifindex && o.after === after)) return;
     if (before === after) return; // a no-op set: the kernel still calls in, nothing changes
     this.add({ kind: 'mac', ifindex, iface: name, before, after, actor: this.actor(ev), probes: [ev.probe], kstack: ev.kstack, ts: ev.ts, tid: ev.tid, evidence: 'observed', hold: HOLD_US }, ev);
+  }
+
+  /** Nested probes of one call (user -> set_mac -> addr_mod) are one change: keep every probe name and the deepest stack. */
+  private mergeNested(ev: ProbeEvent, same: (o: Obs) => boolean): boolean {
+    const merged = this.pending.find((o) => o.tid === ev.tid && ev.ts - o.ts < MERGE_US && same(o));
+    if (!merged) return false;
+    if (!merged.probes.includes(ev.probe)) merged.probes.push(ev.probe);
+    if (ev.kstack.length > merged.kstack.length) merged.kstack = ev.kstack;
+    if (ev.seq !== undefined) merged.refs.push(ev.seq);
+    return true;
   }
 
   private onPromiscProbe(ev: ProbeEvent): void {
@@ -168,13 +172,7 @@ export class Correlator {
     const ifindex = Number(f.ifindex);
     const inc = Number(f.inc);
     const before = Number(f.promiscuity);
-    const merged = this.pending.find((o) => o.kind === 'promisc' && o.tid === ev.tid && o.ifindex === ifindex && o.before === before && ev.ts - o.ts < MERGE_US);
-    if (merged) {
-      if (!merged.probes.includes(ev.probe)) merged.probes.push(ev.probe);
-      if (ev.kstack.length > merged.kstack.length) merged.kstack = ev.kstack;
-      if (ev.seq !== undefined) merged.refs.push(ev.seq);
-      return;
-    }
+    if (this.mergeNested(ev, (o) => o.kind === 'promisc' && o.ifindex === ifindex && o.before === before)) return;
     this.table.ensure(ifindex, String(f.dev));
     this.add({ kind: 'promisc', ifindex, iface: String(f.dev), before, after: Math.max(0, before + inc), actor: this.actor(ev), probes: [ev.probe], kstack: ev.kstack, ts: ev.ts, tid: ev.tid, evidence: 'observed', hold: HOLD_US }, ev);
   }

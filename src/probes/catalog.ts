@@ -54,6 +54,14 @@ const ret: Field = { name: 'ret', type: 'int', expr: '(int32)retval' };
 
 const NETDEV = 'struct net_device *';
 
+/** A master (bridge, team) and one of its ports: names and both MACs. `{m}` is the master's private struct. */
+const portFields = (kind: 'bridge' | 'team', m: string, port: string): Field[] => [
+  { name: kind, type: 'str', expr: `{${m}}->dev->name`, len: '16' },
+  { name: 'port', type: 'str', expr: `{${port}}->name`, len: '16' },
+  hw(`${kind}_mac`, `${m}_dev`),
+  hw('port_mac', port),
+];
+
 export const KERNEL_PROBES: KernelProbe[] = [
   {
     id: 'dev_set_mac_address_user',
@@ -146,12 +154,7 @@ export const KERNEL_PROBES: KernelProbe[] = [
     func: 'br_add_if',
     module: 'bridge',
     params: [{ name: 'br', ctype: 'struct net_bridge *' }, { name: 'dev', ctype: NETDEV }, { name: 'extack', ctype: 'void *' }],
-    fields: [
-      { name: 'bridge', type: 'str', expr: '{br}->dev->name', len: '16' },
-      { name: 'port', type: 'str', expr: '{dev}->name', len: '16' },
-      hw('bridge_mac', 'br_dev'),
-      hw('port_mac', 'dev'),
-    ],
+    fields: portFields('bridge', 'br', 'dev'),
     ret: [ret],
     devs: ['{br}->dev->name', '{dev}->name'],
     why: 'a port joins a bridge: promiscuity +1, and the bridge MAC may follow it',
@@ -161,12 +164,7 @@ export const KERNEL_PROBES: KernelProbe[] = [
     func: 'br_del_if',
     module: 'bridge',
     params: [{ name: 'br', ctype: 'struct net_bridge *' }, { name: 'dev', ctype: NETDEV }],
-    fields: [
-      { name: 'bridge', type: 'str', expr: '{br}->dev->name', len: '16' },
-      { name: 'port', type: 'str', expr: '{dev}->name', len: '16' },
-      hw('bridge_mac', 'br_dev'),
-      hw('port_mac', 'dev'),
-    ],
+    fields: portFields('bridge', 'br', 'dev'),
     devs: ['{br}->dev->name', '{dev}->name'],
     why: 'a port leaves a bridge: promiscuity -1, and the bridge MAC may move',
   },
@@ -175,12 +173,7 @@ export const KERNEL_PROBES: KernelProbe[] = [
     func: 'team_port_add',
     module: 'team',
     params: [{ name: 'team', ctype: 'struct team *' }, { name: 'port_dev', ctype: NETDEV }, { name: 'extack', ctype: 'void *' }],
-    fields: [
-      { name: 'team', type: 'str', expr: '{team}->dev->name', len: '16' },
-      { name: 'port', type: 'str', expr: '{port_dev}->name', len: '16' },
-      hw('team_mac', 'team_dev'),
-      hw('port_mac', 'port_dev'),
-    ],
+    fields: portFields('team', 'team', 'port_dev'),
     ret: [ret],
     devs: ['{team}->dev->name', '{port_dev}->name'],
     why: 'a port joins a team (teamd)',
@@ -190,10 +183,7 @@ export const KERNEL_PROBES: KernelProbe[] = [
     func: 'team_port_del',
     module: 'team',
     params: [{ name: 'team', ctype: 'struct team *' }, { name: 'port_dev', ctype: NETDEV }],
-    fields: [
-      { name: 'team', type: 'str', expr: '{team}->dev->name', len: '16' },
-      { name: 'port', type: 'str', expr: '{port_dev}->name', len: '16' },
-    ],
+    fields: portFields('team', 'team', 'port_dev'),
     devs: ['{team}->dev->name', '{port_dev}->name'],
     why: 'a port leaves a team',
   },
