@@ -178,7 +178,7 @@ class Progress {
     if (this.tty) {
       this.err.write(`\r\x1b[K${this.text()}`);
       this.shown = true;
-    } else if (elapsed - this.lastLine >= 5000) {
+    } else if (this.lastLine === 0 || elapsed - this.lastLine >= 5000) {
       this.lastLine = elapsed;
       this.err.write(`ifblame: ${this.text()}\n`);
     }

@@ -56,6 +56,10 @@ export class Correlator {
   private readonly buffer: (ProbeEvent | LinkEvent)[] = [];
   private pending: Obs[] = [];
   private recent: Change[] = [];
+  /** Changes a netlink message has already confirmed. */
+  private readonly confirmed = new WeakSet<Change>();
+  /** Who last took promiscuity through a packet socket, per interface: its close gives it back without a syscall we see. */
+  private readonly packetPromisc = new Map<number, { actor: Actor | null; refs: number[] }>();
   private readonly out: TraceEvent[] = [];
   private clock = 0;
   private readonly windowUs: number;
@@ -265,6 +269,8 @@ export class Correlator {
     const inc = Number(f.op) === 1 ? 1 : -1;
     const before = s?.promiscuity ?? null;
     this.request(ev, { ifindex, iface: this.nameOf(ifindex), kind: 'promisc', before, after: before === null ? null : Math.max(0, before + inc), note: `packet socket ${inc > 0 ? 'PACKET_ADD_MEMBERSHIP' : 'PACKET_DROP_MEMBERSHIP'} PACKET_MR_PROMISC (libpcap)` });
+    if (inc > 0) this.packetPromisc.set(ifindex, { actor: this.actor(ev), refs: ev.seq !== undefined ? [ev.seq] : [] });
+    else this.packetPromisc.delete(ifindex);
   }
 
   private onSysfsWrite(ev: ProbeEvent): void {
@@ -320,8 +326,10 @@ export class Correlator {
   /** A change netlink reports: already reported by a probe, explained by a pending observation, or inferred. */
   private emitFromLink(ev: LinkEvent, kind: ChangeKind, before: string | number | null, after: string | number | null, refs: number[]): void {
     const sameIface = (o: { ifindex?: number; iface: string }) => (o.ifindex !== undefined ? o.ifindex === ev.ifindex : o.iface === ev.ifname);
-    const reported = this.recent.find((c) => c.kind === kind && sameIface(c) && c.after === after && ev.ts - c.ts < RECENT_US);
+    // Each netlink message confirms at most one change a probe already reported, and only one it has not confirmed yet.
+    const reported = this.recent.find((c) => !this.confirmed.has(c) && c.kind === kind && sameIface(c) && c.after === after && (c.before === before || before === null || c.before === null) && ev.ts - c.ts < RECENT_US);
     if (reported) {
+      this.confirmed.add(reported);
       reported.refs.push(...refs);
       return;
     }
@@ -334,11 +342,12 @@ export class Correlator {
     );
     if (obs) {
       this.pending = this.pending.filter((o) => o !== obs);
-      this.emit({ ...obs, kind, ifindex: ev.ifindex, iface: ev.ifname, before, after, refs: [...obs.refs, ...refs] });
+      const c = this.emit({ ...obs, kind, ifindex: ev.ifindex, iface: ev.ifname, before, after, refs: [...obs.refs, ...refs] });
+      if (c) this.confirmed.add(c);
       return;
     }
     const guess = this.infer(ev, kind, after);
-    this.emit({
+    const inferred = this.emit({
       kind,
       ifindex: ev.ifindex,
       iface: ev.ifname,
@@ -355,6 +364,7 @@ export class Correlator {
       ...(guess?.path ? { inferredPath: guess.path } : {}),
       due: ev.ts,
     });
+    if (inferred) this.confirmed.add(inferred); // it came from this very message
   }
 
   /** Kernel-internal causes the syscalls backend cannot see, told from the netlink stream and recent requests. */
@@ -375,7 +385,8 @@ export class Correlator {
         return { actor: r?.actor ?? null, note: `${what} (inferred from netlink)`, refs: r?.refs ?? [], path: r ? pathOfAny(r) : [] };
       }
       const released = [...this.recent, ...this.pending].find((c) => c.kind === 'release' && c.before === ev.ifname && ev.ts - c.ts < 1_000_000);
-      if (released) return { actor: released.actor, note: `bond ${ev.ifname} took a new random MAC after its slave ${released.iface} was released (inferred from netlink)`, refs: released.refs };
+      if (released && /^(00:)+00$/.test(after)) return { actor: released.actor, note: `${ev.ifname} has no port left after ${released.iface} was released: its MAC is all zeros (inferred from netlink)`, refs: released.refs };
+      if (released && s?.kind !== 'bridge') return { actor: released.actor, note: `bond ${ev.ifname} took a new random MAC after its slave ${released.iface} was released (inferred from netlink)`, refs: released.refs };
       const master = s?.master ? this.table.byName(s.master) : undefined;
       if (master && master.addr === after) {
         const r = relatedRequest([ev.ifname]);
@@ -383,6 +394,11 @@ export class Correlator {
       }
     }
     if (kind === 'promisc') {
+      const pcap = this.packetPromisc.get(ev.ifindex);
+      if (pcap && typeof after === 'number' && typeof s?.promiscuity === 'number') {
+        this.packetPromisc.delete(ev.ifindex);
+        return { actor: pcap.actor, note: `${pcap.actor?.comm ?? 'libpcap'} closed its packet socket: promiscuity given back (inferred from netlink)`, refs: pcap.refs, path: ['packet_release'] };
+      }
       const r = relatedRequest([ev.ifname]);
       if (r) return { actor: r.actor, note: `promiscuity follows ${r.kind} ${r.after ?? r.before ?? ''} (inferred from netlink)`, refs: r.refs };
     }
@@ -411,13 +427,15 @@ export class Correlator {
     this.pending = this.pending.filter((o) => o.due > now);
     for (const o of due) {
       if (o.failed || o.kind === 'creating') continue;
+      // A request that asked for what already was (the same MAC, the same master) changed nothing.
+      if (o.evidence === 'requested' && o.before !== null && o.before === o.after) continue;
       if (o.evidence === 'requested') o.note = `${o.note ? `${o.note}; ` : ''}request not confirmed by netlink`;
       this.emit(o);
     }
   }
 
-  private emit(o: Obs): void {
-    if (o.kind === 'creating') return;
+  private emit(o: Obs): Change | undefined {
+    if (o.kind === 'creating') return undefined;
     const kind = o.kind;
     const path = [...(o.inferredPath ?? []), ...pathOf(o.kstack)];
     for (const p of o.probes) if (!path.includes(p)) path.push(p);
@@ -440,6 +458,7 @@ export class Correlator {
     this.recent.push(change);
     if (this.recent.length > 256) this.recent = this.recent.filter((c) => this.clock - c.ts < RECENT_US);
     this.out.push(change);
+    return change;
   }
 
   /** What a kernel path means, in words: the bond/bridge cases of the incidents. */
