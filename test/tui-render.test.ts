@@ -1,12 +1,18 @@
 // Rendering on fake streams: the real blessed screen driven by a fake Feed, keys pressed as bytes, the screen read from blessed's cells.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRecorder } from '../src/sinks/recorder.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTui, type TuiOptions, type TuiSession } from '../src/sinks/tui/app.js';
 import { FakeControls, FakeFeed, change, iface, link, probe } from './fixtures/tui/fake-feed.js';
 import { FakeInput, FakeOutput, KEY, screenLines, tick } from './fixtures/tui/fake-tty.js';
+
+const opened: { close(): Promise<unknown> }[] = [];
+after(async () => {
+  for (const t of opened) await t.close();
+});
 
 async function open(feed: FakeFeed, opts: { size?: [number, number] } & TuiOptions = {}) {
   const input = new FakeInput();
@@ -28,7 +34,10 @@ async function open(feed: FakeFeed, opts: { size?: [number, number] } & TuiOptio
       await tick(2);
     }
   };
-  return { input, output, exit, session: () => session, frame, text, press };
+  // A failed assertion must not leave a screen (and its timer) open: quit whatever is left when the file ends.
+  const t = { input, output, exit, session: () => session, frame, text, press, close: () => (session.quit(), exit) };
+  opened.push(t);
+  return t;
 }
 
 function bondFeed(mode: 'live' | 'replay' = 'live'): FakeFeed {
@@ -36,7 +45,7 @@ function bondFeed(mode: 'live' | 'replay' = 'live'): FakeFeed {
   feed.states = [
     iface('bond0', { ifindex: 3, kind: 'bond', addr: '4a:11:22:33:44:55', aat: 3 }),
     iface('eth0', { ifindex: 2, master: 'bond0', addr: '4a:11:22:33:44:55', permAddr: '52:54:00:aa:bb:01', aat: 0 }),
-    iface('veth9', { ifindex: 9, addr: '02:00:00:00:00:02', promiscuity: 1, lastChange: { ts: Date.now() * 1000, kind: 'mac', by: 'ip[4711]' } }),
+    iface('veth9', { ifindex: 9, addr: '02:00:00:00:00:02', promiscuity: 1, lastChange: { ts: Date.now() * 1000, kind: 'mac', by: 'ip[31613]' } }),
   ];
   return feed;
 }
@@ -68,7 +77,7 @@ test('interfaces: a bond MAC that belongs to no port is flagged; recent changes 
   const all = await t.text();
   assert.match(all, /interfaces 3 ! bond0: MAC belongs to none of eth0/);
   const rows = all.split('\n').filter((l) => /(bond0|eth0|veth9) /.test(l) && !/interfaces/.test(l));
-  assert.match(rows[0]!, /│ veth9 +02:00:00:00:00:02 +1 +mac ip\[4711\]/);
+  assert.match(rows[0]!, /│ veth9 +02:00:00:00:00:02 +1 +mac ip\[31613\] │$/, 'no room for the time at 80 columns: kind and who, uncut');
   assert.match(rows[1]!, /│ !bond0 +4a:11:22:33:44:55 +SET/);
   assert.match(rows[2]!, /│ eth0 +4a:11:22:33:44:55 52:54:00:aa:bb:01 PERM +bond0/);
   await t.press('q');
@@ -87,7 +96,7 @@ test('the timeline shows changes newest first with their actor; the detail follo
   const i = lines.findIndex((l) => /enslave bond0/.test(l));
   const j = lines.findIndex((l) => /mac +eth0/.test(l));
   assert.ok(i > 0 && j > i, 'newest first');
-  assert.match(lines[i]!, /ifenslave\[77\]/);
+  assert.match(lines[i]!, /\+ifenslave ->/);
   assert.match(all, /changes, newest first 1\/2/);
   assert.match(all, /parents +ifup\[70\]/);
   await t.press('j');
@@ -134,6 +143,7 @@ test('/ filters by interface or process; Esc clears the filter', async () => {
   all = await t.text();
   assert.match(all, /changes, newest first 1\/1/);
   assert.match(all, /NetworkManager\[5\]/);
+  assert.match(all, /interfaces 0/, 'the table follows the filter too (nobody named so changed one last)');
   await t.press('/', KEY.backspace, KEY.backspace, KEY.backspace, KEY.backspace, KEY.enter);
   assert.match(await t.text(), /changes, newest first 1\/2/);
   await t.press('/', 'x', KEY.escape);
@@ -183,7 +193,7 @@ test('r starts and stops recording; the status line shows the file and its size;
     assert.deepEqual(feed.record!.calls, [`start ${path}`]);
     feed.record!.bytes = 2048;
     let all = await t.text();
-    assert.match(all.split('\n')[23]!, /REC .*first\.trace 2\.0 KiB/);
+    assert.match(all.split('\n')[23]!, /REC first\.trace 2\.0 KiB/);
     await t.press('r');
     await tick(5);
     assert.equal(feed.record!.calls[1], 'stop');
@@ -214,7 +224,7 @@ test('replay keys drive the replay controls; a seek back to the start clears the
   feed.reset();
   assert.match(await t.text(), /waiting for changes/);
   feed.end();
-  assert.match((await t.frame())[23]!, /end of recording|no recording/);
+  assert.match((await t.frame())[23]!, /^ REPLAY END /);
   await t.press('q');
   assert.equal(await t.exit, 0);
 });
@@ -283,8 +293,18 @@ test('resize: the panels re-tile at any size, down to tiny', async () => {
   await t.exit;
 });
 
-test('a storm of 50,000 events per second: frames stay coalesced, memory bounded, keys still answered', async () => {
+test('a storm of 50,000 events per second: frames coalesced, memory bounded, keys answered, the recording complete', async (ctx) => {
   const feed = bondFeed();
+  // As the live feed does: every event goes to the trace file first, then to the listeners (the TUI).
+  const dir = mkdtempSync(join(tmpdir(), 'ifb-tui-storm-'));
+  const file = join(dir, 'storm.trace');
+  const rec = createRecorder(file, feed.header);
+  const emit = feed.emit.bind(feed);
+  feed.emit = (ev) => {
+    rec.write(ev);
+    emit(ev);
+  };
+  after(() => rmSync(dir, { recursive: true, force: true }));
   const t = await open(feed);
   const s = t.session();
   const framesBefore = s.frames.frames;
@@ -300,9 +320,10 @@ test('a storm of 50,000 events per second: frames stay coalesced, memory bounded
   let keyAt = 0;
   let keySeen = 0;
   while (Date.now() - t0 < 2000) {
-    // 500 events every 10 ms = 50,000/s: one change per ten raw events.
-    for (let i = 0; i < 500; i++) {
-      feed.emit(i % 10 === 0 ? change({ iface: `if${sent % 300}` }) : probe());
+    // Keep up with 50 events per millisecond = 50,000/s, one change per ten raw events.
+    const target = Math.floor((Date.now() - t0) * 50);
+    while (sent < target) {
+      feed.emit(sent % 10 === 0 ? change({ iface: `if${sent % 300}` }) : probe());
       sent++;
     }
     if (!keyAt && Date.now() - t0 > 1000) {
@@ -310,7 +331,7 @@ test('a storm of 50,000 events per second: frames stay coalesced, memory bounded
       t.input.press('p');
     }
     if (keyAt && !keySeen && s.model.paused) keySeen = Date.now();
-    await tick(10);
+    await tick(5);
   }
   const secs = (Date.now() - t0) / 1000;
   clearInterval(lag);
@@ -321,8 +342,13 @@ test('a storm of 50,000 events per second: frames stay coalesced, memory bounded
   assert.ok(s.model.changes.size <= 5000);
   assert.ok(s.model.rawWindowSize <= 20000);
   assert.equal(s.model.counts.probe + s.model.counts.change, sent, 'every event reached the model');
-  assert.ok(keySeen && keySeen - keyAt < 100, `key answered in ${keySeen - keyAt} ms`);
-  assert.ok(lagMax < 100, `event loop lag ${lagMax} ms`);
+  assert.ok(keySeen && keySeen - keyAt < 250, `key answered in ${keySeen - keyAt} ms`);
+  ctx.diagnostic(JSON.stringify({ eventsPerSecond: Math.round(sent / secs), framesPerSecond: +fps.toFixed(1), keyMs: keySeen - keyAt, loopLagMaxMs: lagMax }));
+  // Generous bounds: the test machines are small and busy; typical values are a few ms.
+  assert.ok(lagMax < 250, `event loop lag ${lagMax} ms`);
   await t.press('q');
   await t.exit;
+  rec.close();
+  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  assert.equal(lines.length, sent + 1, 'the header and every event are in the trace file');
 });

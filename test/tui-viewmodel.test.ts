@@ -98,6 +98,14 @@ test('a filter matches the interface, or the process, its service and parents; p
   m.setFilter('  ');
   assert.equal(m.filter, null);
   assert.equal(m.visibleChanges().length, 3);
+  m.setFilter('comm:udev');
+  assert.deepEqual(m.visibleChanges(), [udev], 'process names match anywhere');
+  const veth = change({ iface: 'veth0' });
+  m.ingest(veth);
+  m.setFilter('if:eth');
+  assert.deepEqual(m.visibleChanges(), [ip], 'interface names match by prefix: eth is not veth0');
+  m.setFilter('if:veth');
+  assert.deepEqual(m.visibleChanges(), [veth]);
   assert.deepEqual(parseFilter('comm:'), null);
   assert.equal(parseFilter('IF:Eth0')?.needle, 'eth0');
 });
@@ -293,16 +301,15 @@ test('interface rows: recently changed first, then highlighted, then by ifindex;
   assert.deepEqual(m.interfaceRows().map((r) => r.state.name), ['c', 'b', 'd', 'e', 'a', 'gone']);
 });
 
-test('status line: live, replay, paused view, recording, lost', () => {
+test('status line: live, replay, paused view, recording, lost; a flash message takes the place of the details', () => {
   const base = { mode: 'live' as const, backend: 'syscalls', probesUsed: 9, probesDropped: 2, lost: 0, events: 10, recording: { path: null, bytes: 0 }, viewPaused: false, pending: 0, filter: null, flash: null };
-  assert.match(plainSegs(statusSegs(base)), /^ LIVE  syscalls \| probes 9 \(2 dropped\) \| lost 0 \| ev 10 \| \? help$/);
-  const rec = plainSegs(statusSegs({ ...base, recording: { path: 'x.trace', bytes: 3 * 1024 * 1024 }, lost: 5, viewPaused: true, pending: 4, filter: 'ip' }));
-  assert.match(rec, /VIEW PAUSED \+4/);
-  assert.match(rec, /REC x\.trace 3\.0 MiB/);
-  assert.match(rec, /lost 5/);
-  assert.match(rec, /\/ip/);
+  assert.equal(plainSegs(statusSegs(base)), ' LIVE  syscalls | probes 9 (2 dropped) | lost 0 | ev 10 | ? help');
+  const rec = plainSegs(statusSegs({ ...base, recording: { path: '/var/tmp/x.trace', bytes: 3 * 1024 * 1024 }, lost: 5, viewPaused: true, pending: 4, filter: 'ip' }));
+  assert.equal(rec, ' LIVE  VIEW PAUSED +4  REC x.trace 3.0 MiB | syscalls | probes 9 (2 dropped) | lost 5 | ev 10 | /ip | ? help');
+  const flash = plainSegs(statusSegs({ ...base, recording: { path: 'x.trace', bytes: 10 }, flash: 'recording to x.trace' }));
+  assert.equal(flash, ' LIVE  REC x.trace 10 B | recording to x.trace | lost 0');
   const rp = plainSegs(statusSegs({ ...base, mode: 'replay', recording: null, replay: { paused: false, speed: 10 } }));
-  assert.match(rp, /REPLAY x10/);
+  assert.match(rp, /^ REPLAY x10  syscalls/);
   assert.match(plainSegs(statusSegs({ ...base, mode: 'replay', recording: null, replay: { paused: false, speed: Infinity } })), /REPLAY max/);
   assert.match(plainSegs(statusSegs({ ...base, mode: 'replay', recording: null, replay: { paused: true, speed: 1 } })), /REPLAY PAUSED/);
   assert.equal(humanBytes(512), '512 B');
@@ -326,7 +333,11 @@ test('sparklines scale to their maximum and keep silence blank', () => {
 test('timeline rows: time, coloured kind, interface, actor, transition; tags in data are escaped', () => {
   const c = change({ iface: 'veth0', kind: 'promisc', before: 0, after: 1 });
   const plain = plainSegs(changeSegs(c));
-  assert.match(plain, /^\d\d:\d\d:\d\d\.\d{3} promisc veth0     \+ip\[4711\] 0 -> 1$/);
+  assert.match(plain, /^\d\d:\d\d:\d\d\.\d{3} promisc veth0     \+ip 0 -> 1$/);
+  const udev = change({ actor: { pid: 9, comm: '(udev-worker)', chain: [{ pid: 8, comm: 'systemd-udevd' }], service: 'systemd-udevd', kernel: false }, evidence: 'observed' });
+  assert.match(plainSegs(changeSegs(udev)), / \*systemd-udevd /, 'the timeline names the program behind the worker');
+  const kw = change({ actor: { pid: 90, comm: 'kworker/0:1', chain: [], kernel: true, service: 'kernel' } });
+  assert.match(plainSegs(changeSegs(kw)), / \+kworker\/0:1 \(k\) /);
   assert.match(renderSegs(changeSegs(c), 200), /\{magenta-fg\}promisc/);
   assert.equal(escapeTags('a{b}'), 'a{open}b{close}');
   assert.equal(renderSegs([{ text: 'x{y}' }], 10), 'x{open}y{close}');

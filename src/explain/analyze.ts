@@ -5,12 +5,18 @@ import type { Actor, Change, LinkState, TraceEvent, TraceHeader } from '../event
 import type { IfaceState } from '../pipeline/feed.js';
 import { ReplayState } from '../sources/replay.js';
 import type { TraceProblem } from '../sources/trace-file.js';
-import { bridgeMacFix, FLAPPING_FIX, LOST_FIX, lowerPromiscFix, udevBondFix, udevRuleFix } from './fixes.js';
+import { bridgeMacFix, FLAPPING_FIX, LOST_FIX, lowerPromiscFix, sharedMacFix, udevBondFix, udevRuleFix } from './fixes.js';
 import { MAX_EVIDENCE, type EvidenceRef, type Finding, type FindingId, type Severity } from './types.js';
 
-/** Window and count that make a MAC "flap": this many changes of one interface within the window. */
+/**
+ * A MAC "flaps" when, within the window, it goes back to an address it had (A -> B -> A) at least FLAP_RETURNS
+ * times, or changes FLAP_CHANGES times at all.
+ */
 export const FLAP_WINDOW_US = 60_000_000;
-export const FLAP_CHANGES = 4;
+export const FLAP_RETURNS = 3;
+export const FLAP_CHANGES = 8;
+/** Two interfaces with one MAC count only once it lasts this long while they are unrelated (enslaving is not instant). */
+export const DUP_GRACE_US = 1_500_000;
 const MAX_DUP_PAIRS = 1000;
 const MAX_TRANSIENT_MACS = 4096;
 
@@ -102,13 +108,15 @@ interface DupPair {
   b: string;
   mac: string;
   ts: number;
+  /** Lasted DUP_GRACE_US while unrelated (or still so at the end): a finding. */
+  confirmed: boolean;
   refs: EvidenceRef[];
   /** Seen first in the netlink message of this interface: the change event, when it follows, is better evidence. */
   byNetlink?: string | undefined;
 }
 
 interface Flap {
-  recent: { ts: number; before: string | number | null; after: string | number | null }[];
+  recent: { ts: number; before: string | number | null; after: string | number | null; back: boolean }[];
   total: number;
   flagged: boolean;
   firstFlagTs?: number;
@@ -135,6 +143,8 @@ export class TraceAnalyzer {
   /** The MAC an interface had of its own: permanent address, else the first one seen. */
   private readonly ownMac = new Map<string, string>();
   private readonly lastMacRef = new Map<string, Ref>();
+  /** The MAC udev's policy gave an interface when it appeared: its own as much as the one it was created with. */
+  private readonly udevGiven = new Map<string, string>();
   private readonly udevMacs: Ref[] = [];
   private readonly overwrites: Ref[] = [];
   private readonly enslaves: Ref[] = [];
@@ -146,6 +156,10 @@ export class TraceAnalyzer {
   private readonly ifMac = new Map<number, string>();
   private readonly dups = new Map<string, DupPair>();
   private readonly dupsAwaitingChange = new Map<string, DupPair>();
+  /** Checks that wait for the dust to settle (enslaving is several events): run once raw time passes `due`, or at the end. */
+  private deferred: { due: number; run: () => void }[] = [];
+  /** Bonds seen with a MAC none of their slaves owns (after the grace time), by bond. */
+  private readonly foreign = new Map<string, { mac: string; ts: number; slaves: string[]; owned: string[]; refs: EvidenceList }>();
   private readonly transient = new Map<string, HeldMac>();
   private readonly lostList = new EvidenceList();
   private readonly lostBySource = new Map<string, number>();
@@ -185,6 +199,7 @@ export class TraceAnalyzer {
   /** One event of the trace, in file order. */
   push(ev: TraceEvent, line: number): void {
     this.events++;
+    if (this.deferred.length && ev.type !== 'change') this.settle(ev.ts);
     if (this.firstTs === undefined || ev.ts < this.firstTs) this.firstTs = ev.ts;
     if (this.lastTs === undefined || ev.ts > this.lastTs) this.lastTs = ev.ts;
     switch (ev.type) {
@@ -244,7 +259,10 @@ export class TraceAnalyzer {
             pending.refs[0] = r.ref;
             pending.ts = Math.min(pending.ts, c.ts);
           }
-          if (udevRole(c.actor)) this.udevMacs.push(r);
+          if (udevRole(c.actor)) {
+            if (this.udevMacs.length < 256) this.udevMacs.push(r);
+            if (udevRole(c.actor) === 'policy' && typeof c.after === 'string' && !this.udevGiven.has(c.iface)) this.udevGiven.set(c.iface, c.after);
+          }
           this.lastMacRef.set(c.iface, r);
           this.trackFlap(c, r.ref);
           // A slave overwritten with its bond's MAC (bond_enslave with the bond's address SET, incident 1).
@@ -289,6 +307,13 @@ export class TraceAnalyzer {
     this.st.apply(c);
     const s = this.stateOf(c);
     if (s) this.index(s, c, line);
+    // a bond's MAC or its slaves changed: is its MAC still one of theirs (once enslaving is over)?
+    const bonds = new Set<string>();
+    if (this.kindOf(c.iface).kind === 'bond') bonds.add(c.iface);
+    for (const m of [masterBefore, s?.master, typeof c.after === 'string' && (c.kind === 'enslave' || c.kind === 'master') ? c.after : null]) {
+      if (m && this.kindOf(m).kind === 'bond') bonds.add(m);
+    }
+    for (const b of bonds) this.defer(c.ts, () => this.checkBond(b, r.ref));
   }
 
   /** Whether a bond (other than `self`) has this MAC now. */
@@ -337,8 +362,14 @@ export class TraceAnalyzer {
       else refs.push({ file: this.file, host: this.host, text: `at the start of the trace ${s.name} and ${o.name} both have ${now}` });
       const prev = this.lastMacRef.get(o.name);
       if (prev && prev.ref !== refs[0]) refs.push(prev.ref);
-      const pair: DupPair = { a, b, mac: now, ts: ev?.ts ?? this.firstTs ?? 0, refs, byNetlink: ev?.type === 'link' ? s.name : undefined };
+      const pair: DupPair = { a, b, mac: now, ts: ev?.ts ?? this.firstTs ?? 0, refs, byNetlink: ev?.type === 'link' ? s.name : undefined, confirmed: false };
       this.dups.set(key, pair);
+      this.defer(pair.ts, () => {
+        // gone within the grace time (a moment of reconfiguration) or related by now (enslaved: by design): nothing
+        const x = this.st.table.byName(pair.a);
+        const y = this.st.table.byName(pair.b);
+        if (x && y && !x.deleted && !y.deleted && x.addr === pair.mac && y.addr === pair.mac && !this.related(x, y)) pair.confirmed = true;
+      });
       if (pair.byNetlink) this.dupsAwaitingChange.set(`${s.name} ${now}`, pair);
     }
   }
@@ -365,19 +396,51 @@ export class TraceAnalyzer {
     return shares(x, y) || shares(y, x);
   }
 
+  private defer(ts: number, run: () => void): void {
+    this.deferred.push({ due: ts + DUP_GRACE_US, run });
+  }
+
+  /** Runs the deferred checks that are due (all of them at the end). */
+  private settle(now: number): void {
+    const due = this.deferred.filter((d) => d.due <= now);
+    if (!due.length) return;
+    this.deferred = this.deferred.filter((d) => d.due > now);
+    for (const d of due) d.run();
+  }
+
+  /** A bond whose MAC none of its slaves owns (their permanent or own address): the made-up bond MAC. */
+  private checkBond(bond: string, ref: EvidenceRef): void {
+    const b = this.st.table.byName(bond);
+    if (!b || b.deleted || !isUnicastMac(b.addr) || this.kindOf(bond).kind !== 'bond') return;
+    const slaves = this.st.table.portsOf(bond);
+    if (!slaves.length) return;
+    const owned = [...new Set(slaves.flatMap((p) => [p.permAddr, this.ownMac.get(p.name), this.udevGiven.get(p.name)]).filter(isUnicastMac))];
+    if (!owned.length || owned.includes(b.addr)) return;
+    let f = this.foreign.get(bond);
+    if (f && f.mac === b.addr) return;
+    f = { mac: b.addr, ts: ref.ts ?? 0, slaves: slaves.map((p) => p.name), owned, refs: new EvidenceList() };
+    this.foreign.set(bond, f);
+    const last = this.lastMacRef.get(bond);
+    if (last && last.change.after === b.addr) f.refs.add(last.ref);
+    else f.refs.add({ file: this.file, host: this.host, text: `${bond} had ${b.addr} since before the trace started` });
+    f.refs.add(ref);
+    for (const o of this.overwrites.filter((x) => x.change.after === b.addr).slice(0, 4)) if (o.ref !== ref) f.refs.add(o.ref);
+  }
+
   // ---- flapping
 
   private trackFlap(c: Change, ref: EvidenceRef): void {
     let f = this.flaps.get(c.iface);
     if (!f) this.flaps.set(c.iface, (f = { recent: [], total: 0, flagged: false, refs: [], more: 0 }));
     f.total++;
-    f.recent.push({ ts: c.ts, before: c.before, after: c.after });
     while (f.recent.length > 0 && c.ts - f.recent[0]!.ts > FLAP_WINDOW_US) f.recent.shift();
-    if (f.recent.length > 16) f.recent.shift();
-    const n = f.recent.length;
-    // back and forth: A->B, B->A, A->B within the window
-    const pingPong = n >= 3 && f.recent[n - 1]!.after === f.recent[n - 3]!.after && f.recent[n - 2]!.after === f.recent[n - 3]!.before;
-    if (!f.flagged && (n >= FLAP_CHANGES || pingPong)) {
+    // back to an address it had within the window (getting its own address back, on release, is not flapping)
+    const own = this.ownMac.get(c.iface) === c.after || this.udevGiven.get(c.iface) === c.after;
+    const back = !own && f.recent.some((r) => r.before === c.after || r.after === c.after);
+    f.recent.push({ ts: c.ts, before: c.before, after: c.after, back });
+    if (f.recent.length > 32) f.recent.shift();
+    const returns = f.recent.filter((r) => r.back).length;
+    if (!f.flagged && (returns >= FLAP_RETURNS || f.recent.length >= FLAP_CHANGES)) {
       f.flagged = true;
       f.firstFlagTs = c.ts;
     }
@@ -390,9 +453,11 @@ export class TraceAnalyzer {
   private trackBridgeMove(c: Change, ref: EvidenceRef): void {
     const k = this.kindOf(c.iface).kind;
     const ports = this.st.table.portsOf(c.iface);
-    const follows = /follows/.test(c.via.note ?? '') || c.via.path.some((p) => p.startsWith('br_stp') || p === 'br_add_if' || p === 'br_del_if');
+    // Set by hand (ip link set address, ioctl, sysfs): the bridge keeps that one; not a move with a port.
+    const manual = c.evidence === 'requested' || c.via.path.includes('dev_set_mac_address_user') || /SIOCSIFHWADDR|write to /.test(c.via.note ?? '');
+    const follows = /follows/.test(c.via.note ?? '') || c.via.path.some((p) => p === 'br_stp_recalculate_bridge_id' || p === 'br_add_if' || p === 'br_del_if');
     const toPort = ports.some((p) => p.addr === c.after || this.ownMac.get(p.name) === c.after);
-    if (k !== 'bridge' || !(follows || toPort)) return;
+    if (k !== 'bridge' || manual || !(follows || toPort)) return;
     // Changing to the first port's MAC when the bridge is set up is expected; moving between ports is the incident.
     const fromPort = typeof c.before === 'string' && ports.some((p) => this.ownMac.get(p.name) === c.before || p.addr === c.before);
     let m = this.bridgeMoves.get(c.iface);
@@ -467,36 +532,33 @@ export class TraceAnalyzer {
       });
     }
 
-    // 2. A bond whose MAC belongs to none of its slaves.
-    for (const s of states) {
-      if (s.deleted || this.kindOf(s.name).kind !== 'bond' || !isUnicastMac(s.addr)) continue;
-      const slaves = this.st.table.portsOf(s.name);
-      if (!slaves.length) continue;
-      const owned = slaves.flatMap((p) => [p.permAddr, this.ownMac.get(p.name)]).filter(isUnicastMac);
-      if (!owned.length || owned.includes(s.addr)) continue;
-      const ev = new EvidenceList();
-      const last = this.lastMacRef.get(s.name);
-      if (last) ev.add(last.ref);
-      else ev.add({ file: this.file, host: this.host, text: `${s.name} had ${s.addr} from the start of the trace` });
-      for (const o of this.overwrites.filter((x) => x.change.after === s.addr).slice(0, 4)) ev.add(o.ref);
-      const udev = udevBonds.has(s.name);
+    // 2. A bond whose MAC belongs to none of its slaves (the udev finding already tells it when udev made it up).
+    this.settle(Infinity);
+    for (const s of states) if (!s.deleted && this.kindOf(s.name).kind === 'bond') this.checkBond(s.name, { file: this.file, host: this.host, text: `${s.name} has ${s.addr ?? '?'} at the end of the trace` });
+    for (const [bond, f] of this.foreign) {
+      const u = this.udevMacs.find((x) => x.change.iface === bond && x.change.after === f.mac);
+      if (u) continue;
+      const now = this.st.table.byName(bond);
+      const still = !!now && !now.deleted && now.addr === f.mac;
       add({
         id: 'bond-mac-foreign',
-        severity: udev ? 'error' : 'warning',
-        title: `${s.name}: bond MAC ${s.addr} belongs to none of its slaves (${slaves.map((p) => p.name).join(', ')})`,
+        severity: 'warning',
+        title: `${bond}: bond MAC ${f.mac} belongs to none of its slaves (${f.slaves.join(', ')})${still ? '' : ' (for a while)'}`,
         detail:
-          `At the end of the trace ${s.name} uses ${s.addr}, while its slaves' own addresses are ${[...new Set(owned)].join(', ')}. ` +
-          `Unless that address was configured on purpose, two hosts can end up with the same bond MAC (see the udev finding${udev ? ' above' : ', if any'}).`,
-        ifaces: [s.name, ...slaves.map((p) => p.name)],
-        ...(last ? { ts: last.change.ts } : {}),
-        evidence: ev.items,
-        moreEvidence: ev.more,
-        ...(udev ? { fix: udevBondFix(s.name) } : {}),
+          `${bond} used ${f.mac} while its slaves' own addresses are ${f.owned.join(', ')}${still ? ', and still does at the end of the trace' : ''}. ` +
+          `A bond normally takes its first slave's MAC; a MAC configured by hand or by a script is copied as it is to every host that runs the same configuration, ` +
+          `and two hosts with the same bond MAC break each other's traffic.`,
+        ifaces: [bond, ...f.slaves],
+        ts: f.ts,
+        evidence: f.refs.items,
+        moreEvidence: f.refs.more,
+        fix: sharedMacFix(f.mac, false),
       });
     }
 
-    // 3. One MAC on two interfaces of this host.
+    // 3. One MAC on two interfaces of this host (that lasted while they were unrelated).
     for (const d of this.dups.values()) {
+      if (!d.confirmed) continue;
       const a = this.st.table.byName(d.a);
       const b = this.st.table.byName(d.b);
       const still = !!a && !!b && !a.deleted && !b.deleted && a.addr === d.mac && b.addr === d.mac && !this.related(a, b);
@@ -572,7 +634,7 @@ export class TraceAnalyzer {
         id: 'mac-flapping',
         severity: 'warning',
         title: `${iface}: MAC flapping (${f.total} changes)`,
-        detail: `${iface}'s MAC changed ${f.total} times, at least ${FLAP_CHANGES} of them (or back and forth) within ${FLAP_WINDOW_US / 1e6} s. Neighbours and switches cannot keep up; the evidence shows who changes it.`,
+        detail: `${iface}'s MAC changed ${f.total} times, going back to an address it had just had, or ${FLAP_CHANGES} times, within ${FLAP_WINDOW_US / 1e6} s. Neighbours and switches cannot keep up; the evidence shows who changes it.`,
         ifaces: [iface],
         ...(f.firstFlagTs !== undefined ? { ts: f.firstFlagTs } : {}),
         evidence: f.refs,

@@ -38,18 +38,20 @@ export function crossHostFindings(results: TraceResult[]): Finding[] {
     const finalHosts = reps.filter((h) => h.m.final);
     const bothFinal = finalHosts.length >= 2;
     const byUdev = reps.some((h) => h.m.byUdev);
+    // udev derives the MAC from the name and machine-id: on hosts that share them it comes back every time
+    const udevEverywhere = reps.filter((h) => h.m.byUdev).length >= 2;
     const bonds = reps.some((h) => h.m.kind === 'bond');
     const evidence: EvidenceRef[] = reps.map((h) => h.m.ref ?? { file: h.file, host: h.host, text: `${h.m.iface} on ${h.host} has ${mac} (already at the start of the trace)` });
     const where = reps.map((h) => `${h.m.iface} on ${h.host}`).join(', ');
     const ts = reps.map((h) => h.m.ref?.ts).filter((t): t is number => t !== undefined).sort((a, b) => a - b)[0];
     out.push({
       id: 'duplicate-mac-hosts',
-      severity: bothFinal ? 'error' : 'warning',
+      severity: bothFinal || udevEverywhere ? 'error' : 'warning',
       title: `${mac} is used on ${onHosts.size} hosts: ${where}`,
       detail:
         `The same MAC on several hosts${bonds ? ' (a bond MAC)' : ''} makes the switch move the address between ports, and traffic for all of them breaks: the shared-bond-MAC outage.` +
         (byUdev ? ` systemd-udevd set it (MACAddressPolicy=persistent derives it from the interface name and /etc/machine-id, equal on hosts cloned from one image).` : '') +
-        (bothFinal ? '' : ' Not all of them held it at the end of their traces.'),
+        (bothFinal ? '' : udevEverywhere ? ' udev gives it again each time the interface is created.' : ' Not all of them held it at the end of their traces.'),
       hosts: [...onHosts].sort(),
       ifaces: [...new Set(reps.map((h) => h.m.iface))],
       ...(ts !== undefined ? { ts } : {}),

@@ -358,8 +358,9 @@ export class ReplayFeed implements Feed {
         const ev = item.event;
         this.counts.read++;
         if (ev.ts > stopAfter) return false;
-        const inRange = ev.ts >= from && ev.ts <= to;
-        const pass = inRange && (!filters || matchesFilters(ev, filters));
+        // After --to nothing counts, not even for the state; a little beyond it, raw events may still come late.
+        if (ev.ts > to) continue;
+        const pass = ev.ts >= from && (!filters || matchesFilters(ev, filters));
         this.st.apply(ev);
         if (!pass) {
           if (ev.ts > (this.lastTs ?? -Infinity)) this.lastTs = ev.ts;

@@ -29,8 +29,10 @@ DIR=$CACHE/$KEY
 SUITE=bookworm
 
 CURRENT_STEP=setup
-fail() { echo "build-image: FAILED at step '$CURRENT_STEP': $*" >&2; exit 1; }
-trap 'rc=$?; [ $rc -eq 0 ] || echo "build-image: FAILED at step '\''$CURRENT_STEP'\'' (exit $rc); see the messages above" >&2' EXIT
+REPORTED=
+fail() { echo "build-image: FAILED at step '$CURRENT_STEP': $*" >&2; REPORTED=1; exit 1; }
+on_exit() { local rc=$1; [ $rc -eq 0 ] || [ -n "$REPORTED" ] || echo "build-image: FAILED at step '$CURRENT_STEP' (exit $rc); see the messages above" >&2; }
+trap 'on_exit $?' EXIT
 step() { CURRENT_STEP=$1; echo "build-image: [$(date +%T)] step: $1" >&2; }
 
 if [ -f "$DIR/DONE" ] && [ -z "${IFBLAME_KERNEL_REBUILD:-}" ]; then
@@ -77,7 +79,7 @@ rm -rf "$CACHE"/.build-"$KEY".*
 mkdir -p "$WORK"
 R=$WORK/rootfs
 cleanup_work() { rm -rf "$WORK"; }
-trap 'rc=$?; cleanup_work; [ $rc -eq 0 ] || echo "build-image: FAILED at step '\''$CURRENT_STEP'\'' (exit $rc); see the messages above" >&2' EXIT
+trap 'rc=$?; cleanup_work; on_exit $rc' EXIT
 
 # Everything the scenarios need.  bpftrace pulls LLVM/clang (~250 MB).
 PKGS=systemd,systemd-sysv,udev,dbus,iproute2,kmod,ifenslave,bpftrace,tcpdump,procps,ethtool
@@ -149,7 +151,7 @@ chroot "$R" update-initramfs -u -k all >/dev/null 2>&1 || fail "update-initramfs
 cp -L "$R/vmlinuz" "$WORK/vmlinuz"
 cp -L "$R/initrd.img" "$WORK/initrd.img"
 {
-  echo "kernel_pkg=$(chroot "$R" dpkg-query -W -f='${Package} ${Version}' 'linux-image-[0-9]*' 2>/dev/null | head -n1)"
+  echo "kernel_pkg=$(chroot "$R" dpkg-query -W -f='${Package} ${Version}\n' 'linux-image-[0-9]*' 2>/dev/null | head -n1)"
   echo "bpftrace=$(chroot "$R" dpkg-query -W -f='${Version}' bpftrace)"
   echo "systemd=$(chroot "$R" dpkg-query -W -f='${Version}' systemd)"
   echo "iproute2=$(chroot "$R" dpkg-query -W -f='${Version}' iproute2)"

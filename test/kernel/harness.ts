@@ -303,18 +303,17 @@ export function readTrace(path: string): TraceFile {
   return { header: header as TraceFile['header'], events: rest.filter((e): e is TraceFile['events'][number] => !!e && typeof e.type === 'string'), bad };
 }
 
-/** Host-side import of one scenario x backend: `ifblame import` -> trace file. */
-export async function importScenario(scenDir: string, backend: KBackend, tracePath: string): Promise<RunResult> {
+/**
+ * Host-side import of one scenario x backend: `ifblame import` -> trace file.  Every fact is passed
+ * explicitly: the exact program that ran, the backend, the guest's kernel, host name and sysfs assign types.
+ */
+export async function importScenario(scenDir: string, backend: KBackend, tracePath: string, programPath?: string): Promise<RunResult> {
   const b = join(scenDir, backend);
   const args = [CLI, 'import', '--bpftrace', join(b, 'bt.json'), '--netlink', join(scenDir, 'ipmon.txt'), '--snapshot', join(scenDir, 'snapshot.json'), '-o', tracePath];
+  args.push('--backend', backend, '--aat', join(scenDir, 'aat.txt'));
+  args.push('--kernel', readFileSync(join(scenDir, 'kernel.txt'), 'utf8').trim(), '--host', readFileSync(join(scenDir, 'hostname.txt'), 'utf8').trim());
+  if (programPath && existsSync(programPath)) args.push('--program', programPath);
   const extra = (process.env.IFBLAME_KERNEL_IMPORT_ARGS ?? '').split(/\s+/).filter(Boolean);
-  // Let the importer pick up the guest's facts if it knows these options (kernel, host, sysfs assign types).
-  if (process.env.IFBLAME_KERNEL_IMPORT_GUEST_FACTS) {
-    args.push('--kernel', readFileSync(join(scenDir, 'kernel.txt'), 'utf8').trim());
-    args.push('--host', readFileSync(join(scenDir, 'hostname.txt'), 'utf8').trim());
-    args.push('--aat', join(scenDir, 'aat.txt'));
-    args.push('--backend', backend);
-  }
   return run(process.execPath, [...args, ...extra], { timeoutMs: 120_000 });
 }
 
@@ -332,4 +331,28 @@ export function recordTrace(tracePath: string, dest: string, name: string): stri
   const to = join(dest, `kernel-${name}.ndjson`);
   cpSync(tracePath, to);
   return to;
+}
+
+/** What `ifblame import` and the stories need from a scenario: kept as a raw-capture fixture. */
+const RAW_FILES = ['ipmon.txt', 'snapshot.json', 'aat.txt', 'kernel.txt', 'hostname.txt', 'steps.log', 'window.txt', 'aat.log', 'bpftrace-version.txt'];
+
+/** Copy a run's per-scenario raw outputs (after splitSession) and its programs into `dest` (test/kernel/captures/<stamp>). */
+export function saveRawCapture(runDir: string, dest: string, scenarios: readonly string[], backends: readonly string[]): void {
+  const out = join(runDir, 'out');
+  mkdirSync(join(dest, 'programs'), { recursive: true });
+  for (const b of backends) {
+    const p = join(runDir, 'in', 'programs', `${b}.bt`);
+    if (existsSync(p)) copyFileSync(p, join(dest, 'programs', `${b}.bt`));
+  }
+  for (const f of ['uname.txt', 'bpftrace-version.txt']) if (existsSync(join(out, f))) copyFileSync(join(out, f), join(dest, f));
+  for (const s of scenarios) {
+    if (!existsSync(join(out, s, 'window.txt'))) continue;
+    mkdirSync(join(dest, s), { recursive: true });
+    for (const f of RAW_FILES) if (existsSync(join(out, s, f))) copyFileSync(join(out, s, f), join(dest, s, f));
+    for (const b of backends) {
+      if (!existsSync(join(out, s, b, 'bt.json'))) continue;
+      mkdirSync(join(dest, s, b), { recursive: true });
+      copyFileSync(join(out, s, b, 'bt.json'), join(dest, s, b, 'bt.json'));
+    }
+  }
 }

@@ -7,6 +7,7 @@
 //   npm run test:kernel                        (root; needs qemu-system-x86, debootstrap, e2fsprogs)
 //   IFBLAME_KERNEL_RUN=test/kernel/cache/runs/<stamp> npm run test:kernel   re-import a previous boot
 //   IFBLAME_KERNEL_RECORD=recordings npm run test:kernel   also copy passing traces to recordings/
+//   IFBLAME_KERNEL_SAVE_RAW=1 npm run test:kernel   keep the raw guest outputs in test/kernel/captures/<run>/
 //   IFBLAME_KERNEL_SCENARIOS="d-ip e-alb"  IFBLAME_KERNEL_BACKENDS="kprobe"   run a subset
 //   IFBLAME_KERNEL_SKIP=1                      skip (says so) instead of failing where qemu cannot run
 import assert from 'node:assert/strict';
@@ -26,7 +27,9 @@ import {
   readSteps,
   readTrace,
   recordTrace,
+  saveRawCapture,
   splitSession,
+  KERNEL_DIR,
   REPO,
   type Generated,
   type KBackend,
@@ -85,11 +88,14 @@ before(
         for (const g of generated) if (!g.ok) log(`program for ${g.backend} NOT generated: ${g.error}`);
         for (const g of generated) if (g.dropped?.length) log(`${g.backend}: dropped for the target kernel (IFBLAME_KERNEL_DROP): ${g.dropped.join(', ')}`);
         const inDir = join(runDir, 'in');
-        const env: Record<string, string> = { SCEN_TIMEOUT: process.env.IFBLAME_KERNEL_SCEN_TIMEOUT ?? '300' };
+        // Measured: programs attached after <= ~100 s, scenario windows 7-26 s, whole boot ~4 min.  The limits
+        // are generous but keep a hung guest well inside CI's budget.
+        const readyS = Number(process.env.IFBLAME_KERNEL_READY_TIMEOUT ?? 240);
+        const scenS = Number(process.env.IFBLAME_KERNEL_SCEN_TIMEOUT ?? 150);
+        const env: Record<string, string> = { SCEN_TIMEOUT: String(scenS), READY_TIMEOUT: String(readyS) };
         if (process.env.IFBLAME_KERNEL_PROBE_LIST) env.PROBE_LIST = '1';
         prepareInput(inDir, generated, scenarios, env);
-        // boot ~15 s + compile/attach of all programs together (~2-3 min, READY_TIMEOUT 600) + ~1-2 min a scenario
-        const timeoutS = Number(process.env.IFBLAME_KERNEL_BOOT_TIMEOUT ?? 120 + 600 + scenarios.length * 300);
+        const timeoutS = Number(process.env.IFBLAME_KERNEL_BOOT_TIMEOUT ?? 60 + readyS + scenarios.length * scenS + 60);
         ctx.boot = await bootGuest(image.dir, inDir, ctx.outDir, timeoutS);
         log(`boot: ${(ctx.boot.ms / 1000).toFixed(1)} s, exit ${ctx.boot.code}${ctx.boot.signal ? ` (${ctx.boot.signal})` : ''}`);
       }
@@ -103,6 +109,11 @@ before(
           const { counts } = splitSession(ctx.outDir, s, backends);
           log(`${s}: lines in window: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
         }
+      }
+      if (process.env.IFBLAME_KERNEL_SAVE_RAW) {
+        const dest = join(KERNEL_DIR, 'captures', ctx.runDir.split('/').pop()!);
+        saveRawCapture(ctx.runDir, dest, scenarios, backends);
+        log(`raw capture saved in ${dest}`);
       }
     } catch (e) {
       setupError = e as Error;
@@ -185,11 +196,12 @@ for (const s of scenarios) {
       const errors = stderr.split('\n').filter((l) => /ERROR|error:|lost/i.test(l));
       assert.deepEqual(errors, [], `bpftrace ${b} stderr`);
       const tracePath = join(c.traceDir, `${s}-${b}.ndjson`);
-      const r = await importScenario(dir, b as KBackend, tracePath);
+      const programPath = join(c.runDir, 'in', 'programs', `${b}.bt`);
+      const r = await importScenario(dir, b as KBackend, tracePath, programPath);
       assert.equal(r.code, 0, `ifblame import failed (${r.code}):\n${r.stderr}`);
       const trace = readTrace(tracePath);
       const kernel = readFileSync(join(dir, 'kernel.txt'), 'utf8').trim();
-      STORIES[s]!({ trace, backend: b as StoryBackend, steps: readSteps(dir), kernel });
+      STORIES[s]!({ trace, backend: b as StoryBackend, steps: readSteps(dir), kernel, program: readFileSync(programPath, 'utf8') });
       const dest = process.env.IFBLAME_KERNEL_RECORD;
       if (dest) log(`recorded ${recordTrace(tracePath, resolve(REPO, dest), `${s}-${b}`)}`);
     });

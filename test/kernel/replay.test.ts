@@ -4,12 +4,12 @@
 // `ifblame replay --format ndjson` must give back the recorded changes.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { CLI, REPO, readTrace, run } from './harness.js';
 import { STORIES, type StoryBackend } from './stories.js';
 
-const DIR = join(REPO, 'recordings');
+const DIR = resolve(REPO, process.env.IFBLAME_KERNEL_RECORDINGS ?? 'recordings');
 const files = existsSync(DIR) ? readdirSync(DIR).filter((f) => /^kernel-.+-(kprobe|kfunc|syscalls)\.ndjson$/.test(f)).sort() : [];
 
 test('real-kernel recordings are present', () => {

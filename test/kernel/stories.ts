@@ -17,6 +17,8 @@ export interface StoryInput {
   steps?: Step[];
   /** `uname -r` in the guest; absent on replay (then the header must still name a real kernel). */
   kernel?: string;
+  /** The exact program that ran; the header must carry it. */
+  program?: string;
 }
 
 /** Every line validates against the product's own schemas; returns the changes, in file order. */
@@ -28,6 +30,7 @@ export function validate(input: StoryInput): ChangeT[] {
   if (input.kernel) assert.equal(h.data.kernel, input.kernel, 'header.kernel is the guest kernel');
   assert.match(h.data.kernel, /^\d+\.\d+\./, 'header.kernel names a kernel release');
   assert.ok(h.data.program.includes('BEGIN'), 'header.program holds the generated program');
+  if (input.program !== undefined) assert.equal(h.data.program, input.program, 'header.program is the exact program that ran');
   assert.ok(h.data.snapshot.length > 0, 'header.snapshot holds the initial link snapshot');
   assert.equal(trace.bad, 0, 'no unparsable lines');
   const changes: ChangeT[] = [];
@@ -36,6 +39,16 @@ export function validate(input: StoryInput): ChangeT[] {
     assert.ok(r.success, `event ${i + 2} does not validate: ${r.success ? '' : JSON.stringify(r.error.issues.slice(0, 3))}\n${JSON.stringify(e).slice(0, 400)}`);
     if (r.data.type === 'change') changes.push(r.data);
   });
+  // fentry stacks start with bpf_prog_…/bpf_trampoline_… frames (and a concurrent fentry program puts
+  // trampolines into kprobe stacks too): a reader must not see them
+  for (const c of changes) {
+    const bpf = [...c.via.kstack, ...c.via.path].filter((f) => /\bbpf_(prog|trampoline)_/.test(f));
+    assert.deepEqual(bpf, [], `BPF frames shown to the reader: ${show(c)}`);
+  }
+  // every interface that appears during the capture (not in the initial snapshot) has its `created` change
+  const known = new Set(h.data.snapshot.map((l) => l.ifname));
+  const appeared = new Set(trace.events.filter((e) => e.type === 'link' && e.action === 'new' && e.family !== 'bridge' && !known.has(String(e.ifname))).map((e) => String(e.ifname)));
+  for (const n of appeared) assert.ok(changes.some((c) => c.iface === n && c.kind === 'created'), `${n} was created during the capture but there is no 'created' change; changes:\n${describe(changes)}`);
   const lost = trace.events.filter((e) => e.type === 'lost').reduce((n, e) => n + Number(e.count ?? 0), 0);
   assert.equal(lost, 0, `${lost} events lost`);
   return changes;
@@ -250,6 +263,10 @@ export function storyIp(input: StoryInput): void {
   actorIs(off, 'ip', 'promisc off');
   assert.equal(off.evidence, ev);
   during(input, off, 'd04_promisc_off');
+  // d05: `ip link del dd0` is a new ip process: the deletion must not be pinned on the promisc-off one
+  const [del] = find(changes, 'dd0 deleted', (c) => c.iface === 'dd0' && c.kind === 'deleted', i);
+  during(input, del, 'd05_del');
+  if (del.actor) assert.notEqual(del.actor.pid, off.actor!.pid, `deletion attributed to the earlier promisc-off process: ${show(del)}`);
 }
 
 // ---------------------------------------------------------------- (e) balance-alb failover: the kernel swaps slave MACs

@@ -39,7 +39,8 @@ export interface TuiSession {
   quit(code?: number): void;
 }
 
-type FeedExtras = Feed & { record?: RecordControls; attachedProbes?: number; failure?: string | null };
+/** What some feeds offer beyond Feed: the live one records and counts attached probes, the replay one reports progress. */
+type FeedExtras = Feed & { record?: RecordControls; attachedProbes?: number; failure?: string | null; progress?: () => { done?: boolean } };
 
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -99,7 +100,7 @@ export async function runTui(feed: Feed, opts: TuiOptions = {}): Promise<number>
   const status = (): StatusInput => {
     const stats = feed.stats();
     const c = feed.controls;
-    const flash = model.flash?.text ?? (phase === 'starting' ? (feed.mode === 'live' ? 'attaching probes...' : 'opening...') : phase === 'stopping' ? 'stopping...' : phase === 'ended' ? (feed.mode === 'replay' ? 'end of recording' : 'tracing stopped') : null);
+    const flash = model.flash?.text ?? (phase === 'starting' ? (feed.mode === 'live' ? 'attaching probes...' : 'opening...') : phase === 'stopping' ? 'stopping...' : null);
     return {
       mode: feed.mode,
       backend: feed.header.backend,
@@ -113,6 +114,8 @@ export async function runTui(feed: Feed, opts: TuiOptions = {}): Promise<number>
       ...(c ? { replay: { paused: c.paused, speed: c.speed } } : {}),
       filter: model.filter?.text ?? null,
       flash,
+      // A replay can end, seek back to the start and end again: ask it when it can tell.
+      ended: feed.mode === 'replay' && f.progress ? f.progress().done === true : phase === 'ended',
     };
   };
 
@@ -140,12 +143,17 @@ export async function runTui(feed: Feed, opts: TuiOptions = {}): Promise<number>
 
   const unhook = installExitHooks({
     signal: (sig) => {
-      if (sig === 'SIGHUP') hungUp = true;
       if (quitCode !== null) {
-        // Second signal while stopping: give the terminal back and go now.
+        // The shell passes its own SIGHUP on to its jobs: one hangup is enough.
+        if (sig === 'SIGHUP' && hungUp) return;
+        // Another signal while stopping: give the terminal back and go now.
         restore();
-        process.exit(signalExitCode(sig));
+        unhook();
+        if (hungUp || sig === 'SIGHUP') process.kill(process.pid, 'SIGHUP');
+        else process.exit(signalExitCode(sig));
+        return;
       }
+      if (sig === 'SIGHUP') hungUp = true;
       quit(signalExitCode(sig));
     },
     fatal: (err) => {

@@ -8,7 +8,10 @@ export interface ViewFilter {
   readonly needle: string;
 }
 
-/** `''` -> null (no filter); `if:bond0`, `comm:ip`, or plain text matching either, case-insensitive substring. */
+/**
+ * `''` -> null (no filter); `if:bond0`, `comm:ip`, or plain text matching either, case-insensitive.
+ * Interface names match by prefix (`eth` is eth0 and eth1, not veth0), process names anywhere (`udev`).
+ */
 export function parseFilter(text: string): ViewFilter | null {
   const t = text.trim();
   if (!t) return null;
@@ -28,17 +31,16 @@ function commsOf(c: Change): string[] {
 
 export function matchChange(f: ViewFilter | null, c: Change): boolean {
   if (!f) return true;
-  const hit = (s: string) => s.toLowerCase().includes(f.needle);
-  if (f.field !== 'comm' && hit(c.iface)) return true;
-  if (f.field !== 'iface' && commsOf(c).some(hit)) return true;
+  if (f.field !== 'comm' && c.iface.toLowerCase().startsWith(f.needle)) return true;
+  if (f.field !== 'iface' && commsOf(c).some((s) => s.toLowerCase().includes(f.needle))) return true;
   return false;
 }
 
 /** Interfaces: by name, or (for a comm filter) by who changed them last. */
 export function matchIface(f: ViewFilter | null, s: IfaceState): boolean {
   if (!f) return true;
-  const hit = (v: string | undefined) => !!v && v.toLowerCase().includes(f.needle);
-  if (f.field !== 'comm' && (hit(s.name) || hit(s.master ?? undefined))) return true;
-  if (f.field !== 'iface' && hit(s.lastChange?.by)) return true;
+  const named = (v: string | null | undefined) => !!v && v.toLowerCase().startsWith(f.needle);
+  if (f.field !== 'comm' && (named(s.name) || named(s.master))) return true;
+  if (f.field !== 'iface' && !!s.lastChange?.by.toLowerCase().includes(f.needle)) return true;
   return false;
 }

@@ -45,16 +45,24 @@ export function transitionText(c: Change): string {
   return `${valueText(c.before)} -> ${valueText(c.after)}`;
 }
 
+/** The timeline's short actor: the named program (`systemd-udevd` for its worker), `kworker/0:1 (k)` for the kernel. */
+export function actorShort(c: Change): string {
+  const a = c.actor;
+  if (!a) return c.evidence === 'inferred' ? '(inferred)' : '?';
+  if (a.kernel) return `${a.comm} (k)`;
+  return a.service && a.service !== 'kernel' ? a.service : a.comm;
+}
+
 export const EVIDENCE_MARK = { observed: '*', requested: '+', inferred: '?' } as const;
 
-/** One timeline row: time, kind (coloured), interface, actor, transition. */
+/** One timeline row: time, kind (coloured), interface, evidence mark, actor (pid in the detail), transition. */
 export function changeSegs(c: Change): Seg[] {
   return [
     { text: `${clockTime(c.ts)} ` },
     { text: c.kind.padEnd(8), style: [`${KIND_COLOR[c.kind]}-fg`] },
     { text: `${c.iface.padEnd(9)} ` },
     { text: EVIDENCE_MARK[c.evidence], style: c.evidence === 'observed' ? ['bold'] : [] },
-    { text: `${actorText(c)} `, style: ['bold'] },
+    { text: `${actorShort(c)} `, style: ['bold'] },
     { text: transitionText(c) },
   ];
 }

@@ -16,6 +16,8 @@ export interface KeyPress {
   name?: string | undefined;
   full?: string | undefined;
   ctrl?: boolean | undefined;
+  meta?: boolean | undefined;
+  shift?: boolean | undefined;
 }
 
 export const SPEEDS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 50, 100, Infinity] as const;
@@ -57,6 +59,12 @@ export function handleKey(ctx: KeyContext, ch: string | undefined, key: KeyPress
   // blessed reports Enter twice (`return`, then `enter`): act on one.
   if (name === 'return') return;
   if (name === 'C-c') return ctx.quit();
+  // Esc then a key typed fast arrives as one sequence, which terminals share with Alt+key: take it as the two keys.
+  if (key.meta && name.startsWith('M-') && !key.ctrl) {
+    handleKey(ctx, undefined, { name: 'escape', full: 'escape' });
+    const one = key.name && key.name.length === 1 ? (key.shift ? key.name.toUpperCase() : key.name) : undefined;
+    return handleKey(ctx, one, { name: key.name, full: name.slice(2), shift: key.shift });
+  }
   if (m.overlay === 'filter') return filterKey(m, ch, name);
   if (m.overlay === 'help' || m.overlay === 'error') {
     if (name === 'q') return ctx.quit();

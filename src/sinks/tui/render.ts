@@ -19,26 +19,35 @@ function ascii(ui: Ui, s: string): string {
   return ui.unicode ? s : s.replace(/…/g, '~').replace(/[^\x00-\x7e]/g, '?');
 }
 
-/** Column widths for the interfaces table at this width (MACs first, then the last-change column gets the rest). */
+/** Column widths for a table `width` wide (MACs first, then the last-change column gets the rest). */
 export function ifaceColumns(width: number): number[] {
-  const avail = Math.max(40, width - 4);
+  // blessed-contrib's row list is width - 3 wide and pads every column, the last too, with one blank; a row any
+  // wider would wrap inside its one-line item and lose its end.
+  const avail = Math.max(40, width - 3 - 7);
   const name = width >= 110 ? 15 : 9;
-  const master = width >= 110 ? 10 : 7;
+  const master = width >= 110 ? 10 : 6;
   const mac = 17;
   const perm = width >= 78 ? 17 : 8;
   const fixed = name + mac + perm + 6 + 2 + master;
-  const last = Math.max(6, avail - fixed - 7);
-  return [name, mac, perm, 6, 2, master, last];
+  return [name, mac, perm, 6, 2, master, Math.max(6, avail - fixed)];
 }
 
 const HEADERS = ['iface', 'MAC', 'perm MAC', 'assign', 'pr', 'master', 'last change'];
 const SGR = { foreign: '\x1b[1;31m', shared: '\x1b[33m', deleted: '\x1b[2m', off: '\x1b[0m' };
 
+/** `mac ip[4711] 12:00:03`, dropping the pid (or the worker), then the time, when the column is narrow. */
+export function lastChangeText(lc: { ts: number; kind: string; by: string }, width: number): string {
+  // `(udev-worker)[978] of systemd-udevd` -> `systemd-udevd`; `ip[4711]` -> `ip`.
+  const by = lc.by.includes(' of ') ? lc.by.slice(lc.by.lastIndexOf(' of ') + 4) : lc.by.replace(/\[\d+\]/, '');
+  const tries = [`${lc.kind} ${lc.by} ${clockTime(lc.ts).slice(0, 8)}`, `${lc.kind} ${by} ${clockTime(lc.ts).slice(0, 8)}`, `${lc.kind} ${lc.by}`, `${lc.kind} ${by}`];
+  return tries.find((t) => t.length <= width) ?? tries[3]!;
+}
+
 /** Cells of one row; ANSI colours (not blessed tags) because blessed-contrib's table measures cells with strip-ansi. */
 export function ifaceCells(r: IfaceRow, widths: number[]): string[] {
   const s = r.state;
   const mark = r.highlight ? '!' : s.deleted ? '-' : '';
-  const last = s.lastChange ? `${s.lastChange.kind} ${s.lastChange.by} ${clockTime(s.lastChange.ts).slice(0, 8)}` : '';
+  const last = s.lastChange ? lastChangeText(s.lastChange, widths[6] ?? 14) : '';
   const raw = [mark + s.name, s.addr ?? '', s.permAddr ?? '', s.aat === undefined ? '' : assignTypeName(s.aat), s.promiscuity === undefined ? '' : String(s.promiscuity), s.master ?? '', last];
   const color = r.highlight?.kinds.includes('foreign') ? SGR.foreign : r.highlight ? SGR.shared : s.deleted ? SGR.deleted : '';
   return raw.map((c, i) => {
@@ -48,8 +57,8 @@ export function ifaceCells(r: IfaceRow, widths: number[]): string[] {
 }
 
 function drawIfaces(ui: Ui, m: TuiModel): void {
-  const { w, h } = inner(ui.ifaces as unknown as { width: number; height: number });
-  const widths = ifaceColumns(w + 2);
+  const { h } = inner(ui.ifaces as unknown as { width: number; height: number });
+  const widths = ifaceColumns(Number(ui.ifaces.width));
   (ui.ifaces.options as { columnWidth?: number[] }).columnWidth = widths;
   const rows = m.interfaceRows();
   const visible = Math.max(1, h - 2);

@@ -1,4 +1,5 @@
 // The status line: backend, probes attached/dropped, lost events, recording and its size, live/paused/replay and speed.
+import { basename } from 'node:path';
 import type { Seg } from './text.js';
 
 export interface StatusInput {
@@ -15,6 +16,8 @@ export interface StatusInput {
   replay?: { paused: boolean; speed: number };
   filter: string | null;
   flash: string | null;
+  /** The feed ended: the replay reached the end of the file, or live tracing stopped. */
+  ended?: boolean;
 }
 
 export function humanBytes(n: number): string {
@@ -33,23 +36,28 @@ export function speedText(speed: number): string {
   return Number.isFinite(speed) ? `x${speed}` : 'max';
 }
 
+/** Badges, then what must stay visible (recording, lost), then the rest; a flash message takes the rest's place. */
 export function statusSegs(s: StatusInput): Seg[] {
   const segs: Seg[] = [];
   const sep = { text: ' | ' };
-  if (s.mode === 'live') segs.push({ text: ' LIVE ', style: ['black-fg', 'green-bg', 'bold'] });
+  if (s.mode === 'live') segs.push(s.ended ? { text: ' STOPPED ', style: ['white-fg', 'red-bg', 'bold'] } : { text: ' LIVE ', style: ['black-fg', 'green-bg', 'bold'] });
+  else if (s.ended) segs.push({ text: ' REPLAY END ', style: ['black-fg', 'white-bg', 'bold'] });
   else {
     const paused = s.replay?.paused ?? false;
     segs.push({ text: ` REPLAY ${paused ? 'PAUSED' : speedText(s.replay?.speed ?? 1)} `, style: ['black-fg', paused ? 'yellow-bg' : 'cyan-bg', 'bold'] });
   }
   if (s.viewPaused) segs.push({ text: ` VIEW PAUSED${s.pending ? ` +${s.pending}` : ''} `, style: ['black-fg', 'yellow-bg', 'bold'] });
-  segs.push({ text: ` ${s.backend}` }, sep);
-  segs.push({ text: `probes ${s.probesUsed}` });
+  segs.push({ text: ' ' });
+  if (s.recording?.path) segs.push({ text: `REC ${basename(s.recording.path)} ${humanBytes(s.recording.bytes)}`, style: ['red-fg', 'bold'] }, sep);
+  if (s.flash) {
+    segs.push({ text: s.flash, style: ['bold'] }, sep, { text: `lost ${s.lost}`, style: s.lost ? ['red-fg', 'bold'] : [] });
+    return segs;
+  }
+  segs.push({ text: s.backend }, sep, { text: `probes ${s.probesUsed}` });
   if (s.probesDropped) segs.push({ text: ` (${s.probesDropped} dropped)`, style: ['yellow-fg'] });
   segs.push(sep, { text: `lost ${s.lost}`, style: s.lost ? ['red-fg', 'bold'] : [] });
   segs.push(sep, { text: `ev ${s.events}` });
-  if (s.recording?.path) segs.push(sep, { text: `REC ${s.recording.path} ${humanBytes(s.recording.bytes)}`, style: ['red-fg', 'bold'] });
   if (s.filter) segs.push(sep, { text: `/${s.filter}`, style: ['cyan-fg'] });
-  if (s.flash) segs.push(sep, { text: s.flash, style: ['bold'] });
-  else segs.push(sep, { text: '? help' });
+  segs.push(sep, { text: '? help' });
   return segs;
 }

@@ -88,7 +88,7 @@ start_session() {
   # Ready = the program printed its first printf (BEGIN runs after every probe attached),
   # or the process died (compile/attach error: stderr has it), or READY_TIMEOUT passed.
   local pending=${#BT_PIDS[@]} done_=()
-  for i in $(seq 1 $(( ${READY_TIMEOUT:-600} * 10 ))); do
+  for i in $(seq 1 $(( ${READY_TIMEOUT:-240} * 10 ))); do
     pending=0
     for j in "${!BT_PIDS[@]}"; do
       [ -n "${done_[$j]:-}" ] && continue
@@ -111,7 +111,7 @@ start_session() {
     [ $pending = 0 ] && break
     sleep 0.1
   done
-  [ $pending = 0 ] || echo "tracers not ready after ${READY_TIMEOUT:-600} s: $pending pending" >> "$S/timing.txt"
+  [ $pending = 0 ] || echo "tracers not ready after ${READY_TIMEOUT:-240} s: $pending pending" >> "$S/timing.txt"
   echo "IFB tracers ready" > /dev/kmsg
   sleep 0.5
 }

@@ -42,7 +42,7 @@ for s in $(cat SCENARIOS); do
   echo "=== scenario $s start $(date +%T.%N) uptime $(uptime_s)"
   echo "IFB scenario $s start" > /dev/kmsg
   t0=$(date +%s.%N)
-  timeout -k 10 "${SCEN_TIMEOUT:-300}" bash -c ". ./lib.sh && . ./scenarios/$s.sh && run_scenario" \
+  timeout -k 10 "${SCEN_TIMEOUT:-150}" bash -c ". ./lib.sh && . ./scenarios/$s.sh && run_scenario" \
     > "$OUT/scenario.log" 2>&1
   rc=$?
   t1=$(date +%s.%N)
