@@ -13,7 +13,9 @@ Usage:
   ifblame replay FILE [--speed 1|10|max] [--from T] [--to T] [--format tui|text|json|ndjson] [filters]
   ifblame import --bpftrace FILE --netlink FILE [--snapshot FILE] -o TRACE
   ifblame explain FILE... [--format text|json]
-  ifblame script [--backend auto|kfunc|kprobe|syscalls] [--all] [filters]   print the program that runs as root
+  ifblame script [--backend auto|kfunc|kprobe|syscalls] [--all] [--drop ID,...] [filters]
+                                                print the program that runs as root (--all: whole catalog,
+                                                no detection; --drop: leave out probes a target kernel lacks)
   ifblame doctor                                                             what works here, and the fixes
 
 Filters (repeat or comma-separate):
@@ -74,9 +76,9 @@ async function dispatch(argv: string[]): Promise<number> {
   const args = command === first ? rest : argv;
   switch (command) {
     case 'script': {
-      const { values } = parse(args, { ...FILTER_OPTIONS, all: { type: 'boolean' } });
+      const values = parse(args, { ...FILTER_OPTIONS, all: { type: 'boolean' }, drop: { type: 'string', multiple: true } }).values as Flags;
       const { runScript } = await import('./commands/script.js');
-      return runScript({ backend: backendOf(values), filters: filtersOf(values), all: (values as Flags).all === true }, process.stdout, process.stderr);
+      return runScript({ backend: backendOf(values), filters: filtersOf(values), all: values.all === true, drop: strings(values.drop) }, process.stdout, process.stderr);
     }
     case 'doctor': {
       parse(args, {});

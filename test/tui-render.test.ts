@@ -308,6 +308,14 @@ test('a storm of 50,000 events per second: frames coalesced, memory bounded, key
   const t = await open(feed);
   const s = t.session();
   const framesBefore = s.frames.frames;
+  // What the UI itself costs per frame, apart from whatever else the (shared, busy) machine is doing.
+  const frameMs: number[] = [];
+  const run = s.frames.run.bind(s.frames);
+  s.frames.run = () => {
+    const a = performance.now();
+    run();
+    frameMs.push(performance.now() - a);
+  };
   let lagMax = 0;
   let last = Date.now();
   const lag = setInterval(() => {
@@ -343,9 +351,12 @@ test('a storm of 50,000 events per second: frames coalesced, memory bounded, key
   assert.ok(s.model.rawWindowSize <= 20000);
   assert.equal(s.model.counts.probe + s.model.counts.change, sent, 'every event reached the model');
   assert.ok(keySeen && keySeen - keyAt < 250, `key answered in ${keySeen - keyAt} ms`);
-  ctx.diagnostic(JSON.stringify({ eventsPerSecond: Math.round(sent / secs), framesPerSecond: +fps.toFixed(1), keyMs: keySeen - keyAt, loopLagMaxMs: lagMax }));
-  // Generous bounds: the test machines are small and busy; typical values are a few ms.
-  assert.ok(lagMax < 250, `event loop lag ${lagMax} ms`);
+  frameMs.sort((a, b) => a - b);
+  const median = frameMs[Math.floor(frameMs.length / 2)] ?? 0;
+  ctx.diagnostic(JSON.stringify({ eventsPerSecond: Math.round(sent / secs), framesPerSecond: +fps.toFixed(1), frameMsMedian: +median.toFixed(2), keyMs: keySeen - keyAt, loopLagMaxMs: lagMax }));
+  assert.ok(median < 15, `a frame costs ${median.toFixed(1)} ms`);
+  // Generous: the test machines are small and shared; typical lag is tens of ms, a stall of the whole VM is not ours.
+  assert.ok(lagMax < 1000, `event loop lag ${lagMax} ms`);
   await t.press('q');
   await t.exit;
   rec.close();

@@ -10,6 +10,7 @@ import { sparkText, sparkLines } from '../src/sinks/tui/spark.js';
 import { changeSegs } from '../src/sinks/tui/format.js';
 import { escapeTags, fitText, plainSegs, renderSegs } from '../src/sinks/tui/text.js';
 import { Ring } from '../src/sinks/tui/ring.js';
+import { fixesFor } from '../src/sinks/tui/fixes.js';
 import type { IfaceState } from '../src/pipeline/feed.js';
 import { change, header, iface, link, probe } from './fixtures/tui/fake-feed.js';
 
@@ -356,9 +357,17 @@ test('raw events print in one line each', () => {
 test('idle detail names the session and the dropped probes', () => {
   const text = idleLines(header(), [{ type: 'note', ts: 1, level: 'warn', source: 'probes', message: 'bond probes dropped' }]).join('\n');
   assert.match(text, /testhost/);
-  assert.match(text, /2 attached, 1 dropped/);
+  assert.match(text, /2 used, 1 dropped/);
+  assert.match(idleLines(header(), [], 17).join('\n'), /2 used \(17 attach points\), 1 dropped/);
   assert.match(text, /bond_enslave.*bonding module not loaded/);
   assert.match(text, /bond probes dropped/);
+});
+
+test('the error screen names the fix for the failures people hit', () => {
+  assert.match(fixesFor('kfunc: bpftrace is not installed; kprobe: bpftrace is not installed')[0]!, /apt install bpftrace/);
+  assert.match(fixesFor('bpftrace: Operation not permitted')[0]!, /sudo ifblame/);
+  assert.match(fixesFor('spawn ip ENOENT')[0]!, /iproute2/);
+  assert.deepEqual(fixesFor('something else entirely'), []);
 });
 
 test('ring buffer basics', () => {

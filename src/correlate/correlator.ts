@@ -122,6 +122,8 @@ export class Correlator {
       case 'br_del_if':
       case 'team_port_del':
         return this.onMasterProbe(ev, 'release');
+      case 'unregister_netdevice':
+        return this.onUnregister(ev);
       case 'nl_link':
         return this.onNetlinkRequest(ev);
       case 'ioctl_link':
@@ -205,6 +207,12 @@ export class Correlator {
       },
       ev,
     );
+  }
+
+  private onUnregister(ev: ProbeEvent): void {
+    const f = ev.fields;
+    const ifindex = Number(f.ifindex);
+    this.add({ kind: 'deleted', ifindex, iface: String(f.dev), before: String(f.mac), after: null, actor: this.actor(ev), probes: [ev.probe], kstack: ev.kstack, ts: ev.ts, tid: ev.tid, evidence: 'observed', hold: CONFIRM_US }, ev);
   }
 
   /** A failed call (ret < 0) changed nothing: its observations are dropped. */
@@ -304,7 +312,8 @@ export class Correlator {
       if (!before?.deleted) this.emitFromLink(ev, 'deleted', before?.addr ?? null, null, refs);
       return;
     }
-    if (!known || before?.deleted) {
+    if (!known || before?.deleted || known.probeOnly) {
+      delete s.probeOnly;
       this.emitFromLink(ev, 'created', null, ev.addr ?? null, refs);
       return;
     }
@@ -408,7 +417,7 @@ export class Correlator {
     const with_ = kind === 'deleted' ? [...this.recent].reverse().find((c) => c.kind === 'deleted' && c.actor && ev.ts - c.ts < 200_000) : undefined;
     if (with_) return { actor: with_.actor, note: `deleted together with ${with_.iface} (its veth peer or lower device)`, refs: with_.refs, path: with_.via.path };
     const candidates = [...this.recent.map((c) => ({ ...c, path: c.via.path })), ...this.pending.map((o) => ({ ...o, path: [...pathOf(o.kstack), ...o.probes] }))]
-      .filter((c) => ev.ts - c.ts < 1_000_000 && c.actor && (c.iface === ev.ifname || (kind === 'deleted' && c.kind === 'release' && c.before === ev.ifname)))
+      .filter((c) => ev.ts - c.ts < 1_000_000 && c.actor && c.path.some((p) => /br_del_if|__bond_release_one|team_port_del/.test(p)) && (c.iface === ev.ifname || (kind === 'deleted' && c.kind === 'release' && c.before === ev.ifname)))
       .sort((a, b) => Number(b.kind === 'release') - Number(a.kind === 'release') || b.ts - a.ts);
     const near = candidates[0];
     if (near) {

@@ -87,7 +87,7 @@ export class StateTable {
   /** Remember an interface first seen by a probe (before its netlink message arrives). */
   ensure(ifindex: number, name: string): IfaceState {
     let s = this.byIndex.get(ifindex);
-    if (!s) this.byIndex.set(ifindex, (s = { ifindex, name, flags: [], master: null }));
+    if (!s) this.byIndex.set(ifindex, (s = { ifindex, name, flags: [], master: null, probeOnly: true }));
     return s;
   }
 }

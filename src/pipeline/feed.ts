@@ -14,6 +14,8 @@ export interface IfaceState {
   flags: string[];
   kind?: string;
   deleted?: boolean;
+  /** Seen by a probe before netlink announced it: its first netlink message is still its creation. */
+  probeOnly?: boolean;
   /** ts and actor label of the last change. */
   lastChange?: { ts: number; kind: string; by: string };
 }

@@ -101,6 +101,14 @@ export const KERNEL_PROBES: KernelProbe[] = [
     why: 'NETDEV_CHANGEADDR (8): every MAC change is announced here, on kernels without dev_addr_mod',
   },
   {
+    id: 'unregister_netdevice',
+    func: 'unregister_netdevice_queue',
+    params: [{ name: 'dev', ctype: NETDEV }, { name: 'head', ctype: 'void *' }],
+    fields: [...dev('dev'), hw('mac', 'dev')],
+    devs: ['{dev}->name'],
+    why: 'a device being deleted (ip link del, a veth peer going with it, a namespace torn down)',
+  },
+  {
     id: 'bond_enslave',
     func: 'bond_enslave',
     module: 'bonding',

@@ -213,7 +213,7 @@ function headerComment(opts: GenerateOptions, probes: [string, string][], droppe
     ' *',
     ' * Probes:',
     ...probes.map(([id, why]) => ` *   ${id.padEnd(w)}  ${why}`),
-    ...(dropped.length ? [' * Dropped (not available on this kernel):', ...dropped.map((d) => ` *   ${d.probe.padEnd(w)}  ${d.reason}`)] : []),
+    ...(dropped.length ? [' * Dropped:', ...dropped.map((d) => ` *   ${d.probe.padEnd(w)}  ${d.reason}`)] : []),
     ` * Filters: ${filters}${opts.backend === 'syscalls' && opts.filters.iface.length ? ' (--iface is applied by ifblame: netlink requests name interfaces by index)' : ''}`,
     ' */',
   ].join('\n');

@@ -86,34 +86,12 @@ export interface Generated {
 
 /**
  * Probes absent from the guest kernel.  On a real host `ifblame script` detects and drops them itself;
- * here the program is generated on the host (`--all`, no detection possible), so the harness plays
- * detection for the target: Debian 6.1 inlines team_port_add (neither `kprobe:` nor `kfunc:team:` lists
+ * here the program is generated on the host (`--all`, no detection possible), so the harness tells
+ * `ifblame script --drop` what the target lacks: Debian 6.1 inlines team_port_add (neither `kprobe:` nor `kfunc:team:` lists
  * it; bpftrace: "kfunc:team_port_add: no BTF data", "Error attaching probe: 'kretprobe:team_port_add'").
  * IFBLAME_KERNEL_DROP="" keeps the program as generated.
  */
 export const DROP = (process.env.IFBLAME_KERNEL_DROP ?? 'team_port_add').split(/[\s,]+/).filter(Boolean);
-
-/** Remove the entry and return blocks of the given probe ids from a generated program (all attach types). */
-export function dropProbes(program: string, ids: readonly string[]): string {
-  if (!ids.length) return program;
-  const lines = program.split('\n');
-  const out: string[] = [];
-  let skipping = false;
-  for (const line of lines) {
-    const m = /^(?:kprobe|kretprobe|kfunc|kretfunc|fentry|fexit):(?:\w+:)?(\w+)\s*$/.exec(line);
-    if (!skipping && m && ids.includes(m[1]!)) {
-      skipping = true;
-      if (out.length && /^\/\/ /.test(out[out.length - 1]!)) out.pop();
-      continue;
-    }
-    if (skipping) {
-      if (line === '}') skipping = false;
-      continue;
-    }
-    out.push(line);
-  }
-  return out.join('\n');
-}
 
 /**
  * `ifblame script --backend X` on the host.  The host has neither kprobes nor bonding, so the program
@@ -124,8 +102,9 @@ export async function generatePrograms(backends: readonly KBackend[]): Promise<G
   const extra = (process.env.IFBLAME_KERNEL_SCRIPT_ARGS ?? '--all').split(/\s+/).filter(Boolean);
   const out: Generated[] = [];
   for (const backend of backends) {
-    const r = await run(process.execPath, [CLI, 'script', '--backend', backend, ...extra], { timeoutMs: 60_000 });
-    if (r.code === 0 && r.stdout.trim()) out.push({ backend, ok: true, program: dropProbes(r.stdout, DROP), dropped: DROP.filter((d) => r.stdout.includes(d)) });
+    const drop = DROP.length ? ['--drop', DROP.join(',')] : [];
+    const r = await run(process.execPath, [CLI, 'script', '--backend', backend, ...extra, ...drop], { timeoutMs: 60_000 });
+    if (r.code === 0 && r.stdout.trim()) out.push({ backend, ok: true, program: r.stdout, dropped: DROP });
     else out.push({ backend, ok: false, error: `ifblame script --backend ${backend} ${extra.join(' ')}: exit ${r.code}\n${r.stderr}` });
   }
   return out;

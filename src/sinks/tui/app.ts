@@ -1,5 +1,4 @@
 // runTui: wire a Feed to the view-model, the keys and the screen; own every way out (q, Ctrl-C, signals, errors, feed end).
-import { existsSync } from 'node:fs';
 import { EXIT, IfblameError, formatError } from '../../errors.js';
 import type { Feed } from '../../pipeline/feed.js';
 import { FrameLoop } from './frames.js';
@@ -8,7 +7,7 @@ import { createLayout, createScreen, type Ui } from './layout.js';
 import { TuiModel } from './model.js';
 import { draw } from './render.js';
 import type { StatusInput } from './status.js';
-import { humanBytes } from './status.js';
+import { recordingToggle, type RecordControls } from './recording.js';
 import { forceRestore, installExitHooks, prepareTerminalEnv, signalExitCode } from './terminal.js';
 
 export interface TuiOptions {
@@ -23,14 +22,6 @@ export interface TuiOptions {
   onReady?: (session: TuiSession) => void;
 }
 
-/** Recording at runtime: the live feed has it; a replay does not. */
-export interface RecordControls {
-  start(path: string): Promise<void>;
-  stop(): Promise<void>;
-  readonly path: string | null;
-  readonly bytes: number;
-}
-
 export interface TuiSession {
   readonly ui: Ui;
   readonly model: TuiModel;
@@ -39,16 +30,49 @@ export interface TuiSession {
   quit(code?: number): void;
 }
 
-/** What some feeds offer beyond Feed: the live one records and counts attached probes, the replay one reports progress. */
-type FeedExtras = Feed & { record?: RecordControls; attachedProbes?: number; failure?: string | null; progress?: () => { done?: boolean } };
+export type { RecordControls };
 
+/** What some feeds offer beyond Feed: the live one records and counts attached probes, the replay one reports progress. */
+type FeedExtras = Feed & {
+  record?: RecordControls;
+  attachedProbes?: number;
+  failure?: string | Error | null;
+  progress?: () => { done?: boolean };
+};
+
+type Phase = 'starting' | 'running' | 'ended' | 'stopping';
+
+/** The longest a quit waits for the feed to stop (bpftrace detaching) before giving the terminal back anyway. */
 const STOP_TIMEOUT_MS = 10_000;
 
-function stamp(d = new Date()): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+/** Everything the status line shows, read from the feed and the model at frame time. */
+function statusOf(feed: FeedExtras, model: TuiModel, phase: Phase): StatusInput {
+  const stats = feed.stats();
+  const c = feed.controls;
+  const busy = phase === 'starting' ? (feed.mode === 'live' ? 'attaching probes...' : 'opening...') : phase === 'stopping' ? 'stopping...' : null;
+  return {
+    mode: feed.mode,
+    backend: feed.header.backend,
+    probesUsed: feed.attachedProbes || feed.header.probes.used.length,
+    probesDropped: feed.header.probes.dropped.length,
+    lost: Math.max(stats.lost, model.lostEvents),
+    events: stats.events,
+    recording: feed.record ? { path: feed.record.path, bytes: feed.record.path ? feed.record.bytes : 0 } : null,
+    viewPaused: model.paused,
+    pending: model.pendingWhilePaused,
+    ...(c ? { replay: { paused: c.paused, speed: c.speed } } : {}),
+    filter: model.filter?.text ?? null,
+    flash: model.flash?.text ?? busy,
+    // A replay can end, seek back to the start and end again: ask it when it can tell.
+    ended: feed.mode === 'replay' && feed.progress ? feed.progress().done === true : phase === 'ended',
+  };
 }
 
+function failureText(f: string | Error): string {
+  return typeof f === 'string' ? f : f.message;
+}
+
+/** Runs the UI on `feed` until the user quits (or a signal, or a fatal error); returns the exit code. */
 export async function runTui(feed: Feed, opts: TuiOptions = {}): Promise<number> {
   const input = opts.input ?? process.stdin;
   const output = opts.output ?? process.stdout;
@@ -66,65 +90,29 @@ export async function runTui(feed: Feed, opts: TuiOptions = {}): Promise<number>
     throw new IfblameError(`cannot open the terminal UI: ${(e as Error).message}`, 'use `ifblame capture`, or `ifblame replay FILE --format text`');
   }
   const screen = ui.screen;
+  // A terminal that went away (SIGHUP) makes writes fail: that is handled as the hangup, not as an error.
   (output as NodeJS.WriteStream).on?.('error', () => undefined);
 
-  let phase: 'starting' | 'running' | 'ended' | 'stopping' = 'starting';
+  let phase: Phase = 'starting';
   let fatal: unknown = null;
+  let hungUp = false;
+  let quitCode: number | null = null;
   let resolveQuit!: (code: number) => void;
   const quitting = new Promise<number>((r) => (resolveQuit = r));
-  let quitCode: number | null = null;
   const quit = (code: number = EXIT.ok) => {
     if (quitCode !== null) return;
     quitCode = code;
     resolveQuit(code);
   };
-
-  const usedPaths = new Set<string>();
-  const nextRecordPath = () => {
-    const wanted = opts.recordPath;
-    if (wanted && !usedPaths.has(wanted) && !existsSync(wanted)) return wanted;
-    return `ifblame-${stamp()}.trace`;
-  };
-  const toggleRecording = () => {
-    const rec = f.record;
-    if (!rec) return model.say('no recording in replay: the file already is one');
-    const was = rec.path;
-    const op = was ? rec.stop().then(() => `recording stopped: ${was} (${humanBytes(rec.bytes)})`) : (() => {
-      const path = nextRecordPath();
-      usedPaths.add(path);
-      return rec.start(path).then(() => `recording to ${path}`);
-    })();
-    op.then((msg) => model.say(msg), (e) => model.say(formatError(e), 6000));
-  };
-
-  const status = (): StatusInput => {
-    const stats = feed.stats();
-    const c = feed.controls;
-    const flash = model.flash?.text ?? (phase === 'starting' ? (feed.mode === 'live' ? 'attaching probes...' : 'opening...') : phase === 'stopping' ? 'stopping...' : null);
-    return {
-      mode: feed.mode,
-      backend: feed.header.backend,
-      probesUsed: f.attachedProbes || feed.header.probes.used.length,
-      probesDropped: feed.header.probes.dropped.length,
-      lost: Math.max(stats.lost, model.lostEvents),
-      events: stats.events,
-      recording: f.record ? { path: f.record.path, bytes: f.record.path ? f.record.bytes : 0 } : null,
-      viewPaused: model.paused,
-      pending: model.pendingWhilePaused,
-      ...(c ? { replay: { paused: c.paused, speed: c.speed } } : {}),
-      filter: model.filter?.text ?? null,
-      flash,
-      // A replay can end, seek back to the start and end again: ask it when it can tell.
-      ended: feed.mode === 'replay' && f.progress ? f.progress().done === true : phase === 'ended',
-    };
-  };
+  /** q after live tracing failed still reports the failure. */
+  const userQuitCode = () => (phase === 'ended' && feed.mode === 'live' && f.failure ? EXIT.tracing : EXIT.ok);
 
   const frames = new FrameLoop(() => {
     // tick() marks the model dirty once a second, which also refreshes the status counters (bytes recorded).
     model.tick();
     if (!model.dirty) return false;
     try {
-      draw(ui, model, status());
+      draw(ui, model, statusOf(f, model, phase));
       screen.render();
     } catch (e) {
       fatal ??= e;
@@ -134,35 +122,6 @@ export async function runTui(feed: Feed, opts: TuiOptions = {}): Promise<number>
     return true;
   }, opts.fps ?? 30);
 
-  screen.on('keypress', (ch: string | undefined, key: KeyPress | undefined) => {
-    handleKey({ model, controls: feed.controls, toggleRecording, quit: () => quit(quitExitCode()), pageSize: () => Math.max(1, Number(ui.timeline.height) - 3) }, ch, key ?? {});
-  });
-  screen.on('resize', () => (model.dirty = true));
-
-  const quitExitCode = () => (model.error && phase === 'ended' && feed.mode === 'live' && f.failure ? EXIT.tracing : EXIT.ok);
-
-  const unhook = installExitHooks({
-    signal: (sig) => {
-      if (quitCode !== null) {
-        // The shell passes its own SIGHUP on to its jobs: one hangup is enough.
-        if (sig === 'SIGHUP' && hungUp) return;
-        // Another signal while stopping: give the terminal back and go now.
-        restore();
-        unhook();
-        if (hungUp || sig === 'SIGHUP') process.kill(process.pid, 'SIGHUP');
-        else process.exit(signalExitCode(sig));
-        return;
-      }
-      if (sig === 'SIGHUP') hungUp = true;
-      quit(signalExitCode(sig));
-    },
-    fatal: (err) => {
-      fatal ??= err;
-      quit(err instanceof IfblameError ? err.exitCode : EXIT.usage);
-    },
-  });
-
-  let hungUp = false;
   let restored = false;
   const restore = () => {
     if (restored) return;
@@ -177,6 +136,33 @@ export async function runTui(feed: Feed, opts: TuiOptions = {}): Promise<number>
     if (tty.isTTY && tty.isRaw) forceRestore(output, input);
   };
 
+  const toggleRecording = recordingToggle(f.record, model, opts.recordPath);
+  screen.on('keypress', (ch: string | undefined, key: KeyPress | undefined) => {
+    const pageSize = () => Math.max(1, Number(ui.timeline.height) - 3);
+    handleKey({ model, controls: feed.controls, toggleRecording, quit: () => quit(userQuitCode()), pageSize }, ch, key ?? {});
+  });
+  screen.on('resize', () => (model.dirty = true));
+
+  const unhook = installExitHooks({
+    signal: (sig) => {
+      if (quitCode === null) {
+        if (sig === 'SIGHUP') hungUp = true;
+        return quit(signalExitCode(sig));
+      }
+      // The shell passes its own SIGHUP on to its jobs: one hangup is enough.
+      if (sig === 'SIGHUP' && hungUp) return;
+      // Another signal while stopping: give the terminal back and go now.
+      restore();
+      unhook();
+      if (hungUp || sig === 'SIGHUP') process.kill(process.pid, 'SIGHUP');
+      else process.exit(signalExitCode(sig));
+    },
+    fatal: (err) => {
+      fatal ??= err;
+      quit(err instanceof IfblameError ? err.exitCode : EXIT.usage);
+    },
+  });
+
   frames.start();
   frames.run();
   opts.onReady?.({ ui, model, frames, quit });
@@ -186,11 +172,11 @@ export async function runTui(feed: Feed, opts: TuiOptions = {}): Promise<number>
       if (phase === 'stopping') return;
       phase = 'ended';
       model.dirty = true;
-      if (feed.mode === 'live' && f.failure) model.showError('tracing stopped', f.failure, 'run `ifblame doctor`; `ifblame script` prints the program that ran');
+      if (f.failure) model.showError(`${feed.mode === 'live' ? 'tracing' : 'the replay'} stopped`, failureText(f.failure), f.failure instanceof IfblameError ? f.failure.hint : 'run `ifblame doctor`; `ifblame script` prints the program that ran');
     },
     (e: unknown) => {
       phase = 'ended';
-      model.showError('tracing stopped', (e as Error).message ?? String(e), e instanceof IfblameError ? e.hint : undefined);
+      model.showError('tracing stopped', e instanceof Error ? e.message : String(e), e instanceof IfblameError ? e.hint : undefined);
     },
   );
 
@@ -203,7 +189,7 @@ export async function runTui(feed: Feed, opts: TuiOptions = {}): Promise<number>
     (e: unknown) => {
       startError = e;
       phase = 'ended';
-      model.showError('ifblame cannot trace here', e instanceof Error ? e.message : String(e), e instanceof IfblameError ? e.hint : 'rerun with IFBLAME_DEBUG=1 for details');
+      model.showError('ifblame cannot trace here', e instanceof Error ? e.message : String(e), e instanceof IfblameError ? e.hint : 'rerun with IFBLAME_DEBUG=1 for details', true);
     },
   );
 
@@ -212,13 +198,7 @@ export async function runTui(feed: Feed, opts: TuiOptions = {}): Promise<number>
   phase = 'stopping';
   model.dirty = true;
   frames.run();
-  // Stop at once (kills a bpftrace still attaching), and once more after start settles in case it spawned more.
-  const stopping = (async () => {
-    await feed.stop().catch(() => undefined);
-    await started;
-    await feed.stop().catch(() => undefined);
-  })();
-  await Promise.race([stopping, new Promise((r) => setTimeout(r, STOP_TIMEOUT_MS).unref())]);
+  await stopFeed(feed, started);
   restore();
   unhook();
   if (fatal) {
@@ -229,6 +209,17 @@ export async function runTui(feed: Feed, opts: TuiOptions = {}): Promise<number>
     // The terminal is gone: die of the hangup like any terminal program (a normal exit would have Node reset a dead tty).
     process.kill(process.pid, 'SIGHUP');
   }
-  if (startError && code === EXIT.ok) return startError instanceof IfblameError ? startError.exitCode : EXIT.tracing;
+  // Quitting while probes attach is the user's choice, not a tracing failure.
+  if (startError && code === EXIT.ok && !quitBeforeStart) return startError instanceof IfblameError ? startError.exitCode : EXIT.tracing;
   return code;
+}
+
+/** Stop at once (kills a bpftrace still attaching), and again once start settles in case it spawned more; bounded. */
+async function stopFeed(feed: Feed, started: Promise<void>): Promise<void> {
+  const stopping = (async () => {
+    await feed.stop().catch(() => undefined);
+    await started;
+    await feed.stop().catch(() => undefined);
+  })();
+  await Promise.race([stopping, new Promise((r) => setTimeout(r, STOP_TIMEOUT_MS).unref())]);
 }

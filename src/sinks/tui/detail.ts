@@ -69,9 +69,10 @@ export function detailLines(c: Change, raw: (seq: number) => TraceEvent | undefi
 }
 
 /** What the detail pane shows before any change: the session, dropped probes and notes. */
-export function idleLines(header: TraceHeader, notes: readonly Note[]): string[] {
+export function idleLines(header: TraceHeader, notes: readonly Note[], attached = 0): string[] {
   const out = [`{bold}no change yet{/bold}`, `${label('host')}${esc(header.host)}`, `${label('kernel')}${esc(header.kernel)}`, `${label('backend')}${header.backend}`];
-  out.push(`${label('probes')}${header.probes.used.length} attached, ${header.probes.dropped.length} dropped`);
+  const points = attached ? ` (${attached} attach points)` : '';
+  out.push(`${label('probes')}${header.probes.used.length} used${points}, ${header.probes.dropped.length} dropped`);
   for (const d of header.probes.dropped) out.push(`  {yellow-fg}${esc(d.probe)}{/yellow-fg}: ${esc(d.reason)}`);
   const f = header.filters;
   if (f.iface.length || f.comm.length) out.push(`${label('filters')}${esc([...f.iface.map((i) => `iface ${i}`), ...f.comm.map((c) => `comm ${c}`)].join(', '))}`);

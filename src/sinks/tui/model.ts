@@ -266,10 +266,11 @@ export class TuiModel {
   }
 
   /** Tracing failed or stopped on its own: say so over everything (the data stays for reading). */
-  error: { title: string; message: string; hint?: string } | null = null;
+  error: { title: string; message: string; hint?: string; startup: boolean } | null = null;
 
-  showError(title: string, message: string, hint?: string): void {
-    this.error = hint ? { title, message, hint } : { title, message };
+  /** `startup`: tracing never started, so there is nothing behind the message to look at. */
+  showError(title: string, message: string, hint?: string, startup = false): void {
+    this.error = hint ? { title, message, hint, startup } : { title, message, startup };
     this.overlay = 'error';
     this.dirty = true;
   }

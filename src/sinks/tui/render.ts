@@ -2,6 +2,7 @@
 import { assignTypeName } from '../../events.js';
 import { detailLines, idleLines } from './detail.js';
 import { changeSegs, clockTime, KIND_COLOR } from './format.js';
+import { fixesFor } from './fixes.js';
 import { HELP_LINES } from './keys.js';
 import type { Ui } from './layout.js';
 import type { IfaceRow, TuiModel } from './model.js';
@@ -94,13 +95,13 @@ function drawTimeline(ui: Ui, m: TuiModel): void {
   ui.timeline.style.border = { fg: m.focus === 'timeline' ? 'white' : 'cyan' };
 }
 
-function detailOf(m: TuiModel): string[] {
+function detailOf(m: TuiModel, attached: number): string[] {
   const c = m.selectedChange();
-  return c ? detailLines(c, (s) => m.rawBySeq(s)) : idleLines(m.header, m.notes.newestFirst().reverse());
+  return c ? detailLines(c, (s) => m.rawBySeq(s)) : idleLines(m.header, m.notes.newestFirst().reverse(), attached);
 }
 
-function drawDetail(ui: Ui, m: TuiModel): void {
-  const lines = detailOf(m);
+function drawDetail(ui: Ui, m: TuiModel, attached: number): void {
+  const lines = detailOf(m, attached);
   ui.detail.setContent(ascii(ui, lines.slice(m.overlay === 'none' ? Math.min(m.detailScroll, Math.max(0, lines.length - 1)) : 0).join('\n')));
 }
 
@@ -122,11 +123,13 @@ function drawOverlay(ui: Ui, m: TuiModel): void {
       // A clear screen: nothing but the message and the fix.
       Object.assign(ui.overlay.position, { top: 0, left: 0, width: '100%', height: '100%-1' });
       lines = ['', `{red-fg}{bold}${escapeTags(m.error.title)}{/bold}{/red-fg}`, '', escapeTags(m.error.message), ''];
-      if (m.error.hint) lines.push(`{bold}fix:{/bold} ${escapeTags(m.error.hint)}`, '');
-      lines.push('What was seen so far stays on screen: Esc to look at it, q to quit.');
+      const fixes = [...fixesFor(m.error.message), ...(m.error.hint ? [m.error.hint] : [])];
+      for (const fix of fixes) lines.push(`{bold}fix:{/bold} ${escapeTags(fix)}`);
+      if (fixes.length) lines.push('');
+      lines.push(m.error.startup ? 'Press q to quit.' : 'What was seen so far stays on screen: Esc to look at it, q to quit.');
       label = ' ifblame ';
     } else {
-      const all = detailOf(m);
+      const all = detailOf(m, 0);
       const { h } = inner(ui.overlay as unknown as { width: number; height: number });
       const top = Math.min(m.detailScroll, Math.max(0, all.length - h));
       lines = all.slice(top);
@@ -154,7 +157,7 @@ function drawStatus(ui: Ui, s: StatusInput): void {
 export function draw(ui: Ui, m: TuiModel, status: StatusInput): void {
   drawIfaces(ui, m);
   drawTimeline(ui, m);
-  drawDetail(ui, m);
+  drawDetail(ui, m, status.probesUsed);
   drawRates(ui, m);
   drawStatus(ui, status);
   drawOverlay(ui, m);
