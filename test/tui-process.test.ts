@@ -227,6 +227,21 @@ test('SIGTERM: the terminal is restored, bpftrace and ip are stopped, exit 143',
   for (const k of kids) assert.ok(!alive(k), `child ${k} (${commOf(k)}) is gone`);
 });
 
+test('q while the probes are still attaching: bpftrace is stopped, exit 0', { skip: noLive, timeout: 120_000 }, async () => {
+  const t = terminal();
+  t.type(`${NODE} ${BIN} live --backend syscalls; echo EXIT=$?`);
+  await t.waitFor(/attaching probes/, 60_000);
+  const pid = await programPid(t);
+  let kids: number[] = [];
+  for (let i = 0; i < 50 && !kids.some((k) => commOf(k) === 'bpftrace'); i++) {
+    kids = descendantsOf(pid);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  t.keys('q');
+  await assertRestored(t, 0);
+  for (const k of kids) assert.ok(!alive(k), `child ${k} is gone`);
+});
+
 test('SIGTERM during a replay restores the terminal too', { skip: noTmux, timeout: 60_000 }, async () => {
   const file = join(dir, 'term.trace');
   writeRecording(file);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTui, type TuiOptions, type TuiSession } from '../src/sinks/tui/app.js';
 import { FakeControls, FakeFeed, change, iface, link, probe } from './fixtures/tui/fake-feed.js';
-import { FakeInput, FakeOutput, KEY, screenLines, tick } from './fixtures/tui/fake-tty.js';
+import { COLOR, FakeInput, FakeOutput, KEY, screenLines, styleAt, tick } from './fixtures/tui/fake-tty.js';
 
 const opened: { close(): Promise<unknown> }[] = [];
 after(async () => {
@@ -80,6 +80,13 @@ test('interfaces: a bond MAC that belongs to no port is flagged; recent changes 
   assert.match(rows[0]!, /│ veth9 +02:00:00:00:00:02 +1 +mac ip\[31613\] │$/, 'no room for the time at 80 columns: kind and who, uncut');
   assert.match(rows[1]!, /│ !bond0 +4a:11:22:33:44:55 +SET/);
   assert.match(rows[2]!, /│ eth0 +4a:11:22:33:44:55 52:54:00:aa:bb:01 PERM +bond0/);
+  const screen = t.session().ui.screen;
+  assert.deepEqual(styleAt(screen, '│ !bond0'), { fg: COLOR.red, bold: true, inverse: false }, 'the foreign MAC in bold red');
+  assert.equal(styleAt(screen, '│ eth0 ')?.fg, COLOR.white, 'a normal row');
+  feed.states.push(iface('dum7', { ifindex: 11, addr: '02:00:00:00:00:02' }));
+  await t.frame();
+  assert.equal(styleAt(screen, '│ !dum7')?.fg, COLOR.yellow, 'a MAC shared with an unrelated interface in yellow');
+  assert.equal(styleAt(screen, '│ !veth9')?.fg, COLOR.yellow);
   await t.press('q');
   await t.exit;
 });
@@ -97,6 +104,9 @@ test('the timeline shows changes newest first with their actor; the detail follo
   const j = lines.findIndex((l) => /mac +eth0/.test(l));
   assert.ok(i > 0 && j > i, 'newest first');
   assert.match(lines[i]!, /\+ifenslave ->/);
+  const screen = t.session().ui.screen;
+  assert.deepEqual(styleAt(screen, 'enslave bond0'), { fg: COLOR.green, bold: false, inverse: true }, 'kind coloured; the selected row inverse');
+  assert.deepEqual(styleAt(screen, 'mac     eth0'), { fg: COLOR.yellow, bold: false, inverse: false });
   assert.match(all, /changes, newest first 1\/2/);
   assert.match(all, /parents +ifup\[70\]/);
   await t.press('j');

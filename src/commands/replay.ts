@@ -264,6 +264,8 @@ export async function runReplay(args: string[], io: ReplayIo = { stdout: process
     strict: cli.strict,
     onProblem: report,
     paused: cli.paused,
+    // only the TUI shows the interface table
+    trackState: cli.format === 'tui',
     // Output goes out one batch at a time (one write instead of one per event); a full pipe pauses the feed.
     backpressure: () => {
       if (cli.format === 'tui') return undefined;

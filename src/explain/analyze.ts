@@ -99,7 +99,7 @@ export interface TraceResult {
 }
 
 interface Ref {
-  ref: EvidenceRef;
+  readonly ref: EvidenceRef;
   change: Change;
 }
 
@@ -245,8 +245,15 @@ export class TraceAnalyzer {
 
   private onChange(c: Change, line: number): void {
     this.changes++;
-    const text = changeText(c);
-    const r: Ref = { ref: this.ref(c, line, text), change: c };
+    // the evidence text is built only for the few changes kept as evidence
+    let made: EvidenceRef | undefined;
+    const mk = () => (made ??= this.ref(c, line, changeText(c)));
+    const r: Ref = {
+      change: c,
+      get ref() {
+        return mk();
+      },
+    };
     const before = this.stateOf(c);
     const masterBefore = before?.master ?? null;
     switch (c.kind) {
@@ -264,7 +271,7 @@ export class TraceAnalyzer {
             if (udevRole(c.actor) === 'policy' && typeof c.after === 'string' && !this.udevGiven.has(c.iface)) this.udevGiven.set(c.iface, c.after);
           }
           this.lastMacRef.set(c.iface, r);
-          this.trackFlap(c, r.ref);
+          this.trackFlap(c, mk);
           // A slave overwritten with its bond's MAC (bond_enslave with the bond's address SET, incident 1).
           const master = masterBefore ? this.st.table.byName(masterBefore) : undefined;
           const overwrote =
@@ -272,7 +279,7 @@ export class TraceAnalyzer {
             /overwrote its slave's MAC|set its port's MAC to its own/.test(c.via.note ?? '') ||
             (c.via.path.includes('bond_enslave') && this.bondHolding(c.after, c.iface));
           if (overwrote && this.overwrites.length < 64) this.overwrites.push(r);
-          this.trackBridgeMove(c, r.ref);
+          this.trackBridgeMove(c, mk);
           const k = this.kindOf(c.iface).kind;
           if ((k === 'bond' || k === 'bridge' || k === 'team') && typeof c.after === 'string' && isUnicastMac(c.after) && this.transient.size < MAX_TRANSIENT_MACS) {
             const key = `${c.iface} ${c.after}`;
@@ -429,7 +436,7 @@ export class TraceAnalyzer {
 
   // ---- flapping
 
-  private trackFlap(c: Change, ref: EvidenceRef): void {
+  private trackFlap(c: Change, ref: () => EvidenceRef): void {
     let f = this.flaps.get(c.iface);
     if (!f) this.flaps.set(c.iface, (f = { recent: [], total: 0, flagged: false, refs: [], more: 0 }));
     f.total++;
@@ -444,25 +451,25 @@ export class TraceAnalyzer {
       f.flagged = true;
       f.firstFlagTs = c.ts;
     }
-    if (f.refs.length < MAX_EVIDENCE) f.refs.push(ref);
+    if (f.refs.length < MAX_EVIDENCE) f.refs.push(ref());
     else f.more++;
   }
 
   // ---- bridge following its ports
 
-  private trackBridgeMove(c: Change, ref: EvidenceRef): void {
-    const k = this.kindOf(c.iface).kind;
+  private trackBridgeMove(c: Change, ref: () => EvidenceRef): void {
+    if (this.kindOf(c.iface).kind !== 'bridge') return;
     const ports = this.st.table.portsOf(c.iface);
     // Set by hand (ip link set address, ioctl, sysfs): the bridge keeps that one; not a move with a port.
     const manual = c.evidence === 'requested' || c.via.path.includes('dev_set_mac_address_user') || /SIOCSIFHWADDR|write to /.test(c.via.note ?? '');
     const follows = /follows/.test(c.via.note ?? '') || c.via.path.some((p) => p === 'br_stp_recalculate_bridge_id' || p === 'br_add_if' || p === 'br_del_if');
     const toPort = ports.some((p) => p.addr === c.after || this.ownMac.get(p.name) === c.after);
-    if (k !== 'bridge' || manual || !(follows || toPort)) return;
+    if (manual || !(follows || toPort)) return;
     // Changing to the first port's MAC when the bridge is set up is expected; moving between ports is the incident.
     const fromPort = typeof c.before === 'string' && ports.some((p) => this.ownMac.get(p.name) === c.before || p.addr === c.before);
     let m = this.bridgeMoves.get(c.iface);
     if (!m) this.bridgeMoves.set(c.iface, (m = { list: new EvidenceList(), warn: false, ts: c.ts }));
-    m.list.add(ref);
+    m.list.add(ref());
     if (fromPort || m.list.items.length + m.list.more > 1) m.warn = true;
     if (typeof c.after === 'string') m.lastMac = c.after;
   }

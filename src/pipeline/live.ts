@@ -224,6 +224,11 @@ class LiveFeedImpl implements LiveFeed {
       },
     });
     const how = await this.ipmon.ready;
+    // stop() may have been called while we waited: start nothing more, and make sure ip goes.
+    if (this.stopped) {
+      await this.ipmon.stop();
+      return;
+    }
     if (how.how === 'exited') {
       const exit = await this.ipmon.done;
       throw new IfblameError(`ip monitor exited at once: ${exit.stderr.trim().split('\n').pop() ?? ''}`, 'is iproute2 installed, and the namespace there?', EXIT.tracing);
@@ -241,7 +246,12 @@ class LiveFeedImpl implements LiveFeed {
       await this.bpftrace.start();
     } catch (e) {
       await this.ipmon.stop();
+      if (this.stopped) return; // stopped while attaching: not a failure
       throw e;
+    }
+    if (this.stopped) {
+      await Promise.all([this.bpftrace.stop(), this.ipmon.stop()]);
+      return;
     }
     this.timer = setInterval(() => this.emitDerived(this.correlator.advance(Date.now() * 1000 - WINDOW_US)), 100);
     void this.bpftrace.exited.then((why) => {

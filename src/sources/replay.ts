@@ -49,6 +49,11 @@ export interface ReplayOptions {
   lostForSkipped?: boolean;
   clock?: ReplayClock;
   chunkBytes?: number;
+  /**
+   * Keep the interface table (`state()`) up to date; default true. Sinks that never ask for it (text, JSON)
+   * save the work: then `state()` is the initial snapshot only.
+   */
+  trackState?: boolean;
 }
 
 export interface ReplayProgress {
@@ -344,6 +349,7 @@ export class ReplayFeed implements Feed {
     const to = this.opts.to ?? Infinity;
     const stopAfter = to + DEFAULT_REORDER_TOLERANCE_US;
     const filters = this.opts.filters && (this.opts.filters.iface.length || this.opts.filters.comm.length) ? this.opts.filters : undefined;
+    const trackState = this.opts.trackState !== false;
     for (let batch = await reader.next(); batch; batch = await reader.next()) {
       this.bytes = reader.stats().bytes;
       for (let i = 0; i < batch.length; i++) {
@@ -361,7 +367,7 @@ export class ReplayFeed implements Feed {
         // After --to nothing counts, not even for the state; a little beyond it, raw events may still come late.
         if (ev.ts > to) continue;
         const pass = ev.ts >= from && (!filters || matchesFilters(ev, filters));
-        this.st.apply(ev);
+        if (trackState) this.st.apply(ev);
         if (!pass) {
           if (ev.ts > (this.lastTs ?? -Infinity)) this.lastTs = ev.ts;
           continue;

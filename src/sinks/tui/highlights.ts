@@ -28,6 +28,12 @@ function ownMac(port: IfaceState): string | undefined {
   return port.permAddr && !NO_MAC.test(port.permAddr) ? port.permAddr : port.addr;
 }
 
+function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const list = m.get(k);
+  if (list) list.push(v);
+  else m.set(k, [v]);
+}
+
 export function findHighlights(states: readonly IfaceState[]): Map<IfaceState, Highlight> {
   const out = new Map<IfaceState, Highlight>();
   const mark = (s: IfaceState, kind: 'foreign' | 'shared', reason: string) => {
@@ -38,15 +44,18 @@ export function findHighlights(states: readonly IfaceState[]): Map<IfaceState, H
   };
   const live = states.filter(hasMac);
   const byMac = new Map<string, IfaceState[]>();
-  for (const s of live) byMac.set(s.addr!, [...(byMac.get(s.addr!) ?? []), s]);
+  for (const s of live) pushTo(byMac, s.addr!, s);
   for (const group of byMac.values()) {
     for (const a of group) {
       const others = group.filter((b) => b !== a && !related(a, b));
       if (others.length) mark(a, 'shared', `MAC also on ${others.map((b) => b.name).join(', ')}`);
     }
   }
+  // One pass to group ports by master: hosts with thousands of container veths redraw this every frame.
+  const portsOf = new Map<string, IfaceState[]>();
+  for (const p of states) if (!p.deleted && p.master) pushTo(portsOf, p.master, p);
   for (const master of live) {
-    const ports = states.filter((p) => !p.deleted && p.master === master.name && p !== master);
+    const ports = (portsOf.get(master.name) ?? []).filter((p) => p !== master);
     if (!ports.length) continue;
     const macs = ports.map(ownMac).filter((m): m is string => !!m);
     if (macs.length && !macs.includes(master.addr!)) mark(master, 'foreign', `MAC belongs to none of ${ports.map((p) => p.name).join(', ')}`);
