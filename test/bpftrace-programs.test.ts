@@ -22,7 +22,7 @@ function write(name: string, text: string): string {
 
 /** Run a program until BEGIN printed its #clock line, then SIGINT: it must have attached and exit 0. */
 async function loadAndStop(file: string): Promise<{ exitCode: number | undefined; attached: number; stderr: string[]; cols: string[] }> {
-  const child = execa('bpftrace', ['-f', 'json', '-B', 'line', file], { reject: false, buffer: { stdout: false, stderr: true }, stdin: 'ignore', timeout: 90_000 });
+  const child = execa('bpftrace', ['-f', 'json', '-B', 'line', file], { reject: false, buffer: { stdout: false, stderr: true }, stdin: 'ignore', timeout: 60_000, killSignal: 'SIGKILL' });
   let attached = 0;
   const cols: string[] = [];
   await new Promise<void>((resolve) => {

@@ -47,13 +47,16 @@ test('runner: a program that cannot attach rejects with bpftrace\'s reason, one 
   await assert.rejects(src.start(), (e: unknown) => e instanceof IfblameError && /Error attaching probe/.test(e.message) && !e.message.includes('\n') && !/RLIMIT/.test(e.message));
 });
 
-test('runner: the syscalls program becomes ready, decodes its #cols lines, and stops on SIGINT', async () => {
+test('runner: the syscalls program becomes ready, decodes its #cols lines, and stops on SIGINT', async (t) => {
   const seen: string[] = [];
   const src = new BpftraceSource({ program: generate({ backend: 'syscalls', filters: { iface: [], comm: [] } }).text, backend: 'syscalls', onDecoded: (d) => seen.push(d.kind) });
+  t.after(() => src.stop());
   await src.start();
   assert.ok(src.attached >= 15);
   assert.ok(seen.includes('clock'));
-  assert.ok(seen.filter((k) => k === 'cols').length === 4);
+  // BEGIN prints #clock first (readiness), then one #cols line per probe.
+  for (let i = 0; i < 50 && seen.filter((k) => k === 'cols').length < 4; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(seen.filter((k) => k === 'cols').length, 4);
   const pid = src.pid!;
   await src.stop();
   assert.equal(await src.exited, null, 'a stop we asked for is not a failure');

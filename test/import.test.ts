@@ -2,11 +2,12 @@
 // syscalls program under bpftrace, ip monitor, snapshot; see capture-local.sh), on damaged copies of them, and
 // on files that are not ifblame's output at all.
 import assert from 'node:assert/strict';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TraceEvent, TraceHeader } from '../src/events.js';
-import { parseUtcOffset } from '../src/commands/import.js';
+import { droppedReasons, parseUtcOffset } from '../src/commands/import.js';
+import { generate } from '../src/probes/generate.js';
 import { CAPTURES, FIXTURES, importLocal, readTraceLines, runCli, tempDir } from './fixtures/replay/helpers.js';
 
 const A = join(FIXTURES, 'local-a');
@@ -91,6 +92,12 @@ describe('ifblame import of real captures', () => {
     assert.equal(h.host, 'web-7');
   });
 
+  it('the reasons a program gives for its dropped probes go into the header', () => {
+    const prog = generate({ backend: 'kprobe', filters: { iface: [], comm: [] }, dropped: [{ probe: 'team_port_add', reason: 'module team not loaded' }, { probe: 'br_del_if', reason: 'inlined on this kernel' }] }).text;
+    assert.deepEqual([...droppedReasons(prog)], [['team_port_add', 'module team not loaded'], ['br_del_if', 'inlined on this kernel']]);
+    assert.equal(droppedReasons('BEGIN { }').size, 0);
+  });
+
   it('joins the two clocks: the bpftrace #clock zone reads ip\'s local timestamps, --utc-offset overrides it', async (t) => {
     const dir = tempDir(t);
     const base = readTraceLines(await importLocal('local-a', dir)).events.filter((e) => e.type === 'link') as (Ev & { ts: number })[];
@@ -130,6 +137,7 @@ describe('ifblame import of real captures', () => {
     const s = await runCli(['import', '--bpftrace', join(dir, 'bt.json'), '--netlink', join(dir, 'ipmon.txt'), '--netns', netnsA, '-o', join(dir, 'strict.trace'), '--strict']);
     assert.equal(s.code, 2);
     assert.match(s.stderr, new RegExp(`ifblame: ${dir}/(bt.json:10|ipmon.txt:3): `));
+    assert.ok(!existsSync(join(dir, 'strict.trace')), 'no half-made trace left behind');
   });
 
   it('refuses input that is not ifblame\'s, in one line with what to do', async (t) => {

@@ -6,7 +6,7 @@ import { formatProblem, type TraceProblem } from '../sources/trace-file.js';
 
 const HELP = `Usage: ifblame explain FILE... [--format text|json] [--utc] [--strict]
 
-Reads trace files (one or several hosts: give them all for checks across hosts) and reports findings:
+Reads trace files ("-" is standard input; one or several hosts: give them all for checks across hosts) and reports findings:
 a bond MAC set by udev's MACAddressPolicy=persistent, a bond MAC that belongs to none of its slaves, one MAC on
 two interfaces or two hosts, a bridge MAC that moved with a port, a bridged bond/team lower device without
 promiscuity, a flapping MAC, lost events. Each finding lists its evidence (FILE:LINE) and a fix where one is known.
@@ -24,7 +24,9 @@ export async function runExplain(args: string[], io: { stdout: NodeJS.WritableSt
   const format = (v.format as string | undefined) ?? 'text';
   if (format !== 'text' && format !== 'json') throw new IfblameError(`--format ${JSON.stringify(format)} is not an explain format`, 'use text or json');
   const problems: TraceProblem[] = [];
-  const report = await explainFiles(positionals, {
+  if (positionals.filter((p) => p === '-').length > 1) throw new IfblameError('standard input ("-") can be given once', 'ifblame explain - other.trace');
+  const sources = positionals.map((p) => (p === '-' ? { name: '<stdin>', stream: process.stdin as unknown as import('node:stream').Readable } : p));
+  const report = await explainFiles(sources, {
     strict: v.strict === true,
     onProblem: (p) => {
       problems.push(p);

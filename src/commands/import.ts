@@ -1,7 +1,7 @@
 // `ifblame import`: build a trace file from raw outputs people already have — the `bpftrace -f json` output of
 // ifblame's own program (`ifblame script`) and `ip -ts -o monitor link` — through the same decoder and correlator
 // as a live session, so replay and explain treat it like a recording.
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { parse } from '../cli.js';
@@ -230,9 +230,27 @@ function droppedFor(backend: Backend, used: string[]): ProbeDrop[] {
   return KERNEL_PROBES.filter((p) => !have.has(p.id) && !(p.fallbackFor && have.has(p.fallbackFor))).map((p) => ({ probe: p.id, reason: 'not in the imported program' }));
 }
 
+/** The reasons the program's own header comment gives for the probes it left out (` * Dropped...:` section). */
+export function droppedReasons(program: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let inside = false;
+  for (const line of program.split('\n').slice(0, 200)) {
+    if (/^ \* Dropped\b/.test(line)) {
+      inside = true;
+      continue;
+    }
+    if (!inside) continue;
+    const m = /^ \*\s{2,}(\S+)\s+(.+)$/.exec(line);
+    if (!m) break;
+    out.set(m[1]!, m[2]!.trim());
+  }
+  return out;
+}
+
 /** Builds the trace file. Bad input lines go to `onProblem` (and into the trace as lost events); strict stops at the first. */
 export async function importTrace(opts: ImportOptions, onProblem: (p: TraceProblem) => void = () => undefined): Promise<ImportResult> {
   const origin: Record<string, string> = {};
+  let strictError: TraceFileError | undefined;
   const pre = await prescan(opts.bpftrace, opts.backend);
   origin.backend = pre.backendOrigin;
   const dirs = [...new Set([opts.snapshot ? dirname(opts.snapshot) : undefined, dirname(opts.netlink), dirname(opts.bpftrace), dirname(dirname(opts.bpftrace))].filter((d): d is string => !!d))];
@@ -294,6 +312,7 @@ export async function importTrace(opts: ImportOptions, onProblem: (p: TraceProbl
     origin.program = 'regenerated';
   }
 
+  const reasons = opts.program ? droppedReasons(program) : new Map<string, string>();
   const header: TraceHeader = {
     format: FORMAT_NAME,
     version: SCHEMA_VERSION,
@@ -303,7 +322,7 @@ export async function importTrace(opts: ImportOptions, onProblem: (p: TraceProbl
     bpftraceVersion: btVersion,
     backend: pre.backend,
     program,
-    probes: { used: pre.probes, dropped: droppedFor(pre.backend, pre.probes) },
+    probes: { used: pre.probes, dropped: droppedFor(pre.backend, pre.probes).map((d) => ({ ...d, reason: reasons.get(d.probe) ?? d.reason })) },
     filters: { iface: [], comm: [] },
     clock: { monoToWallUs: pre.monoToWallUs },
     snapshot,
@@ -316,8 +335,6 @@ export async function importTrace(opts: ImportOptions, onProblem: (p: TraceProbl
   const correlator = new Correlator(snapshot, { windowUs: 0, ...(opts.netns !== undefined ? { netns: opts.netns } : {}) });
   let seq = 0;
   const counts = { events: 0, changes: 0, lost: 0, badLines: 0 };
-  let strictError: TraceFileError | undefined;
-
   function report(p: TraceProblem): void {
     if (opts.strict && !strictError) strictError = new TraceFileError(p.file, p.line, p.message, 'without --strict bad lines are reported, recorded as lost events, and the rest is imported');
     onProblem(p);
@@ -431,6 +448,11 @@ export async function importTrace(opts: ImportOptions, onProblem: (p: TraceProbl
     if (strictError) throw strictError;
     release(Infinity);
     for (const d of correlator.flush()) write(d);
+  } catch (e) {
+    // no half-made trace left behind to be mistaken for a whole one
+    recorder.close();
+    rmSync(opts.out, { force: true });
+    throw e;
   } finally {
     recorder.close();
   }

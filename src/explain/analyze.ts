@@ -98,9 +98,17 @@ export interface TraceResult {
   macs: HeldMac[];
 }
 
-interface Ref {
-  readonly ref: EvidenceRef;
-  change: Change;
+/** A change and where it is; its evidence text is made only when it is kept as evidence (few are). */
+class Ref {
+  private made: EvidenceRef | undefined;
+  constructor(
+    readonly change: Change,
+    private readonly line: number,
+    private readonly make: (c: Change, line: number) => EvidenceRef,
+  ) {}
+  get ref(): EvidenceRef {
+    return (this.made ??= this.make(this.change, this.line));
+  }
 }
 
 interface DupPair {
@@ -117,6 +125,8 @@ interface DupPair {
 
 interface Flap {
   recent: { ts: number; before: string | number | null; after: string | number | null; back: boolean }[];
+  /** How many of `recent` went back to an address it had. */
+  backs: number;
   total: number;
   flagged: boolean;
   firstFlagTs?: number;
@@ -139,6 +149,7 @@ export class TraceAnalyzer {
   private readonly st: ReplayState;
   private readonly host: string;
   private readonly kinds = new Map<string, IfKind>();
+  private readonly guessed = new Map<string, IfKind | null>();
   private readonly peers = new Map<string, string>();
   /** The MAC an interface had of its own: permanent address, else the first one seen. */
   private readonly ownMac = new Map<string, string>();
@@ -185,15 +196,19 @@ export class TraceAnalyzer {
     if (isUnicastMac(own)) this.ownMac.set(l.ifname, own);
   }
 
+  private readonly makeRef = (c: Change, line: number): EvidenceRef => this.ref(c, line, changeText(c));
+
   private ref(ev: TraceEvent, line: number, text: string): EvidenceRef {
     return { file: this.file, host: this.host, line, ts: ev.ts, text, event: ev };
   }
 
+  /** What an interface is: known (snapshot, probes, kernel paths), else guessed from its name (and said so). */
   kindOf(name: string): { kind: IfKind | undefined; guessed: boolean } {
-    const k = this.kinds.get(name) ?? this.st.table.byName(name)?.kind;
+    const k = this.kinds.get(name);
     if (k) return { kind: k, guessed: false };
-    const g = kindFromName(name);
-    return { kind: g, guessed: g !== undefined };
+    let g = this.guessed.get(name);
+    if (g === undefined) this.guessed.set(name, (g = kindFromName(name) ?? null));
+    return { kind: g ?? undefined, guessed: g !== null };
   }
 
   /** One event of the trace, in file order. */
@@ -245,15 +260,7 @@ export class TraceAnalyzer {
 
   private onChange(c: Change, line: number): void {
     this.changes++;
-    // the evidence text is built only for the few changes kept as evidence
-    let made: EvidenceRef | undefined;
-    const mk = () => (made ??= this.ref(c, line, changeText(c)));
-    const r: Ref = {
-      change: c,
-      get ref() {
-        return mk();
-      },
-    };
+    const r = new Ref(c, line, this.makeRef);
     const before = this.stateOf(c);
     const masterBefore = before?.master ?? null;
     switch (c.kind) {
@@ -271,7 +278,7 @@ export class TraceAnalyzer {
             if (udevRole(c.actor) === 'policy' && typeof c.after === 'string' && !this.udevGiven.has(c.iface)) this.udevGiven.set(c.iface, c.after);
           }
           this.lastMacRef.set(c.iface, r);
-          this.trackFlap(c, mk);
+          this.trackFlap(c, r);
           // A slave overwritten with its bond's MAC (bond_enslave with the bond's address SET, incident 1).
           const master = masterBefore ? this.st.table.byName(masterBefore) : undefined;
           const overwrote =
@@ -279,7 +286,7 @@ export class TraceAnalyzer {
             /overwrote its slave's MAC|set its port's MAC to its own/.test(c.via.note ?? '') ||
             (c.via.path.includes('bond_enslave') && this.bondHolding(c.after, c.iface));
           if (overwrote && this.overwrites.length < 64) this.overwrites.push(r);
-          this.trackBridgeMove(c, mk);
+          this.trackBridgeMove(c, r);
           const k = this.kindOf(c.iface).kind;
           if ((k === 'bond' || k === 'bridge' || k === 'team') && typeof c.after === 'string' && isUnicastMac(c.after) && this.transient.size < MAX_TRANSIENT_MACS) {
             const key = `${c.iface} ${c.after}`;
@@ -436,28 +443,30 @@ export class TraceAnalyzer {
 
   // ---- flapping
 
-  private trackFlap(c: Change, ref: () => EvidenceRef): void {
+  private trackFlap(c: Change, r: Ref): void {
     let f = this.flaps.get(c.iface);
-    if (!f) this.flaps.set(c.iface, (f = { recent: [], total: 0, flagged: false, refs: [], more: 0 }));
+    if (!f) this.flaps.set(c.iface, (f = { recent: [], backs: 0, total: 0, flagged: false, refs: [], more: 0 }));
     f.total++;
-    while (f.recent.length > 0 && c.ts - f.recent[0]!.ts > FLAP_WINDOW_US) f.recent.shift();
+    while (f.recent.length > 0 && (c.ts - f.recent[0]!.ts > FLAP_WINDOW_US || f.recent.length >= 32)) {
+      if (f.recent.shift()!.back) f.backs--;
+    }
     // back to an address it had within the window (getting its own address back, on release, is not flapping)
     const own = this.ownMac.get(c.iface) === c.after || this.udevGiven.get(c.iface) === c.after;
-    const back = !own && f.recent.some((r) => r.before === c.after || r.after === c.after);
+    let back = false;
+    if (!own) for (const x of f.recent) if (x.before === c.after || x.after === c.after) back = true;
     f.recent.push({ ts: c.ts, before: c.before, after: c.after, back });
-    if (f.recent.length > 32) f.recent.shift();
-    const returns = f.recent.filter((r) => r.back).length;
-    if (!f.flagged && (returns >= FLAP_RETURNS || f.recent.length >= FLAP_CHANGES)) {
+    if (back) f.backs++;
+    if (!f.flagged && (f.backs >= FLAP_RETURNS || f.recent.length >= FLAP_CHANGES)) {
       f.flagged = true;
       f.firstFlagTs = c.ts;
     }
-    if (f.refs.length < MAX_EVIDENCE) f.refs.push(ref());
+    if (f.refs.length < MAX_EVIDENCE) f.refs.push(r.ref);
     else f.more++;
   }
 
   // ---- bridge following its ports
 
-  private trackBridgeMove(c: Change, ref: () => EvidenceRef): void {
+  private trackBridgeMove(c: Change, r: Ref): void {
     if (this.kindOf(c.iface).kind !== 'bridge') return;
     const ports = this.st.table.portsOf(c.iface);
     // Set by hand (ip link set address, ioctl, sysfs): the bridge keeps that one; not a move with a port.
@@ -469,7 +478,7 @@ export class TraceAnalyzer {
     const fromPort = typeof c.before === 'string' && ports.some((p) => this.ownMac.get(p.name) === c.before || p.addr === c.before);
     let m = this.bridgeMoves.get(c.iface);
     if (!m) this.bridgeMoves.set(c.iface, (m = { list: new EvidenceList(), warn: false, ts: c.ts }));
-    m.list.add(ref());
+    m.list.add(r.ref);
     if (fromPort || m.list.items.length + m.list.more > 1) m.warn = true;
     if (typeof c.after === 'string') m.lastMac = c.after;
   }

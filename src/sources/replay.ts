@@ -5,7 +5,7 @@ import { matchesFilters as matchesChange } from '../pipeline/filter.js';
 import { StateTable } from '../correlate/state.js';
 import type { Change, LinkEvent, ProbeEvent, TraceEvent, TraceHeader } from '../events.js';
 import type { Feed, FeedStats, IfaceState, ReplayControls } from '../pipeline/feed.js';
-import { DEFAULT_REORDER_TOLERANCE_US, strictError, TraceReader, type TraceEntry, type TraceProblem, type TraceReadOptions, type TraceSource } from './trace-file.js';
+import { DEFAULT_REORDER_TOLERANCE_US, strictError, TraceReader, type TraceProblem, type TraceReadOptions, type TraceSource } from './trace-file.js';
 
 export interface ReplayFilters {
   /** Interfaces: an event matches when it names one of them, or a port of one of them (bond/bridge/team). */
@@ -453,17 +453,4 @@ function readOptions(opts: ReplayOptions): TraceReadOptions {
     ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}),
     ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}),
   };
-}
-
-/** Reads a whole trace into memory: for tests and small files only (explain streams instead). */
-export async function readAllEvents(source: TraceSource, opts: TraceReadOptions = {}): Promise<{ header: TraceHeader; entries: TraceEntry[]; problems: TraceProblem[] }> {
-  const r = await TraceReader.open(source, opts);
-  const entries: TraceEntry[] = [];
-  const problems: TraceProblem[] = [];
-  try {
-    for await (const e of r.events((p) => problems.push(p))) entries.push(e);
-  } finally {
-    r.close();
-  }
-  return { header: r.header, entries, problems };
 }
