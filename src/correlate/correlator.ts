@@ -463,7 +463,7 @@ export class Correlator {
       refs: o.refs,
     };
     this.table.applyChange(change, labelActor(o.actor));
-    if (kind === 'mac' && o.evidence === 'observed') this.learnAssignType(o);
+    if (kind === 'mac' && o.evidence !== 'inferred') this.learnAssignType(o);
     this.recent.push(change);
     if (this.recent.length > 256) this.recent = this.recent.filter((c) => this.clock - c.ts < RECENT_US);
     this.out.push(change);
@@ -515,7 +515,8 @@ export class Correlator {
 
   private learnAssignType(o: Obs): void {
     if (o.ifindex === undefined) return;
-    if (o.probes.includes('dev_set_mac_address') || o.probes.includes('dev_set_mac_address_user')) this.table.setAssignType(o.ifindex, 3);
+    // A MAC set on request (dev_set_mac_address, or the netlink/ioctl/sysfs request behind it) is NET_ADDR_SET.
+    if (o.evidence === 'requested' || o.probes.includes('dev_set_mac_address') || o.probes.includes('dev_set_mac_address_user')) this.table.setAssignType(o.ifindex, 3);
     else if (stackHas(o.kstack, 'bond_enslave')) this.table.setAssignType(o.ifindex, 2);
     else if (stackHas(o.kstack, '__bond_release_one')) this.table.setAssignType(o.ifindex, 1);
   }

@@ -52,7 +52,7 @@ export function detailLines(c: Change, raw: (seq: number) => TraceEvent | undefi
   if (c.via.path.length) out.push(`${label('path')}${esc(c.via.path.join(' > '))}`);
   if (c.via.note) out.push(`${label('note')}${esc(c.via.note)}`);
   if (c.evidence !== 'observed') {
-    out.push(`${label('evidence')}${c.evidence === 'requested' ? 'the user request was seen (syscalls backend), not the kernel path' : 'inferred from netlink only: nobody was seen doing it'}`);
+    out.push(`${label('evidence')}${c.evidence === 'requested' ? 'the user request was seen (syscalls backend), not the kernel path' : c.actor ? 'inferred from netlink: the kernel did it, following the request shown as "by"' : 'inferred from netlink only: nobody was seen doing it'}`);
   }
   if (c.via.kstack.length) {
     out.push('{bold}kernel stack{/bold}');
