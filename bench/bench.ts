@@ -7,7 +7,7 @@
 //   npm run bench -- --keep --dir DIR     keep (and reuse) the generated files
 //   npm run bench -- --check              exit 1 when a target is missed
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -154,6 +154,13 @@ async function main(): Promise<number> {
     }
     process.stdout.write('\n');
     if (!values.keep) rmSync(file, { force: true });
+  }
+  if (!values.keep && !values.dir) {
+    try {
+      rmdirSync(dir); // only when empty: never someone else's files
+    } catch {
+      /* not empty or gone */
+    }
   }
   process.stdout.write(misses.length ? `targets missed: ${misses.join('; ')}\n` : 'all targets met\n');
   return values.check && misses.length ? 1 : 0;
