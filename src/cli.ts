@@ -29,14 +29,16 @@ Exit codes: 0 ok; 1 a --fail-on change happened / explain found an error; 2 bad 
 
 type Flags = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
-/** --iface/--comm (and their --filter-* spellings) and --backend: every tracing command takes them. */
+/** --iface/--comm and their --filter-* spellings: every command that shows changes takes them. */
 export const FILTER_OPTIONS = {
   iface: { type: 'string', multiple: true },
   'filter-iface': { type: 'string', multiple: true },
   comm: { type: 'string', multiple: true },
   'filter-comm': { type: 'string', multiple: true },
-  backend: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
+
+/** The filters plus --backend: every command that traces. */
+export const TRACE_OPTIONS = { ...FILTER_OPTIONS, backend: { type: 'string' } } as const satisfies ParseArgsConfig['options'];
 
 function strings(v: Flags[string]): string[] {
   if (v === undefined) return [];
@@ -76,7 +78,7 @@ async function dispatch(argv: string[]): Promise<number> {
   const args = command === first ? rest : argv;
   switch (command) {
     case 'script': {
-      const values = parse(args, { ...FILTER_OPTIONS, all: { type: 'boolean' }, drop: { type: 'string', multiple: true } }).values as Flags;
+      const values = parse(args, { ...TRACE_OPTIONS, all: { type: 'boolean' }, drop: { type: 'string', multiple: true } }).values as Flags;
       const { runScript } = await import('./commands/script.js');
       return runScript({ backend: backendOf(values), filters: filtersOf(values), all: values.all === true, drop: strings(values.drop) }, process.stdout, process.stderr);
     }

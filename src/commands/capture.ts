@@ -1,6 +1,6 @@
 // `ifblame capture`: trace for a duration or around a command, print the changes and a summary, exit with a meaningful code.
 import { execa } from 'execa';
-import { backendOf, FILTER_OPTIONS, filtersOf, parse } from '../cli.js';
+import { backendOf, filtersOf, parse, TRACE_OPTIONS } from '../cli.js';
 import { EXIT, IfblameError } from '../errors.js';
 import { ChangeKind } from '../events.js';
 import { parseDuration } from '../options.js';
@@ -18,7 +18,7 @@ const OPTIONS = {
   record: { type: 'string' },
   'fail-on': { type: 'string', multiple: true },
   netns: { type: 'string' },
-  ...FILTER_OPTIONS,
+  ...TRACE_OPTIONS,
 } as const;
 
 /** How long to keep tracing after the command exits: late netlink messages and the correlator's window. */

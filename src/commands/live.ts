@@ -1,14 +1,10 @@
 // `ifblame` / `ifblame live`: trace now and watch it in the terminal UI (optionally recording); failures get a clear screen.
-import { backendOf, filtersOf, parse } from '../cli.js';
+import { backendOf, filtersOf, parse, TRACE_OPTIONS } from '../cli.js';
 import { IfblameError } from '../errors.js';
 import type { Feed } from '../pipeline/feed.js';
 
 const OPTIONS = {
-  backend: { type: 'string' },
-  iface: { type: 'string', multiple: true },
-  'filter-iface': { type: 'string', multiple: true },
-  comm: { type: 'string', multiple: true },
-  'filter-comm': { type: 'string', multiple: true },
+  ...TRACE_OPTIONS,
   record: { type: 'string' },
   netns: { type: 'string' },
   help: { type: 'boolean', short: 'h' },

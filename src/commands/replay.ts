@@ -2,7 +2,7 @@
 // Needs neither root nor bpftrace: it only reads the file.
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
-import { filtersOf, parse } from '../cli.js';
+import { FILTER_OPTIONS, filtersOf, parse } from '../cli.js';
 import { EXIT, IfblameError } from '../errors.js';
 import type { TraceEvent, TraceHeader } from '../events.js';
 import type { Feed } from '../pipeline/feed.js';
@@ -21,10 +21,7 @@ const OPTIONS = {
   from: { type: 'string' },
   to: { type: 'string' },
   format: { type: 'string' },
-  iface: { type: 'string', multiple: true },
-  'filter-iface': { type: 'string', multiple: true },
-  comm: { type: 'string', multiple: true },
-  'filter-comm': { type: 'string', multiple: true },
+  ...FILTER_OPTIONS,
   strict: { type: 'boolean' },
   raw: { type: 'boolean' },
   stacks: { type: 'boolean' },
