@@ -36,7 +36,9 @@ async function loadAndStop(file: string): Promise<{ exitCode: number | undefined
       if (d.kind === 'cols') cols.push(d.mismatch ?? 'ok');
       if (d.kind === 'clock') {
         readyMs = Date.now() - t0;
+        // As ifblame's stop() does: SIGINT, and once more if the first was lost in bpftrace's start-up.
         setTimeout(() => child.kill('SIGINT'), 300);
+        setTimeout(() => child.kill('SIGINT'), 3000).unref();
         resolve();
       }
     });

@@ -95,7 +95,10 @@ export class BpftraceSource {
     }
   }
 
-  /** SIGINT (bpftrace runs END and exits), then SIGKILL if it lingers. */
+  /**
+   * SIGINT (bpftrace runs END and exits); again after 2 s, because bpftrace 0.17 can lose a SIGINT that lands
+   * while it is still finishing start-up; SIGKILL after 5 s.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     const c = this.child;
@@ -104,8 +107,10 @@ export class BpftraceSource {
       return;
     }
     c.kill('SIGINT');
+    const again = setTimeout(() => c.kill('SIGINT'), 2000);
     const killer = setTimeout(() => c.kill('SIGKILL'), 5000);
     await c.catch(() => undefined);
+    clearTimeout(again);
     clearTimeout(killer);
     this.cleanupDir();
   }
