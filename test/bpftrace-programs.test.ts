@@ -26,7 +26,7 @@ async function loadAndStop(file: string): Promise<{ exitCode: number | undefined
   // tracepoints (RCU grace periods on a busy machine): generous bound, timings reported on failure.
   const t0 = Date.now();
   let readyMs = -1;
-  const child = execa('bpftrace', ['-f', 'json', '-B', 'line', file], { reject: false, buffer: { stdout: false, stderr: true }, stdin: 'ignore', timeout: 150_000, killSignal: 'SIGKILL' });
+  const child = execa('bpftrace', ['-f', 'json', '-B', 'line', file], { reject: false, buffer: { stdout: false, stderr: true }, stdin: 'ignore', timeout: 60_000, killSignal: 'SIGKILL' });
   let attached = 0;
   const cols: string[] = [];
   await new Promise<void>((resolve) => {
@@ -55,7 +55,7 @@ const syscallsPrograms: [string, Parameters<typeof generate>[0]][] = [
 ];
 
 for (const [name, opts] of syscallsPrograms) {
-  test(`syscalls program (${name}) attaches on this kernel and exits cleanly on SIGINT`, { timeout: 200_000 }, async () => {
+  test(`syscalls program (${name}) attaches on this kernel and exits cleanly on SIGINT`, { timeout: 90_000 }, async () => {
     const p = generate(opts);
     const r = await loadAndStop(write(`sys-${name.replace(/\W/g, '_')}.bt`, p.text));
     assert.equal(r.exitCode, 0, `ready after ${r.readyMs} ms, gone after ${r.exitMs} ms\n${r.stderr.join('\n')}`);
