@@ -107,6 +107,10 @@ test('exit codes: command failure 4, --fail-on hit 1, nothing 0, tracing impossi
     assert.equal(hit.exitCode, 1);
     const quiet = await capture(ns.name, 'true', ['--fail-on', 'mac']);
     assert.equal(quiet.exitCode, 0);
+    const missing = await execa('node', [BIN, 'capture', '--netns', ns.name, '--backend', 'syscalls', '--format', 'ndjson', '--', '/nonexistent/cmd'], { reject: false, timeout: 120_000 });
+    assert.equal(missing.exitCode, 4);
+    assert.match(String(missing.stderr), /^ifblame: cannot run \/nonexistent\/cmd: ENOENT \(hint: /m);
+    assert.match(String(missing.stdout), /"command":\{"argv":\["\/nonexistent\/cmd"\],"exitCode":127\}/);
     const noBackend = await execa('node', [BIN, 'capture', '--backend', 'kprobe', '--duration', '1s'], { reject: false, timeout: 120_000 });
     assert.equal(noBackend.exitCode, 3);
     assert.equal(String(noBackend.stderr).trim().split('\n').length, 1, String(noBackend.stderr));

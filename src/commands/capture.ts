@@ -87,11 +87,13 @@ export async function runCaptureCli(argv: string[]): Promise<number> {
       stdout: format === 'text' ? 'inherit' : process.stderr,
       stderr: 'inherit',
       cleanup: true,
-    }).catch((e: Error) => ({ exitCode: 127, signal: undefined, failed: true, message: e.message }));
-    const r = await Promise.race([child, feed.done.then(() => null)]);
-    const res = r ?? (await child);
-    cmdResult = { argv: command, exitCode: res.exitCode ?? null, ...(res.signal ? { signal: String(res.signal) } : {}) };
-    if ((res as { failed?: boolean }).failed && res.exitCode === undefined) cmdResult.exitCode = 127;
+    });
+    // If tracing dies first, the command still runs to its end: its exit code is part of the summary.
+    const res = (await Promise.race([child, feed.done.then(() => null)])) ?? (await child);
+    const spawnError = res.exitCode === undefined && !res.signal ? (res as { code?: string }).code ?? 'could not start' : undefined;
+    // A command that could not start is reported like a shell would: one line, exit 127.
+    if (spawnError) process.stderr.write(`ifblame: cannot run ${command[0]}: ${spawnError} (hint: check the command after --)\n`);
+    cmdResult = { argv: command, exitCode: spawnError ? 127 : (res.exitCode ?? null), ...(res.signal ? { signal: String(res.signal) } : {}) };
     await Promise.race([feed.done, new Promise((r) => setTimeout(r, LINGER_MS))]);
   } else if (Number.isFinite(durationMs)) {
     await Promise.race([feed.done, new Promise((r) => setTimeout(r, durationMs))]);
