@@ -45,10 +45,23 @@ const PROMISC_PROBES = new Set(['dev_set_promiscuity', '__dev_set_promiscuity'])
 const IFF_PROMISC = 0x100;
 const NLM_F_CREATE = 0x400;
 
-/** The causal path of an observation or an emitted change. */
-function pathOfAny(x: { kstack?: string[]; probes?: string[]; via?: { path: string[] } }): string[] {
-  if (x.via) return x.via.path;
-  return [...pathOf(x.kstack ?? []), ...(x.probes ?? []).filter((p) => !pathOf(x.kstack ?? []).includes(p))];
+/** An operation already reported (a change) or still pending (an observation), in one shape for the searches. */
+interface Op {
+  kind: ChangeKind | 'creating';
+  iface: string;
+  before: string | number | null;
+  after: string | number | null;
+  actor: Actor | null;
+  ts: number;
+  tid: number | undefined;
+  refs: number[];
+  /** Causal path: known stack frames, then the probes that saw it. */
+  path: string[];
+}
+
+function pathOfObs(o: Obs): string[] {
+  const frames = pathOf(o.kstack);
+  return [...frames, ...o.probes.filter((p) => !frames.includes(p))];
 }
 
 export class Correlator {
@@ -376,24 +389,33 @@ export class Correlator {
     if (inferred) this.confirmed.add(inferred); // it came from this very message
   }
 
+  /** Recent changes, then pending observations: what happened around an event, whoever has reported it yet. */
+  private operations(): Op[] {
+    return [
+      ...this.recent.map((c) => ({ kind: c.kind, iface: c.iface, before: c.before, after: c.after, actor: c.actor, ts: c.ts, tid: c.actor?.tid, refs: c.refs, path: c.via.path })),
+      ...this.pending.map((o) => ({ kind: o.kind, iface: o.iface, before: o.before, after: o.after, actor: o.actor, ts: o.ts, tid: o.tid, refs: o.refs, path: pathOfObs(o) })),
+    ];
+  }
+
   /** Kernel-internal causes the syscalls backend cannot see, told from the netlink stream and recent requests. */
   private infer(ev: LinkEvent, kind: ChangeKind, after: string | number | null): { actor: Actor | null; note: string; refs: number[]; path?: string[] } | undefined {
     const s = this.table.get(ev.ifindex);
+    const ops = this.operations();
     const relatedRequest = (names: string[]) =>
-      [...this.recent, ...this.pending.map((o) => ({ ...o, actor: o.actor }))]
+      ops
         .filter((c) => names.includes(c.iface) && ev.ts - c.ts < RECENT_US && (c.kind === 'enslave' || c.kind === 'release' || c.kind === 'master'))
         .pop();
     if (kind === 'mac' && typeof after === 'string') {
       // Ports include those joining right now: netlink announces the master's new MAC before the port's master.
-      const joining = [...this.pending, ...this.recent].filter((o) => o.kind === 'enslave' && o.after === ev.ifname && ev.ts - o.ts < 1_000_000);
+      const joining = ops.filter((o) => o.kind === 'enslave' && o.after === ev.ifname && ev.ts - o.ts < 1_000_000);
       const ports = [...this.table.portsOf(ev.ifname), ...joining.map((o) => this.table.byName(o.iface)).filter((p): p is IfaceState => !!p)];
       const source = ports.find((p) => p.addr === after);
       if (source) {
         const r = joining.find((o) => o.iface === source.name) ?? relatedRequest(ports.map((p) => p.name));
         const what = s?.kind === 'bridge' ? `bridge ${ev.ifname} follows the MAC of its port ${source.name}` : `${s?.kind ?? ''} ${ev.ifname} inherited the MAC of its ${s?.kind === 'bond' ? 'slave' : 'port'} ${source.name}`.trim();
-        return { actor: r?.actor ?? null, note: `${what} (inferred from netlink)`, refs: r?.refs ?? [], path: r ? pathOfAny(r) : [] };
+        return { actor: r?.actor ?? null, note: `${what} (inferred from netlink)`, refs: r?.refs ?? [], path: r?.path ?? [] };
       }
-      const released = [...this.recent, ...this.pending].find((c) => c.kind === 'release' && c.before === ev.ifname && ev.ts - c.ts < 1_000_000);
+      const released = ops.find((c) => c.kind === 'release' && c.before === ev.ifname && ev.ts - c.ts < 1_000_000);
       if (released && /^(00:)+00$/.test(after)) return { actor: released.actor, note: `${ev.ifname} has no port left after ${released.iface} was released: its MAC is all zeros (inferred from netlink)`, refs: released.refs };
       if (released && s?.kind !== 'bridge') return { actor: released.actor, note: `bond ${ev.ifname} took a new random MAC after its slave ${released.iface} was released (inferred from netlink)`, refs: released.refs };
       const master = s?.master ? this.table.byName(s.master) : undefined;
@@ -416,7 +438,7 @@ export class Correlator {
     // A veth peer (or a device's uppers) goes with the device that was deleted a moment ago.
     const with_ = kind === 'deleted' ? [...this.recent].reverse().find((c) => c.kind === 'deleted' && c.actor && ev.ts - c.ts < 200_000) : undefined;
     if (with_) return { actor: with_.actor, note: `deleted together with ${with_.iface} (its veth peer or lower device)`, refs: with_.refs, path: with_.via.path };
-    const candidates = [...this.recent.map((c) => ({ ...c, path: c.via.path })), ...this.pending.map((o) => ({ ...o, path: [...pathOf(o.kstack), ...o.probes] }))]
+    const candidates = ops
       .filter((c) => ev.ts - c.ts < 1_000_000 && c.actor && c.path.some((p) => /br_del_if|__bond_release_one|team_port_del/.test(p)) && (c.iface === ev.ifname || (kind === 'deleted' && c.kind === 'release' && c.before === ev.ifname)))
       .sort((a, b) => Number(b.kind === 'release') - Number(a.kind === 'release') || b.ts - a.ts);
     const near = candidates[0];
@@ -446,8 +468,8 @@ export class Correlator {
   private emit(o: Obs): Change | undefined {
     if (o.kind === 'creating') return undefined;
     const kind = o.kind;
-    const path = [...(o.inferredPath ?? []), ...pathOf(o.kstack)];
-    for (const p of o.probes) if (!path.includes(p)) path.push(p);
+    const path = [...(o.inferredPath ?? [])];
+    for (const p of pathOfObs(o)) if (!path.includes(p)) path.push(p);
     const note = o.note ?? this.explainObserved(o);
     const change: Change = {
       type: 'change',
@@ -481,10 +503,7 @@ export class Correlator {
     if (o.kind !== 'mac' || typeof o.after !== 'string') return undefined;
     const s = o.ifindex !== undefined ? this.table.get(o.ifindex) : undefined;
     // Operations of the same task close in time: what was it doing when the MAC moved?
-    const sameTask = (kind: ChangeKind) =>
-      [...this.pending.map((p) => ({ ...p, probe: p.probes })), ...this.recent.map((c) => ({ ...c, tid: c.actor?.tid, probe: c.via.path }))].filter(
-        (x) => x.kind === kind && x.tid === o.tid && Math.abs(x.ts - o.ts) < RECENT_US,
-      );
+    const sameTask = (kind: ChangeKind) => this.operations().filter((x) => x.kind === kind && x.tid === o.tid && Math.abs(x.ts - o.ts) < RECENT_US);
     const bondOf = () => String(sameTask('enslave').find((e) => e.iface === o.iface)?.after ?? s?.master ?? 'its bond');
     if (stackHas(o.kstack, 'alb_swap_mac_addr')) return `balance-alb bond ${s?.master ?? ''} swapped its slaves' MACs on failover`.replace('  ', ' ');
     if (stackHas(o.kstack, 'br_stp_recalculate_bridge_id')) {
@@ -499,7 +518,7 @@ export class Correlator {
       if (this.table.byName(bond)?.addr === o.after) return `bond ${bond} overwrote its slave's MAC with its own (bond_enslave)`;
       return `set while enslaving to ${bond} (bond_enslave)`;
     }
-    const release = sameTask('release').filter((r) => r.probe.includes('__bond_release_one'));
+    const release = sameTask('release').filter((r) => r.path.includes('__bond_release_one'));
     const asBond = release.find((r) => r.before === o.iface);
     if (asBond) return `bond ${o.iface} took a new random MAC after its slave ${asBond.iface} was released`;
     const asSlave = release.find((r) => r.iface === o.iface);
