@@ -1,5 +1,4 @@
 // The probe catalog: one entry per kernel function (kfunc/kprobe backends) or syscall request (syscalls backend).
-import type { Backend } from '../events.js';
 import type { Field } from './fields.js';
 
 /** A kernel function parameter, in order. `aliases`: other names the parameter has on other kernels. */
@@ -317,10 +316,3 @@ tracepoint:syscalls:sys_enter_close /@sysfd[pid, args->fd]/
 {
   delete(@sysfd[pid, args->fd]); delete(@syspath[pid, args->fd]);
 }`;
-
-/** Where each backend attaches: used by detect and doctor. */
-export const BACKEND_PROBE_TYPE: Record<Backend, string> = { kfunc: 'kfunc', kprobe: 'kprobe', syscalls: 'tracepoint' };
-
-export function findKernelProbe(id: string): KernelProbe | undefined {
-  return KERNEL_PROBES.find((p) => p.id === id);
-}

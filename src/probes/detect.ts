@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import { access, readFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import type { Backend, ProbeDrop } from '../events.js';
-import { KERNEL_PROBES, SYSCALL_PROBES, type KernelProbe } from './catalog.js';
+import { KERNEL_PROBES, type KernelProbe } from './catalog.js';
 
 export interface Check {
   name: string;
@@ -192,6 +192,3 @@ export async function droppedProbes(backend: Backend, caps: Capabilities): Promi
   }
   return drops;
 }
-
-/** Syscall probe ids, for completeness in doctor. */
-export const SYSCALL_PROBE_IDS = SYSCALL_PROBES.map((p) => p.id);

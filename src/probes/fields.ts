@@ -1,5 +1,4 @@
-// One field list per probe drives the generated printf, the parser and the zod schema (libbpf-tools' sigsnoop.h idea).
-import { z } from 'zod';
+// One field list per probe drives the generated printf and its parser, which checks each value against its field type (libbpf-tools' sigsnoop.h idea).
 
 /**
  * How a field is printed and read back:
@@ -100,9 +99,3 @@ export function decodeValue(f: Field, raw: string): string | number | undefined 
   }
 }
 
-/** The zod schema of a probe's decoded fields, derived from the same list. */
-export function schemaOf(fields: readonly Field[]): z.ZodObject<Record<string, z.ZodType>> {
-  const shape: Record<string, z.ZodType> = {};
-  for (const f of fields) shape[f.name] = f.type === 'str' || f.type === 'hw' || f.type === 'text' ? z.string() : z.number();
-  return z.object(shape);
-}

@@ -33,11 +33,6 @@ export function kernelProbesFor(dropped: ProbeDrop[]): KernelProbe[] {
   return KERNEL_PROBES.filter((p) => !gone.has(p.id) && (!p.fallbackFor || gone.has(p.fallbackFor)));
 }
 
-/** Every probe id a backend can print, fallbacks included: what the parser must know. */
-export function probeIdsFor(backend: Backend): string[] {
-  return backend === 'syscalls' ? SYSCALL_PROBES.map((p) => p.id) : KERNEL_PROBES.map((p) => p.id);
-}
-
 /** The field layout of every line a backend's program can print, by tag (`id` and `id/ret`): what the parser reads. */
 export function layoutsFor(backend: Backend): Map<string, readonly Field[]> {
   const out = new Map<string, readonly Field[]>();

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import split2 from 'split2';
 import { EXIT, IfblameError } from '../errors.js';
 import type { Backend } from '../events.js';
-import { decodeLine, parseClockWall, type Decoded } from '../parse/bpftrace-json.js';
+import { decodeLine, type Decoded } from '../parse/bpftrace-json.js';
 import { explainFailure } from '../probes/detect.js';
 import { guardChild } from './guard.js';
 
@@ -125,8 +125,3 @@ export class BpftraceSource {
   }
 }
 
-/** The `#clock` line of a recorded output: the offset from its nsecs to wall-clock µs. */
-export function monoToWallFromClock(mono: number, wall: string): number | undefined {
-  const w = parseClockWall(wall);
-  return w === undefined ? undefined : w - mono / 1000;
-}

@@ -11,6 +11,6 @@ export function guardPrefix(): string[] {
 
 /** `[cmd, args]` wrapped in `setpriv --pdeathsig KILL` (util-linux) when it is there. */
 export function guardChild(cmd: string, args: string[]): [string, string[]] {
-  if (!SETPRIV || process.env.IFBLAME_NO_PDEATHSIG) return [cmd, args];
-  return [SETPRIV, ['--pdeathsig', 'KILL', '--', cmd, ...args]];
+  const [wrapper, ...rest] = guardPrefix();
+  return wrapper ? [wrapper, [...rest, cmd, ...args]] : [cmd, args];
 }
