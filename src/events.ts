@@ -1,8 +1,6 @@
-// The event model: every event that flows through the pipeline or lands in a trace file, as zod schemas.
+// The event model: every event that flows through the pipeline or lands in a trace file, as zod schemas
+// (the trace file's own header and line format live in trace/format.ts).
 import { z } from 'zod';
-
-export const FORMAT_NAME = 'ifblame-trace';
-export const SCHEMA_VERSION = 1;
 
 /** Hardware address as lowercase hex bytes joined by ':' — any length (6 Ethernet, 20 IPoIB, 0 none). */
 export const HwAddr = z.string().regex(/^(?:[0-9a-f]{2}(?::[0-9a-f]{2})*)?$/, 'hardware address: hex bytes joined by ":"');
@@ -173,27 +171,6 @@ export type LinkState = z.infer<typeof LinkState>;
 
 export const ProbeDrop = z.object({ probe: z.string(), reason: z.string() });
 export type ProbeDrop = z.infer<typeof ProbeDrop>;
-
-/** First line of a trace file. */
-export const TraceHeader = z.object({
-  format: z.literal(FORMAT_NAME),
-  version: z.literal(SCHEMA_VERSION),
-  createdAt: z.string(),
-  host: z.string(),
-  kernel: z.string(),
-  bpftraceVersion: z.string().nullable(),
-  backend: Backend,
-  program: z.string(),
-  probes: z.object({ used: z.array(z.string()), dropped: z.array(ProbeDrop) }),
-  filters: z.object({ iface: z.array(z.string()).default([]), comm: z.array(z.string()).default([]) }).default({ iface: [], comm: [] }),
-  /** Network namespace inode whose links the netlink source watched; probe events from others are not correlated. */
-  netns: Int.optional(),
-  /** Offset to add to bpftrace `nsecs` (CLOCK_MONOTONIC, ns) to get wall-clock microseconds. */
-  clock: z.object({ monoToWallUs: z.number() }).optional(),
-  snapshot: z.array(LinkState),
-  tool: z.string().optional(),
-});
-export type TraceHeader = z.infer<typeof TraceHeader>;
 
 export const ADDR_ASSIGN_TYPES = ['PERM', 'RANDOM', 'STOLEN', 'SET'] as const;
 

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { LinkEvent, LinkState, ProbeEvent } from '../src/events.js';
 import { parseIpMonitorText } from '../src/parse/ip-monitor.js';
 import { parseIpLinkJson } from '../src/parse/ip-link-json.js';
-import { mergeAssignTypes, parseAssignTypes } from '../src/sources/snapshot.js';
+import { mergeAssignTypes, parseAssignTypes } from '../src/parse/sysfs.js';
 
 export const LAB = fileURLToPath(new URL('../../../shared/lab/captures/', import.meta.url));
 

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Change, TraceEvent, TraceHeader, type LinkEvent, type ProbeEvent } from '../src/events.js';
+import { Change, TraceEvent, type LinkEvent, type ProbeEvent } from '../src/events.js';
+import { TraceHeader } from '../src/trace/format.js';
 import { Correlator } from '../src/correlate/correlator.js';
 import { ROOT } from './golden.js';
 

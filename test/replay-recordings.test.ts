@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Report } from '../src/explain/index.js';
-import { ReplayFeed } from '../src/sources/replay.js';
+import { ReplayFeed } from '../src/feed/replay.js';
 import type { TraceEvent } from '../src/events.js';
 import { readTraceLines, REPO, runCli } from './fixtures/replay/helpers.js';
 

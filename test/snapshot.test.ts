@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LinkState } from '../src/events.js';
 import { parseIpLinkJson } from '../src/parse/ip-link-json.js';
-import { mergeAssignTypes, parseAssignTypes, takeSnapshot } from '../src/sources/snapshot.js';
+import { mergeAssignTypes, parseAssignTypes } from '../src/parse/sysfs.js';
+import { takeSnapshot } from '../src/sources/snapshot.js';
 import { createNetns, type Netns } from './netns.js';
 
 const CAPTURES = '/work/shared/lab/captures';

@@ -1,10 +1,10 @@
 // `ifblame capture`: trace for a duration or around a command, print the changes and a summary, exit with a meaningful code.
 import { execa } from 'execa';
-import { backendOf, filtersOf, parse, TRACE_OPTIONS } from '../cli.js';
+import { backendOf, filtersOf, parse, TRACE_OPTIONS } from '../cli/args.js';
 import { EXIT, IfblameError } from '../errors.js';
 import { ChangeKind } from '../events.js';
 import { parseDuration } from '../options.js';
-import { createLiveFeed } from '../pipeline/live.js';
+import { createLiveFeed } from '../feed/live.js';
 import { createJsonSink } from '../sinks/json.js';
 import { SummaryCounter, type Summary } from '../sinks/summary.js';
 import { createTextSink, type EventSink } from '../sinks/text.js';
@@ -122,3 +122,5 @@ export async function runCaptureCli(argv: string[]): Promise<number> {
   if (failHits > 0) return EXIT.finding;
   return EXIT.ok;
 }
+
+export const run = (args: string[]): Promise<number> => runCaptureCli(args);

@@ -1,8 +1,8 @@
 // `ifblame explain FILE...`: what went wrong, in plain words, with the events that show it and the fix.
-import { parse } from '../cli.js';
+import { parse } from '../cli/args.js';
 import { EXIT, IfblameError } from '../errors.js';
 import { explainFiles, renderJson, renderText } from '../explain/index.js';
-import { formatProblem, type TraceProblem } from '../sources/trace-file.js';
+import { formatProblem, type TraceProblem } from '../trace/problems.js';
 
 const HELP = `Usage: ifblame explain FILE... [--format text|json] [--utc] [--strict]
 
@@ -36,3 +36,5 @@ export async function runExplain(args: string[], io: { stdout: NodeJS.WritableSt
   io.stdout.write(format === 'json' ? renderJson(report) : renderText(report, { utc: v.utc === true }));
   return report.summary.errors > 0 ? EXIT.finding : EXIT.ok;
 }
+
+export const run = (args: string[]): Promise<number> => runExplain(args);

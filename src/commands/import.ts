@@ -4,18 +4,20 @@
 import { createReadStream, existsSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { parse } from '../cli.js';
+import { parse } from '../cli/args.js';
 import { Correlator } from '../correlate/correlator.js';
 import { EXIT, IfblameError } from '../errors.js';
-import { Backend, FORMAT_NAME, SCHEMA_VERSION, type LinkEvent, type LinkState, type ProbeDrop, type ProbeEvent, type TraceEvent, type TraceHeader } from '../events.js';
+import { Backend, type LinkEvent, type LinkState, type ProbeDrop, type ProbeEvent, type TraceEvent } from '../events.js';
+import { FORMAT_NAME, SCHEMA_VERSION, type TraceHeader } from '../trace/format.js';
 import { decodeLine, parseClockWall, type Decoded } from '../parse/bpftrace-json.js';
 import { parseIpLinkJson } from '../parse/ip-link-json.js';
 import { parseIpMonitorLine } from '../parse/ip-monitor.js';
 import { KERNEL_PROBES, SYSCALL_PROBES } from '../probes/catalog.js';
 import { generate } from '../probes/generate.js';
-import { createRecorder } from '../sinks/recorder.js';
-import { mergeAssignTypes, parseAssignTypes } from '../sources/snapshot.js';
-import { formatProblem, LineSplitter, TraceFileError, type TraceProblem } from '../sources/trace-file.js';
+import { createRecorder } from '../trace/writer.js';
+import { mergeAssignTypes, parseAssignTypes } from '../parse/sysfs.js';
+import { formatProblem, TraceFileError, type TraceProblem } from '../trace/problems.js';
+import { LineSplitter } from '../trace/lines.js';
 import type { UtcOffset } from '../time/local-time.js';
 import { VERSION } from '../version.js';
 
@@ -534,3 +536,5 @@ export async function runImport(args: string[], io: { stdout: NodeJS.WritableStr
   );
   return EXIT.ok;
 }
+
+export const run = (args: string[]): Promise<number> => runImport(args);

@@ -2,15 +2,16 @@
 // Needs neither root nor bpftrace: it only reads the file.
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
-import { FILTER_OPTIONS, filtersOf, parse } from '../cli.js';
+import { FILTER_OPTIONS, filtersOf, parse } from '../cli/args.js';
 import { EXIT, IfblameError } from '../errors.js';
-import type { TraceEvent, TraceHeader } from '../events.js';
-import type { Feed } from '../pipeline/feed.js';
+import type { TraceEvent } from '../events.js';
+import type { TraceHeader } from '../trace/format.js';
+import type { Feed } from '../feed/feed.js';
 import { createJsonSink } from '../sinks/json.js';
 import { SummaryCounter, type Summary } from '../sinks/summary.js';
 import { createTextSink, type EventSink } from '../sinks/text.js';
-import { ReplayFeed, type ReplayOptions } from '../sources/replay.js';
-import { formatProblem, type TraceProblem } from '../sources/trace-file.js';
+import { ReplayFeed, type ReplayOptions } from '../feed/replay.js';
+import { formatProblem, type TraceProblem } from '../trace/problems.js';
 import { parseIsoLocal, localToEpochUs } from '../time/local-time.js';
 
 export const REPLAY_FORMATS = ['tui', 'text', 'json', 'ndjson'] as const;
@@ -353,7 +354,7 @@ function summaryOf(header: TraceHeader, c: SummaryCounter, feed: Feed, firstTs: 
 
 async function firstEventTs(source: string | { name: string }): Promise<number> {
   if (typeof source !== 'string') throw new IfblameError('relative --from/--to need a file, not standard input', 'give an absolute time such as 2026-11-21T12:40:59');
-  const { TraceReader } = await import('../sources/trace-file.js');
+  const { TraceReader } = await import('../trace/reader.js');
   const r = await TraceReader.open(source);
   try {
     for await (const e of r.events()) return e.event.ts;
@@ -368,3 +369,5 @@ async function runTuiReplay(feed: ReplayFeed, file: string): Promise<number> {
   const { runTui } = await import('../sinks/tui/app.js');
   return runTui(feed, { title: `ifblame replay ${file}` });
 }
+
+export const run = (args: string[]): Promise<number> => runReplay(args);

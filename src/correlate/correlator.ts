@@ -1,6 +1,6 @@
 // Turn probe events and netlink messages into attributed changes, in time order, keeping per-interface state.
 import type { Actor, Change, ChangeKind, Evidence, LinkEvent, LinkState, ProbeEvent, TraceEvent } from '../events.js';
-import type { IfaceState } from '../pipeline/feed.js';
+import type { IfaceState } from './state.js';
 import { actorOf, labelActor, type ProcessInfo } from './actor.js';
 import { pathOf, stackHas } from './paths.js';
 import { StateTable } from './state.js';

@@ -1,10 +1,10 @@
 // One trace, one pass: keep the interface state (as the live correlator did), remember the few events that
 // matter, and at the end say what went wrong on that host. Memory stays bounded whatever the trace's length.
 import { labelActor } from '../correlate/actor.js';
-import type { Actor, Change, LinkState, TraceEvent, TraceHeader } from '../events.js';
-import type { IfaceState } from '../pipeline/feed.js';
-import { ReplayState } from '../sources/replay.js';
-import type { TraceProblem } from '../sources/trace-file.js';
+import type { Actor, Change, LinkState, TraceEvent } from '../events.js';
+import type { TraceHeader } from '../trace/format.js';
+import { ReplayState, type IfaceState } from '../correlate/state.js';
+import type { TraceProblem } from '../trace/problems.js';
 import { bridgeMacFix, FLAPPING_FIX, LOST_FIX, lowerPromiscFix, sharedMacFix, udevBondFix, udevRuleFix } from './fixes.js';
 import { MAX_EVIDENCE, type EvidenceRef, type Finding, type FindingId, type Severity } from './types.js';
 
@@ -185,7 +185,7 @@ export class TraceAnalyzer {
     readonly header: TraceHeader,
   ) {
     this.host = header.host;
-    this.st = new ReplayState(header);
+    this.st = new ReplayState(header.snapshot);
     for (const l of header.snapshot) this.learnSnapshot(l);
     for (const s of this.st.table.all()) this.index(s);
   }

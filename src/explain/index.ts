@@ -1,6 +1,8 @@
 // explain: traces in (one or many hosts), findings out. Pure over events; files are streamed one at a time.
-import type { TraceEvent, TraceHeader } from '../events.js';
-import { strictError, TraceReader, type TraceProblem, type TraceReadOptions, type TraceSource } from '../sources/trace-file.js';
+import type { TraceEvent } from '../events.js';
+import type { TraceHeader } from '../trace/format.js';
+import { strictError, type TraceProblem } from '../trace/problems.js';
+import { TraceReader, type TraceReadOptions, type TraceSource } from '../trace/reader.js';
 import { TraceAnalyzer, type TraceResult } from './analyze.js';
 import { crossHostFindings } from './cross-host.js';
 import { buildReport, type Report } from './render.js';

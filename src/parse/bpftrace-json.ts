@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { Backend, ProbeEvent } from '../events.js';
 import { decodeValue, type Field } from '../probes/fields.js';
-import { layoutsFor, RET_SUFFIX } from '../probes/generate.js';
+import { layoutsFor, RET_SUFFIX } from '../probes/layout.js';
 
 /**
  * The JSON messages bpftrace prints. Shapes differ across releases (0.16 .. 0.25): counts may be numbers or

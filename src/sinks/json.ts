@@ -1,6 +1,7 @@
 // JSON for scripts: ndjson streams events as they come; json prints one document at the end. Both use the event model.
 import type { Writable } from 'node:stream';
-import type { TraceEvent, TraceHeader } from '../events.js';
+import type { TraceEvent } from '../events.js';
+import type { TraceHeader } from '../trace/format.js';
 import type { EventSink } from './text.js';
 import type { Summary } from './summary.js';
 

@@ -3,6 +3,7 @@ import { execa } from 'execa';
 import type { LinkState } from '../events.js';
 import { type ParseError, parseError } from '../parse/errors.js';
 import { parseIpLinkJson } from '../parse/ip-link-json.js';
+import { mergeAssignTypes, parseAssignTypes } from '../parse/sysfs.js';
 
 export interface SnapshotOptions {
   /** Run inside `ip netns exec NETNS` (which also remounts /sys, so sysfs matches the namespace). */
@@ -23,9 +24,6 @@ export interface Snapshot {
   /** Entries or sysfs lines that could not be used (never thrown). */
   errors: ParseError[];
 }
-
-/** One line of the sysfs listing: `<ifname> <addr_assign_type> <address> [<ifindex>]` (the lab's format + ifindex). */
-export interface AssignTypeRow { ifname: string; addrAssignType?: number; address?: string; ifindex?: number }
 
 /** Prints one line per interface in the format parseAssignTypes reads; `bonding_masters` and other files are skipped. */
 const SYSFS_SCRIPT = 'for i in /sys/class/net/*; do [ -e "$i/ifindex" ] || continue; '
@@ -53,47 +51,6 @@ export async function takeSnapshot(opts: SnapshotOptions = {}): Promise<Snapshot
   const rows = parseAssignTypes(sysRun.stdout);
   errors.push(...rows.errors.map((e) => ({ ...e, error: `sysfs: ${e.error}` })));
   return { takenAt, links: mergeAssignTypes(links, rows.rows), errors };
-}
-
-/** Reads the sysfs listing (also the lab's `addr_assign_type-*.txt`). Never throws. */
-export function parseAssignTypes(text: string): { rows: AssignTypeRow[]; errors: ParseError[] } {
-  const rows: AssignTypeRow[] = [];
-  const errors: ParseError[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    const [ifname = '', aat = '', address = '', ifindex = ''] = line.split(' ');
-    if (ifname === '' || /[\s/:]/.test(ifname)) {
-      errors.push(parseError('bad interface name', i + 1, line));
-      return;
-    }
-    const row: AssignTypeRow = { ifname };
-    if (aat !== '') {
-      if (!/^\d{1,3}$/.test(aat)) {
-        errors.push(parseError(`bad addr_assign_type ${aat}`, i + 1, line));
-        return;
-      }
-      row.addrAssignType = Number(aat);
-    }
-    if (/^[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2})*$/.test(address)) row.address = address.toLowerCase();
-    if (/^\d{1,10}$/.test(ifindex)) row.ifindex = Number(ifindex);
-    rows.push(row);
-  });
-  return { rows, errors };
-}
-
-/** Adds addr_assign_type to each link, matched by ifindex when sysfs gave one, else by name. */
-export function mergeAssignTypes(links: LinkState[], rows: AssignTypeRow[]): LinkState[] {
-  const byIndex = new Map<number, AssignTypeRow>();
-  const byName = new Map<string, AssignTypeRow>();
-  for (const r of rows) {
-    if (r.ifindex !== undefined) byIndex.set(r.ifindex, r);
-    else byName.set(r.ifname, r);
-  }
-  return links.map((l) => {
-    const r = byIndex.get(l.ifindex) ?? byName.get(l.ifname);
-    if (r?.addrAssignType === undefined || r.ifname !== l.ifname) return l;
-    return { ...l, addrAssignType: r.addrAssignType };
-  });
 }
 
 interface RunResult { failed: boolean; stdout: string; reason: string }

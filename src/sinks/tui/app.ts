@@ -1,6 +1,6 @@
 // runTui: wire a Feed to the view-model, the keys and the screen; own every way out (q, Ctrl-C, signals, errors, feed end).
 import { EXIT, IfblameError, formatError } from '../../errors.js';
-import type { Feed } from '../../pipeline/feed.js';
+import type { Feed } from '../../feed/feed.js';
 import { FrameLoop } from './frames.js';
 import { handleKey, type KeyPress } from './keys.js';
 import { createLayout, createScreen, type Ui } from './layout.js';

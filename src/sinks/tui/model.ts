@@ -1,6 +1,7 @@
 // The TUI's view-model (bpftop app.rs style): all state and every key's effect as plain methods, testable without a terminal.
-import type { Change, Note, TraceEvent, TraceHeader } from '../../events.js';
-import type { IfaceState } from '../../pipeline/feed.js';
+import type { Change, Note, TraceEvent } from '../../events.js';
+import type { TraceHeader } from '../../trace/format.js';
+import type { IfaceState } from '../../feed/feed.js';
 import { matchChange, matchIface, parseFilter, type ViewFilter } from './filter.js';
 import { findHighlights, type Highlight } from './highlights.js';
 import { RateMeter } from './rates.js';

@@ -2,9 +2,10 @@
 import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { EXIT, IfblameError } from '../errors.js';
-import { FORMAT_NAME, SCHEMA_VERSION, type LinkEvent, type LinkState, type ProbeEvent, type TraceEvent, type TraceHeader } from '../events.js';
+import { FORMAT_NAME, SCHEMA_VERSION, type TraceHeader } from '../trace/format.js';
+import type { LinkEvent, LinkState, ProbeEvent, TraceEvent } from '../events.js';
 import type { BackendChoice, Filters } from '../options.js';
-import { planProgram } from '../commands/script.js';
+import { planProgram } from '../probes/plan.js';
 import { actorOf, ProcessInfo } from '../correlate/actor.js';
 import { Correlator } from '../correlate/correlator.js';
 import type { Decoded } from '../parse/bpftrace-json.js';
@@ -13,10 +14,10 @@ import { guardPrefix } from '../sources/guard.js';
 import { liveMonoToWallUs } from '../sources/bpftrace.js';
 import { startIpMonitor, type IpMonitorSource } from '../sources/ip-monitor.js';
 import { takeSnapshot } from '../sources/snapshot.js';
-import { createRecorder, type Recorder } from '../sinks/recorder.js';
+import { createRecorder, type Recorder } from '../trace/writer.js';
 import { VERSION } from '../version.js';
 import type { Feed, FeedStats, IfaceState } from './feed.js';
-import { matchesFilters } from './filter.js';
+import { matchesFilters } from '../correlate/filter.js';
 
 export interface LiveOptions {
   backend: BackendChoice;

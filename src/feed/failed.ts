@@ -1,7 +1,8 @@
 // A Feed that only fails: tracing could not even be planned (no bpftrace, no root), and the TUI still shows a clear screen.
 import { hostname, release } from 'node:os';
-import { FORMAT_NAME, SCHEMA_VERSION, type Backend, type TraceEvent, type TraceHeader } from '../../events.js';
-import type { Feed, FeedStats, IfaceState } from '../../pipeline/feed.js';
+import { FORMAT_NAME, SCHEMA_VERSION, type TraceHeader } from '../trace/format.js';
+import type { Backend, TraceEvent } from '../events.js';
+import type { Feed, FeedStats, IfaceState } from './feed.js';
 
 export function failedFeed(error: unknown, backend: Backend = 'syscalls'): Feed {
   const header: TraceHeader = {

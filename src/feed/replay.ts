@@ -1,18 +1,12 @@
 // Replay: a trace file becomes a Feed that emits exactly the events the live session emitted (raw and derived,
 // in file order), paced by their timestamps, with pause/step/speed/seek for the TUI. No root, no bpftrace.
-import { labelActor } from '../correlate/actor.js';
-import { matchesFilters as matchesChange } from '../pipeline/filter.js';
-import { StateTable } from '../correlate/state.js';
-import type { Change, LinkEvent, ProbeEvent, TraceEvent, TraceHeader } from '../events.js';
-import type { Feed, FeedStats, IfaceState, ReplayControls } from '../pipeline/feed.js';
-import { DEFAULT_REORDER_TOLERANCE_US, strictError, TraceReader, type TraceProblem, type TraceReadOptions, type TraceSource } from './trace-file.js';
-
-export interface ReplayFilters {
-  /** Interfaces: an event matches when it names one of them, or a port of one of them (bond/bridge/team). */
-  iface: string[];
-  /** Process names: the task, its parent, its service or unit. Netlink messages carry no process: left out. */
-  comm: string[];
-}
+import { matchesEvent, type ReplayFilters } from '../correlate/filter.js';
+import { ReplayState } from '../correlate/state.js';
+import type { TraceEvent } from '../events.js';
+import type { TraceHeader } from '../trace/format.js';
+import type { Feed, FeedStats, IfaceState, ReplayControls } from './feed.js';
+import { DEFAULT_REORDER_TOLERANCE_US, TraceReader, type TraceReadOptions, type TraceSource } from '../trace/reader.js';
+import { strictError, type TraceProblem } from '../trace/problems.js';
 
 /** Wall clock (ms) and timers, replaceable in tests. */
 export interface ReplayClock {
@@ -68,70 +62,6 @@ export interface ReplayProgress {
   done: boolean;
 }
 
-/** Interface names a probe event is about (what the generated program's `--iface` predicate compares). */
-function probeNames(f: Record<string, string | number | null>): string[] {
-  const out: string[] = [];
-  for (const k of ['dev', 'bond', 'slave', 'bridge', 'port', 'team']) {
-    const v = f[k];
-    if (typeof v === 'string' && v !== '') out.push(v);
-  }
-  return out;
-}
-
-/**
- * Whether an event passes `--iface`/`--comm` the way it would have passed them live: changes by the live
- * pipeline's own rule; probe events as the generated program's predicates do (task comm; device names, which
- * the syscalls backend cannot test in the kernel); netlink messages, notes and lost events always (live shows
- * them all, and a gap is never hidden).
- */
-export function matchesFilters(ev: TraceEvent, filters: ReplayFilters): boolean {
-  if (ev.type === 'change') return matchesChange(ev, filters);
-  if (ev.type !== 'probe') return true;
-  if (filters.comm.length && !filters.comm.includes(ev.comm)) return false;
-  if (filters.iface.length && ev.backend !== 'syscalls' && ev.phase === 'entry') {
-    if (!probeNames(ev.fields).some((n) => filters.iface.includes(n))) return false;
-  }
-  return true;
-}
-
-const MAC_PROBES = new Set(['dev_set_mac_address_user', 'dev_set_mac_address', 'dev_addr_mod', 'netdev_changeaddr']);
-
-/** The state the live correlator keeps, rebuilt from the recorded events (netlink, changes, probe-read assign types). */
-export class ReplayState {
-  table: StateTable;
-  constructor(private readonly header: TraceHeader) {
-    this.table = new StateTable(header.snapshot);
-  }
-  reset(): void {
-    this.table = new StateTable(this.header.snapshot);
-  }
-  apply(ev: TraceEvent): void {
-    switch (ev.type) {
-      case 'link':
-        this.table.applyLink(ev as LinkEvent);
-        return;
-      case 'change':
-        this.table.applyChange(ev as Change, labelActor(ev.actor));
-        return;
-      case 'probe':
-        this.onProbe(ev as ProbeEvent);
-        return;
-      default:
-        return;
-    }
-  }
-  private onProbe(ev: ProbeEvent): void {
-    if (ev.phase !== 'entry' || !MAC_PROBES.has(ev.probe)) return;
-    const idx = ev.fields.ifindex;
-    const aat = ev.fields.aat;
-    const dev = ev.fields.dev;
-    if (typeof idx === 'number' && idx > 0 && typeof dev === 'string') {
-      const s = this.table.ensure(idx, dev);
-      if (typeof aat === 'number') s.aat = aat;
-    }
-  }
-}
-
 /**
  * A trace file as a Feed. Open with `ReplayFeed.open(path, opts)` (reads and validates the header; throws
  * TraceFileError when there is none), register listeners, then `start()`.
@@ -178,7 +108,7 @@ export class ReplayFeed implements Feed {
     this.header = reader.header;
     this.opts = opts;
     this.clock = opts.clock ?? realClock;
-    this.st = new ReplayState(this.header);
+    this.st = new ReplayState(this.header.snapshot);
     this.speedValue = normSpeed(opts.speed ?? 1);
     this.pausedValue = opts.paused ?? false;
     this.done = new Promise((r) => (this.resolveDone = r));
@@ -366,7 +296,7 @@ export class ReplayFeed implements Feed {
         if (ev.ts > stopAfter) return false;
         // After --to nothing counts, not even for the state; a little beyond it, raw events may still come late.
         if (ev.ts > to) continue;
-        const pass = ev.ts >= from && (!filters || matchesFilters(ev, filters));
+        const pass = ev.ts >= from && (!filters || matchesEvent(ev, filters));
         if (trackState) this.st.apply(ev);
         if (!pass) {
           if (ev.ts > (this.lastTs ?? -Infinity)) this.lastTs = ev.ts;

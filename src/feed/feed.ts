@@ -1,24 +1,9 @@
 // The one interface every sink reads: live tracing and replay both produce a Feed, so a sink cannot tell them apart.
-import type { TraceEvent, TraceHeader } from '../events.js';
+import type { IfaceState } from '../correlate/state.js';
+import type { TraceEvent } from '../events.js';
+import type { TraceHeader } from '../trace/format.js';
 
-/** Per-interface state the correlator keeps (what the TUI's interface table shows). */
-export interface IfaceState {
-  ifindex: number;
-  name: string;
-  addr?: string;
-  permAddr?: string;
-  /** 0 PERM, 1 RANDOM, 2 STOLEN, 3 SET */
-  aat?: number;
-  promiscuity?: number;
-  master?: string | null;
-  flags: string[];
-  kind?: string;
-  deleted?: boolean;
-  /** Seen by a probe before netlink announced it: its first netlink message is still its creation. */
-  probeOnly?: boolean;
-  /** ts and actor label of the last change. */
-  lastChange?: { ts: number; kind: string; by: string };
-}
+export type { IfaceState };
 
 export interface ReplayControls {
   pause(): void;

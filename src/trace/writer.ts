@@ -1,7 +1,8 @@
 // Trace files: a header line, then one JSON event per line, each written straight to the kernel so SIGKILL loses nothing whole.
 import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
 import { IfblameError } from '../errors.js';
-import type { TraceEvent, TraceHeader } from '../events.js';
+import type { TraceEvent } from '../events.js';
+import type { TraceHeader } from './format.js';
 
 export interface Recorder {
   readonly path: string;

@@ -1,0 +1,47 @@
+// /sys/class/net listings: `<ifname> <addr_assign_type> <address> [<ifindex>]` lines, and their merge into a snapshot.
+import type { LinkState } from '../events.js';
+import { type ParseError, parseError } from './errors.js';
+
+/** One line of the sysfs listing: `<ifname> <addr_assign_type> <address> [<ifindex>]` (the lab's format + ifindex). */
+export interface AssignTypeRow { ifname: string; addrAssignType?: number; address?: string; ifindex?: number }
+
+/** Reads the sysfs listing (also the lab's `addr_assign_type-*.txt`). Never throws. */
+export function parseAssignTypes(text: string): { rows: AssignTypeRow[]; errors: ParseError[] } {
+  const rows: AssignTypeRow[] = [];
+  const errors: ParseError[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    const [ifname = '', aat = '', address = '', ifindex = ''] = line.split(' ');
+    if (ifname === '' || /[\s/:]/.test(ifname)) {
+      errors.push(parseError('bad interface name', i + 1, line));
+      return;
+    }
+    const row: AssignTypeRow = { ifname };
+    if (aat !== '') {
+      if (!/^\d{1,3}$/.test(aat)) {
+        errors.push(parseError(`bad addr_assign_type ${aat}`, i + 1, line));
+        return;
+      }
+      row.addrAssignType = Number(aat);
+    }
+    if (/^[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2})*$/.test(address)) row.address = address.toLowerCase();
+    if (/^\d{1,10}$/.test(ifindex)) row.ifindex = Number(ifindex);
+    rows.push(row);
+  });
+  return { rows, errors };
+}
+
+/** Adds addr_assign_type to each link, matched by ifindex when sysfs gave one, else by name. */
+export function mergeAssignTypes(links: LinkState[], rows: AssignTypeRow[]): LinkState[] {
+  const byIndex = new Map<number, AssignTypeRow>();
+  const byName = new Map<string, AssignTypeRow>();
+  for (const r of rows) {
+    if (r.ifindex !== undefined) byIndex.set(r.ifindex, r);
+    else byName.set(r.ifname, r);
+  }
+  return links.map((l) => {
+    const r = byIndex.get(l.ifindex) ?? byName.get(l.ifname);
+    if (r?.addrAssignType === undefined || r.ifname !== l.ifname) return l;
+    return { ...l, addrAssignType: r.addrAssignType };
+  });
+}
