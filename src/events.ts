@@ -1,9 +1,10 @@
 // The event model: every event that flows through the pipeline or lands in a trace file, as zod schemas
 // (the trace file's own header and line format live in trace/format.ts).
 import { z } from 'zod';
+import { HW_ADDR } from './format/hwaddr.js';
 
 /** Hardware address as lowercase hex bytes joined by ':' — any length (6 Ethernet, 20 IPoIB, 0 none). */
-export const HwAddr = z.string().regex(/^(?:[0-9a-f]{2}(?::[0-9a-f]{2})*)?$/, 'hardware address: hex bytes joined by ":"');
+export const HwAddr = z.string().regex(HW_ADDR, 'hardware address: hex bytes joined by ":"');
 export type HwAddr = z.infer<typeof HwAddr>;
 
 export const Backend = z.enum(['kfunc', 'kprobe', 'syscalls']);

@@ -7,6 +7,7 @@ import { ReplayState, type IfaceState } from '../correlate/state.js';
 import type { TraceProblem } from '../trace/problems.js';
 import { bridgeMacFix, FLAPPING_FIX, LOST_FIX, lowerPromiscFix, sharedMacFix, udevBondFix, udevRuleFix } from './fixes.js';
 import { MAX_EVIDENCE, type EvidenceRef, type Finding, type FindingId, type Severity } from './types.js';
+import { valueText } from '../format/values.js';
 
 /**
  * A MAC "flaps" when, within the window, it goes back to an address it had (A -> B -> A) at least FLAP_RETURNS
@@ -58,10 +59,6 @@ function kindFromName(name: string): IfKind | undefined {
   if (/^team/.test(name)) return 'team';
   if (/^[^.]+\.\d+$/.test(name)) return 'vlan';
   return undefined;
-}
-
-export function valueText(v: string | number | null): string {
-  return v === null ? '-' : String(v);
 }
 
 export function changeText(c: Change): string {

@@ -1,6 +1,7 @@
 // Findings for people (text) and for scripts (JSON).
 import type { TraceResult } from './analyze.js';
 import type { Finding } from './types.js';
+import { clockText } from '../format/values.js';
 
 export interface Report {
   files: { file: string; host: string; kernel: string; backend: string; events: number; changes: number; lost: number; skipped: number; from?: string; to?: string }[];
@@ -23,13 +24,6 @@ export function buildReport(results: TraceResult[], findings: Finding[]): Report
       infos: findings.filter((f) => f.severity === 'info').length,
     },
   };
-}
-
-function clock(ts: number, utc: boolean): string {
-  const d = new Date(Math.floor(ts / 1000));
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  const [h, m, s] = utc ? [d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()] : [d.getHours(), d.getMinutes(), d.getSeconds()];
-  return `${p(h)}:${p(m)}:${p(s)}.${p(Math.floor((ts % 1_000_000) / 1000), 3)}`;
 }
 
 /** Wraps plain words at `width`, each line indented. */
@@ -64,7 +58,7 @@ export function renderText(report: Report, opts: { utc?: boolean } = {}): string
       out.push('    evidence:');
       for (const e of f.evidence) {
         const where = e.line !== undefined ? `${e.file}:${e.line}` : e.file;
-        out.push(`        ${where}  ${e.ts !== undefined ? `${clock(e.ts, utc)}  ` : ''}${e.text}`);
+        out.push(`        ${where}  ${e.ts !== undefined ? `${clockText(e.ts, utc)}  ` : ''}${e.text}`);
       }
       if (f.moreEvidence) out.push(`        ... and ${f.moreEvidence} more`);
     }

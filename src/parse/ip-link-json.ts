@@ -2,8 +2,8 @@
 import { z } from 'zod';
 import type { HwAddr, LinkState } from '../events.js';
 import { type ParseError, parseError } from './errors.js';
+import { normalizeHwAddr } from '../format/hwaddr.js';
 
-const HEX_ADDR = /^[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2})*$/;
 
 /** One element of the array ip prints; unknown keys pass (they vary by kernel, driver and iproute2 release). */
 const IpLinkEntry = z.looseObject({
@@ -64,8 +64,7 @@ function toLinkState(e: z.infer<typeof IpLinkEntry>): LinkState {
 
 /** Lowercase hex bytes; undefined for absent or non-hex addresses (tunnels print IPs there). */
 function hexAddr(text: string | undefined): HwAddr | undefined {
-  if (text === undefined || !HEX_ADDR.test(text)) return undefined;
-  return text.toLowerCase();
+  return text === undefined ? undefined : normalizeHwAddr(text);
 }
 
 function describe(err: z.ZodError): string {

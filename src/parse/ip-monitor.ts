@@ -2,6 +2,7 @@
 import type { HwAddr, LinkEvent } from '../events.js';
 import { type ParseError, parseError } from './errors.js';
 import { localToEpochUs, parseIsoLocal, type UtcOffset } from '../time/local-time.js';
+import { normalizeHwAddr } from '../format/hwaddr.js';
 
 export interface IpMonitorParseOptions {
   /** Zone of the `[...]` timestamps (ip prints local time): minutes east of UTC or `'local'` (default). */
@@ -24,7 +25,6 @@ const HEAD = /^(\d{1,10}):\s+([^\s:]+):\s+<([^<>]*)>(.*)$/;
 /** ip -o replaces each line break with `\` and the next line keeps its 4-space indent. */
 const SEGMENT_BREAK = /\s*\\ {4}/;
 const FLAG = /^[A-Za-z0-9_-]+$/;
-const HEX_ADDR = /^[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2})*$/;
 const UINT = /^\d{1,10}$/;
 
 /** Link types whose address ip prints as hex bytes of a fixed length (others: tunnels print IPs, unknown types vary). */
@@ -214,8 +214,8 @@ function readLinkSegment(seg: string): LinkSeg | string {
 /** Lowercase hex bytes; no addr for non-hex addresses of tunnels (`0.0.0.0`, `::`); an error when broken. */
 function readAddr(text: string, linkType: string): { addr?: HwAddr; error?: string } {
   const want = ADDR_LEN[linkType];
-  if (!HEX_ADDR.test(text)) return want === undefined ? {} : { error: `bad ${linkType} address ${text}` };
-  const addr = text.toLowerCase();
+  const addr = normalizeHwAddr(text);
+  if (addr === undefined) return want === undefined ? {} : { error: `bad ${linkType} address ${text}` };
   const len = (addr.length + 1) / 3;
   if (want !== undefined && len !== want) return { error: `bad ${linkType} address ${text}: ${len} bytes, want ${want}` };
   return { addr };

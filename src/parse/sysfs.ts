@@ -1,5 +1,6 @@
 // /sys/class/net listings: `<ifname> <addr_assign_type> <address> [<ifindex>]` lines, and their merge into a snapshot.
 import type { LinkState } from '../events.js';
+import { normalizeHwAddr } from '../format/hwaddr.js';
 import { type ParseError, parseError } from './errors.js';
 
 /** One line of the sysfs listing: `<ifname> <addr_assign_type> <address> [<ifindex>]` (the lab's format + ifindex). */
@@ -24,7 +25,8 @@ export function parseAssignTypes(text: string): { rows: AssignTypeRow[]; errors:
       }
       row.addrAssignType = Number(aat);
     }
-    if (/^[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2})*$/.test(address)) row.address = address.toLowerCase();
+    const addr = normalizeHwAddr(address);
+    if (addr !== undefined) row.address = addr;
     if (/^\d{1,10}$/.test(ifindex)) row.ifindex = Number(ifindex);
     rows.push(row);
   });

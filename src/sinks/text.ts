@@ -2,6 +2,7 @@
 import type { Writable } from 'node:stream';
 import type { Change, LinkEvent, Lost, Note, ProbeEvent, TraceEvent } from '../events.js';
 import { labelActor } from '../correlate/actor.js';
+import { clockText, valueText } from '../format/values.js';
 import type { Summary } from './summary.js';
 
 export interface TextSinkOptions {
@@ -15,45 +16,32 @@ export interface TextSinkOptions {
 
 type Formatters = { [K in TraceEvent['type']]: (ev: Extract<TraceEvent, { type: K }>, o: TextSinkOptions) => string | null };
 
-export function clockOf(ts: number, utc = false): string {
-  const d = new Date(Math.floor(ts / 1000));
-  const hh = utc ? d.getUTCHours() : d.getHours();
-  const mm = utc ? d.getUTCMinutes() : d.getMinutes();
-  const ss = utc ? d.getUTCSeconds() : d.getSeconds();
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${p(hh)}:${p(mm)}:${p(ss)}.${p(Math.floor(ts % 1_000_000 / 1000), 3)}`;
-}
-
-export function valueText(v: string | number | null): string {
-  return v === null ? '-' : String(v);
-}
-
 function change(c: Change, o: TextSinkOptions): string {
   const by = c.actor ? labelActor(c.actor) : 'unattributed';
   const via = c.via.path.length ? ` via ${c.via.path.join(' > ')}` : '';
   const note = c.via.note ? `  # ${c.via.note}` : '';
-  const line = `${clockOf(c.ts, o.utc)}  ${c.iface.padEnd(15)} ${c.kind.padEnd(8)} ${valueText(c.before)} -> ${valueText(c.after)}  by ${by}  [${c.evidence}]${via}${note}`;
+  const line = `${clockText(c.ts, o.utc)}  ${c.iface.padEnd(15)} ${c.kind.padEnd(8)} ${valueText(c.before)} -> ${valueText(c.after)}  by ${by}  [${c.evidence}]${via}${note}`;
   if (!o.stacks || !c.via.kstack.length) return line;
   return line + '\n' + c.via.kstack.map((f) => `        ${f}`).join('\n');
 }
 
 function lost(l: Lost, o: TextSinkOptions): string {
-  return `${clockOf(l.ts, o.utc)}  !!! LOST ${l.count} ${l.source} event${l.count === 1 ? '' : 's'}${l.detail ? `: ${l.detail}` : ''} — the picture is incomplete`;
+  return `${clockText(l.ts, o.utc)}  !!! LOST ${l.count} ${l.source} event${l.count === 1 ? '' : 's'}${l.detail ? `: ${l.detail}` : ''} — the picture is incomplete`;
 }
 
 function note(n: Note, o: TextSinkOptions): string {
-  return `${clockOf(n.ts, o.utc)}  ${n.level === 'info' ? 'note' : n.level.toUpperCase()}: ${n.message}`;
+  return `${clockText(n.ts, o.utc)}  ${n.level === 'info' ? 'note' : n.level.toUpperCase()}: ${n.message}`;
 }
 
 function probe(p: ProbeEvent, o: TextSinkOptions): string | null {
   if (!o.raw) return null;
   const fields = Object.entries(p.fields).map(([k, v]) => `${k}=${v}`).join(' ');
-  return `${clockOf(p.ts, o.utc)}  . ${p.probe}${p.phase === 'return' ? ' (return)' : ''} ${p.comm}[${p.pid}] ${fields}`;
+  return `${clockText(p.ts, o.utc)}  . ${p.probe}${p.phase === 'return' ? ' (return)' : ''} ${p.comm}[${p.pid}] ${fields}`;
 }
 
 function link(l: LinkEvent, o: TextSinkOptions): string | null {
   if (!o.raw) return null;
-  return `${clockOf(l.ts, o.utc)}  . netlink ${l.action === 'del' ? 'Deleted ' : ''}${l.ifindex}: ${l.ifname} ${l.addr ?? ''}${l.master ? ` master ${l.master}` : ''}${l.promiscuity !== undefined ? ` promiscuity ${l.promiscuity}` : ''}`;
+  return `${clockText(l.ts, o.utc)}  . netlink ${l.action === 'del' ? 'Deleted ' : ''}${l.ifindex}: ${l.ifname} ${l.addr ?? ''}${l.master ? ` master ${l.master}` : ''}${l.promiscuity !== undefined ? ` promiscuity ${l.promiscuity}` : ''}`;
 }
 
 const FORMAT: Formatters = { change, lost, note, probe, link };

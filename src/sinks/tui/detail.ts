@@ -1,7 +1,8 @@
 // Everything behind one change, as lines: actor and parent chain, unit/container, kernel path and stack, evidence, raw events.
 import type { Change, Note, TraceEvent } from '../../events.js';
 import type { TraceHeader } from '../../trace/format.js';
-import { actorText, fullTime, KIND_COLOR, valueText } from './format.js';
+import { fullTime, valueText } from '../../format/values.js';
+import { actorText, KIND_COLOR } from './format.js';
 import { escapeTags, printable } from './text.js';
 
 const esc = (s: string) => escapeTags(printable(s));

@@ -1,7 +1,8 @@
 // Thin rendering: copy what the view-model says into the blessed widgets; no decisions here beyond fitting text to widths.
 import { assignTypeName } from '../../events.js';
 import { detailLines, idleLines } from './detail.js';
-import { changeSegs, clockTime, KIND_COLOR } from './format.js';
+import { clockText } from '../../format/values.js';
+import { changeSegs, KIND_COLOR } from './format.js';
 import { fixesFor } from './fixes.js';
 import { HELP_LINES } from './keys.js';
 import type { Ui } from './layout.js';
@@ -40,7 +41,7 @@ const SGR = { foreign: '\x1b[1;31m', shared: '\x1b[33m', deleted: '\x1b[2m', off
 export function lastChangeText(lc: { ts: number; kind: string; by: string }, width: number): string {
   // `(udev-worker)[978] of systemd-udevd` -> `systemd-udevd`; `ip[4711]` -> `ip`.
   const by = lc.by.includes(' of ') ? lc.by.slice(lc.by.lastIndexOf(' of ') + 4) : lc.by.replace(/\[\d+\]/, '');
-  const tries = [`${lc.kind} ${lc.by} ${clockTime(lc.ts).slice(0, 8)}`, `${lc.kind} ${by} ${clockTime(lc.ts).slice(0, 8)}`, `${lc.kind} ${lc.by}`, `${lc.kind} ${by}`];
+  const tries = [`${lc.kind} ${lc.by} ${clockText(lc.ts).slice(0, 8)}`, `${lc.kind} ${by} ${clockText(lc.ts).slice(0, 8)}`, `${lc.kind} ${lc.by}`, `${lc.kind} ${by}`];
   return tries.find((t) => t.length <= width) ?? tries[3]!;
 }
 
