@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TraceEvent } from '../src/events.js';
 import { TraceHeader } from '../src/trace/format.js';
-import { droppedReasons, parseUtcOffset } from '../src/commands/import.js';
+import { parseUtcOffset } from '../src/commands/import.js';
+import { droppedReasons } from '../src/feed/import-facts.js';
 import { generate } from '../src/probes/generate.js';
 import { CAPTURES, FIXTURES, importLocal, readTraceLines, runCli, tempDir } from './fixtures/replay/helpers.js';
 

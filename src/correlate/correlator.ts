@@ -28,8 +28,6 @@ interface Obs {
 }
 
 export interface CorrelatorOptions {
-  /** Reorder window for live sources: events are processed once this much older than the newest. */
-  windowUs?: number;
   procInfo?: ProcessInfo;
   /** Network namespace inode the netlink source watches. */
   netns?: number;
@@ -66,7 +64,6 @@ function pathOfObs(o: Obs): string[] {
 
 export class Correlator {
   readonly table: StateTable;
-  private readonly buffer: (ProbeEvent | LinkEvent)[] = [];
   private pending: Obs[] = [];
   private recent: Change[] = [];
   /** Changes a netlink message has already confirmed. */
@@ -75,43 +72,33 @@ export class Correlator {
   private readonly packetPromisc = new Map<number, { actor: Actor | null; refs: number[] }>();
   private readonly out: TraceEvent[] = [];
   private clock = 0;
-  private readonly windowUs: number;
   private readonly info: ProcessInfo | undefined;
   private readonly netns: number | undefined;
 
   constructor(snapshot: LinkState[] = [], opts: CorrelatorOptions = {}) {
     this.table = new StateTable(snapshot);
-    this.windowUs = opts.windowUs ?? 0;
     this.info = opts.procInfo;
     this.netns = opts.netns;
   }
 
-  /** Buffer one raw event; with no reorder window it is processed at once. Returns derived events ready now. */
+  /** One raw event, in time order (the feed's merge orders them). Returns the derived events ready now. */
   push(ev: ProbeEvent | LinkEvent): TraceEvent[] {
-    this.buffer.push(ev);
-    if (this.windowUs === 0) return this.advance(Number.POSITIVE_INFINITY, false);
-    return this.advance(ev.ts - this.windowUs, false);
+    this.expire(ev.ts);
+    this.clock = Math.max(this.clock, ev.ts);
+    if (ev.type === 'probe') this.onProbe(ev);
+    else this.onLink(ev);
+    return this.out.splice(0);
   }
 
-  /** Process buffered events older than `watermark` (µs), in time order. */
-  advance(watermark: number, final = false): TraceEvent[] {
-    this.buffer.sort((a, b) => a.ts - b.ts || (a.seq ?? 0) - (b.seq ?? 0));
-    let n = 0;
-    while (n < this.buffer.length && this.buffer[n]!.ts <= watermark) n++;
-    for (const ev of this.buffer.splice(0, n)) {
-      this.expire(ev.ts);
-      this.clock = Math.max(this.clock, ev.ts);
-      if (ev.type === 'probe') this.onProbe(ev);
-      else this.onLink(ev);
-    }
-    if (final) this.expire(Number.POSITIVE_INFINITY);
-    else if (Number.isFinite(watermark)) this.expire(watermark);
+  /** Event time has reached `watermark` (µs) with nothing new: observations due by then are reported. */
+  advance(watermark: number): TraceEvent[] {
+    this.expire(watermark);
     return this.out.splice(0);
   }
 
   /** Everything left: end of a replay/import, or a live session stopping. */
   flush(): TraceEvent[] {
-    return this.advance(Number.POSITIVE_INFINITY, true);
+    return this.advance(Number.POSITIVE_INFINITY);
   }
 
   state(): IfaceState[] {

@@ -1,27 +1,17 @@
 // A Feed that only fails: tracing could not even be planned (no bpftrace, no root), and the TUI still shows a clear screen.
 import { hostname, release } from 'node:os';
-import { FORMAT_NAME, SCHEMA_VERSION, type TraceHeader } from '../trace/format.js';
-import type { Backend, TraceEvent } from '../events.js';
+import type { Backend } from '../events.js';
+import { buildHeader } from '../trace/format.js';
 import type { Feed, FeedStats, IfaceState } from './feed.js';
 
 export function failedFeed(error: unknown, backend: Backend = 'syscalls'): Feed {
-  const header: TraceHeader = {
-    format: FORMAT_NAME,
-    version: SCHEMA_VERSION,
-    createdAt: new Date().toISOString(),
-    host: hostname(),
-    kernel: release(),
-    bpftraceVersion: null,
-    backend,
-    program: '',
-    probes: { used: [], dropped: [] },
-    filters: { iface: [], comm: [] },
-    snapshot: [],
-  };
+  const header = buildHeader({ host: hostname(), kernel: release(), bpftraceVersion: null, backend, program: '', probes: { used: [], dropped: [] }, snapshot: [] });
   return {
     mode: 'live',
     header,
-    onEvent: (_l: (ev: TraceEvent) => void) => undefined,
+    failure: null,
+    attachedProbes: 0,
+    onEvent: () => undefined,
     onReset: () => undefined,
     start: () => Promise.reject(error),
     stop: () => Promise.resolve(),

@@ -18,6 +18,27 @@ export interface ReplayControls {
   seek(to: 'start' | 'end'): void;
 }
 
+/** Recording at runtime (`r` in the TUI, `--record`): the live feed has it; a replay does not (it is one). */
+export interface RecordControls {
+  start(path: string): Promise<void>;
+  stop(): Promise<void>;
+  readonly path: string | null;
+  readonly bytes: number;
+}
+
+/** How far a replay has read its file. */
+export interface FeedProgress {
+  /** Bytes read of the file, and its size when known. */
+  bytes: number;
+  size: number | undefined;
+  /** Events emitted, and read (emitted or not). */
+  emitted: number;
+  read: number;
+  /** Time of the last event read (µs). */
+  ts: number | undefined;
+  done: boolean;
+}
+
 export interface FeedStats {
   events: number;
   lost: number;
@@ -37,5 +58,14 @@ export interface Feed {
   readonly done: Promise<void>;
   state(): IfaceState[];
   stats(): FeedStats;
+  /** Why the feed ended on its own (bpftrace died, the file could not be read), when it did. */
+  readonly failure: string | null;
+  /** Probes attached by the tracer (0 until attached, and for a replay: the header lists them). */
+  readonly attachedProbes: number;
+  /** Replay: pause, speed, step, seek. */
   readonly controls?: ReplayControls;
+  /** Live: start and stop recording. */
+  readonly record?: RecordControls;
+  /** Replay: how far it has read. */
+  progress?(): FeedProgress;
 }

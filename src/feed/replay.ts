@@ -1,10 +1,10 @@
 // Replay: a trace file becomes a Feed that emits exactly the events the live session emitted (raw and derived,
 // in file order), paced by their timestamps, with pause/step/speed/seek for the TUI. No root, no bpftrace.
 import { matchesEvent, type ReplayFilters } from '../correlate/filter.js';
-import { ReplayState } from '../correlate/state.js';
 import type { TraceEvent } from '../events.js';
 import type { TraceHeader } from '../trace/format.js';
-import type { Feed, FeedStats, IfaceState, ReplayControls } from './feed.js';
+import type { Feed, FeedProgress, FeedStats, IfaceState, ReplayControls } from './feed.js';
+import { Pipeline } from './pipeline.js';
 import { DEFAULT_REORDER_TOLERANCE_US, TraceReader, type TraceReadOptions, type TraceSource } from '../trace/reader.js';
 import { strictError, type TraceProblem } from '../trace/problems.js';
 
@@ -50,17 +50,8 @@ export interface ReplayOptions {
   trackState?: boolean;
 }
 
-export interface ReplayProgress {
-  /** Bytes read of the file, and its size when known. */
-  bytes: number;
-  size: number | undefined;
-  /** Events emitted, and read (emitted or not). */
-  emitted: number;
-  read: number;
-  /** Time of the last event read (µs). */
-  ts: number | undefined;
-  done: boolean;
-}
+/** How far a replay has read its file (the Feed's progress). */
+export type ReplayProgress = FeedProgress;
 
 /**
  * A trace file as a Feed. Open with `ReplayFeed.open(path, opts)` (reads and validates the header; throws
@@ -75,6 +66,10 @@ export class ReplayFeed implements Feed {
   error: Error | undefined;
 
   /** Why the replay ended early, as the live feed reports it (the TUI shows it). */
+  get attachedProbes(): number {
+    return this.header.probes.used.length;
+  }
+
   get failure(): string | null {
     return this.error ? this.error.message : null;
   }
@@ -83,9 +78,7 @@ export class ReplayFeed implements Feed {
   private readonly source: TraceSource;
   private readonly opts: ReplayOptions;
   private readonly clock: ReplayClock;
-  private readonly listeners: ((ev: TraceEvent) => void)[] = [];
-  private readonly resetListeners: (() => void)[] = [];
-  private readonly st: ReplayState;
+  private readonly pipeline: Pipeline;
   private counts = { emitted: 0, read: 0, lost: 0, skipped: 0 };
   private lastTs: number | undefined;
   private bytes = 0;
@@ -108,7 +101,7 @@ export class ReplayFeed implements Feed {
     this.header = reader.header;
     this.opts = opts;
     this.clock = opts.clock ?? realClock;
-    this.st = new ReplayState(this.header.snapshot);
+    this.pipeline = new Pipeline(this.header, { correlate: false, sources: 1 });
     this.speedValue = normSpeed(opts.speed ?? 1);
     this.pausedValue = opts.paused ?? false;
     this.done = new Promise((r) => (this.resolveDone = r));
@@ -135,11 +128,11 @@ export class ReplayFeed implements Feed {
   }
 
   onEvent(listener: (ev: TraceEvent) => void): void {
-    this.listeners.push(listener);
+    this.pipeline.onEvent(listener);
   }
 
   onReset(listener: () => void): void {
-    this.resetListeners.push(listener);
+    this.pipeline.onReset(listener);
   }
 
   start(): Promise<void> {
@@ -159,7 +152,7 @@ export class ReplayFeed implements Feed {
   }
 
   state(): IfaceState[] {
-    return this.st.table.all();
+    return this.pipeline.state();
   }
 
   stats(): FeedStats {
@@ -262,13 +255,12 @@ export class ReplayFeed implements Feed {
     this.restart = false;
     this.reader?.close();
     this.reader = undefined;
-    this.st.reset();
     this.counts = { emitted: 0, read: 0, lost: 0, skipped: 0 };
     this.lastTs = undefined;
     this.bytes = 0;
     this.anchor = undefined;
     this.toEnd = false;
-    for (const l of this.resetListeners) l();
+    this.pipeline.reset();
     this.reader = await TraceReader.open(this.source, readOptions(this.opts));
   }
 
@@ -297,7 +289,7 @@ export class ReplayFeed implements Feed {
         // After --to nothing counts, not even for the state; a little beyond it, raw events may still come late.
         if (ev.ts > to) continue;
         const pass = ev.ts >= from && (!filters || matchesEvent(ev, filters));
-        if (trackState) this.st.apply(ev);
+        if (trackState) this.pipeline.track(ev);
         if (!pass) {
           if (ev.ts > (this.lastTs ?? -Infinity)) this.lastTs = ev.ts;
           continue;
@@ -322,7 +314,7 @@ export class ReplayFeed implements Feed {
     if (this.lastTs === undefined || ev.ts > this.lastTs) this.lastTs = ev.ts;
     this.counts.emitted++;
     if (ev.type === 'lost') this.counts.lost += ev.count;
-    for (const l of this.listeners) l(ev);
+    this.pipeline.emitOnly(ev);
   }
 
   private onProblem(p: TraceProblem): void {

@@ -114,3 +114,17 @@ export function parseHeaderLine(text: string, file: string): TraceHeader {
   if (!r.success) throw new TraceFileError(file, 1, `bad trace header: ${describeIssues(r.error)}`, 'the header line is damaged');
   return r.data;
 }
+
+/** What a header needs from its producer; format, version and the defaults are filled in here, the one place headers are made. */
+export type HeaderFacts = Omit<TraceHeader, 'format' | 'version' | 'createdAt' | 'filters'> & Partial<Pick<TraceHeader, 'createdAt' | 'filters'>>;
+
+/** Builds a trace header (live, import, a failed start, a snapshot): every header is made by this function. */
+export function buildHeader(facts: HeaderFacts): TraceHeader {
+  return {
+    format: FORMAT_NAME,
+    version: SCHEMA_VERSION,
+    ...facts,
+    createdAt: facts.createdAt ?? new Date().toISOString(),
+    filters: facts.filters ?? { iface: [], comm: [] },
+  };
+}

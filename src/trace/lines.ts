@@ -96,3 +96,32 @@ export class LineSplitter {
     this.pendingLen = 0;
   }
 }
+
+/** Lines of a file, streaming, in batches: `{ text, no, terminated }`; over-long lines come back as `text: null`. */
+export async function* fileLines(path: string): AsyncGenerator<{ text: string | null; no: number; terminated: boolean; bytes: number }[]> {
+  let batch: { text: string | null; no: number; terminated: boolean; bytes: number }[] = [];
+  const splitter = new LineSplitter(
+    DEFAULT_MAX_LINE_BYTES,
+    (buf, s, e, no, terminated) => {
+      const end = e > s && buf[e - 1] === 13 ? e - 1 : e;
+      batch.push({ text: buf.toString('utf8', s, end), no, terminated, bytes: e - s });
+    },
+    (no, bytes, terminated) => batch.push({ text: null, no, terminated, bytes }),
+  );
+  let stream;
+  try {
+    stream = createReadStream(path, { highWaterMark: 128 * 1024 });
+    for await (const chunk of stream) {
+      splitter.push(chunk as Buffer);
+      if (batch.length) {
+        yield batch;
+        batch = [];
+      }
+    }
+  } catch (e) {
+    const err = e;
+    throw new IfblameError(`${path}: ${ioReason(err)}`, 'check the path given to import');
+  }
+  splitter.end();
+  if (batch.length) yield batch;
+}
