@@ -7,9 +7,9 @@ import { LinkState } from '../src/events.js';
 import { parseIpLinkJson } from '../src/parse/ip-link-json.js';
 import { mergeAssignTypes, parseAssignTypes } from '../src/parse/sysfs.js';
 import { takeSnapshot } from '../src/sources/snapshot.js';
+import { LAB as CAPTURES } from './lab.js';
 import { createNetns, type Netns } from './netns.js';
 
-const CAPTURES = '/work/shared/lab/captures';
 const read = (s: string, f: string): string => readFileSync(join(CAPTURES, s, f), 'utf8');
 
 describe('parseIpLinkJson: lab link-before/after.json', () => {
