@@ -2,12 +2,14 @@
 import { execa } from 'execa';
 import { backendOf, filtersOf, parse, TRACE_OPTIONS } from '../cli/args.js';
 import { EXIT, IfblameError } from '../errors.js';
+import { displayText } from '../format/escape.js';
 import { ChangeKind } from '../events.js';
 import { parseDuration } from '../options.js';
 import { createLiveFeed } from '../feed/live.js';
 import { createJsonSink } from '../sinks/json.js';
 import { SummaryCounter, type Summary } from '../sinks/summary.js';
 import { createTextSink, type EventSink } from '../sinks/text.js';
+import { RECORDING_SOURCE } from '../trace/writer.js';
 
 const OPTIONS = {
   duration: { type: 'string' },
@@ -57,9 +59,16 @@ export async function runCaptureCli(argv: string[]): Promise<number> {
       : createJsonSink(process.stdout, format as 'json' | 'ndjson', { raw: values['output-raw'] === true, header: feed.header });
   const counter = new SummaryCounter();
   let failHits = 0;
+  // Recording can stop on its own (no space left, I/O error, file removed): one line on stderr, tracing and the
+  // output go on, the summary and the exit code (EXIT.recording) say so.
+  let recordingFailure: string | null = null;
   feed.onEvent((ev) => {
     counter.add(ev);
     if (ev.type === 'change' && failOn.includes(ev.kind)) failHits++;
+    if (ev.type === 'note' && ev.source === RECORDING_SOURCE && ev.level === 'error' && recordingFailure === null) {
+      recordingFailure = ev.message;
+      process.stderr.write(`ifblame: ${displayText(ev.message)}\n`);
+    }
     sink.write(ev);
   });
 
@@ -114,10 +123,12 @@ export async function runCaptureCli(argv: string[]): Promise<number> {
     durationMs: Date.now() - started,
     ...(cmdResult ? { command: cmdResult } : {}),
     ...(failOn.length ? { failOn: { kinds: failOn, hit: failHits } } : {}),
+    ...(values.record ? { recording: { path: String(values.record), ...(recordingFailure !== null ? { failure: recordingFailure } : {}) } } : {}),
     ...(feed.failure ? { error: feed.failure } : {}),
   };
   sink.end(summary);
   if (feed.failure) return EXIT.tracing;
+  if (recordingFailure !== null) return EXIT.recording;
   if (cmdResult && cmdResult.exitCode !== 0) return EXIT.command;
   if (failHits > 0) return EXIT.finding;
   return EXIT.ok;

@@ -11,6 +11,8 @@ export interface Summary {
   durationMs: number;
   command?: { argv: string[]; exitCode: number | null; signal?: string };
   failOn?: { kinds: ChangeKind[]; hit: number };
+  /** `--record`: the trace file, and why recording stopped early when it did (tracing went on; exit code 5). */
+  recording?: { path: string; failure?: string };
   error?: string;
 }
 

@@ -2,7 +2,7 @@
 import type { Change, ChangeKind } from '../../events.js';
 import { labelActor } from '../../correlate/actor.js';
 import { clockText, valueText } from '../../format/values.js';
-import type { Seg } from './text.js';
+import { padShown, type Seg } from './text.js';
 
 export const KIND_COLOR: Record<ChangeKind, string> = {
   mac: 'yellow',
@@ -42,7 +42,8 @@ export function changeSegs(c: Change): Seg[] {
   return [
     { text: `${clockText(c.ts)} ` },
     { text: c.kind.padEnd(8), style: [`${KIND_COLOR[c.kind]}-fg`] },
-    { text: `${c.iface.padEnd(9)} ` },
+    // Data stays raw in segments (renderSegs escapes it); the padding counts the escaped form.
+    { text: `${c.iface}${padShown(c.iface, 9)} ` },
     { text: EVIDENCE_MARK[c.evidence], style: c.evidence === 'observed' ? ['bold'] : [] },
     { text: `${actorShort(c)} `, style: ['bold'] },
     { text: transitionText(c) },
