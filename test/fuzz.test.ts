@@ -18,7 +18,8 @@ import { LineSplitter } from '../src/trace/lines.js';
 import { parseEventLine, parseHeaderLine } from '../src/trace/format.js';
 import { TraceFileError, type TraceProblem } from '../src/trace/problems.js';
 import { TraceReader } from '../src/trace/reader.js';
-import { parseSpeed, parseTimeSpec } from '../src/commands/replay.js';
+import { parseSpeed } from '../src/commands/replay.js';
+import { parseTimeSpec } from '../src/time/spec.js';
 import { parseUtcOffset } from '../src/commands/import.js';
 import { header } from './fixtures/replay/helpers.js';
 

@@ -10,7 +10,8 @@ import { ReplayFeed, type ReplayClock } from '../src/feed/replay.js';
 import { LineSplitter } from '../src/trace/lines.js';
 import { TraceReader } from '../src/trace/reader.js';
 import type { TraceProblem } from '../src/trace/problems.js';
-import { parseSpeed, parseTimeSpec, resolveTimeSpec } from '../src/commands/replay.js';
+import { parseSpeed } from '../src/commands/replay.js';
+import { parseTimeSpec, resolveTimeSpec } from '../src/time/spec.js';
 import { change, CLI, header, importLocal, IP, link, lnk, readTraceLines, resetSeq, runCli, T0, tempDir, writeTrace } from './fixtures/replay/helpers.js';
 
 /** A clock whose timers fire only when the test advances it. */
