@@ -1,0 +1,54 @@
+// Evidence references (FILE:LINE and the event in plain words), made lazily and kept in bounded lists.
+import { labelActor } from '../correlate/actor.js';
+import type { Change, TraceEvent } from '../events.js';
+import { valueText } from '../format/values.js';
+import { MAX_EVIDENCE, type EvidenceRef } from './types.js';
+
+/** One change in plain words: what, before and after, who, through which kernel path. */
+export function changeText(c: Change): string {
+  const by = c.actor ? labelActor(c.actor) : 'unattributed';
+  const via = c.via.path.length ? ` via ${c.via.path.join(' > ')}` : c.via.probe ? ` via ${c.via.probe}` : '';
+  const note = c.via.note ? ` (${c.via.note})` : '';
+  return `${c.iface} ${c.kind} ${valueText(c.before)} -> ${valueText(c.after)} by ${by}${via} [${c.evidence}]${note}`;
+}
+
+/** Makes the evidence of one file: an event at a line, or a fact without a line (the header's snapshot). */
+export class EvidenceMaker {
+  constructor(
+    readonly file: string,
+    readonly host: string,
+  ) {}
+  event(ev: TraceEvent, line: number, text: string): EvidenceRef {
+    return { file: this.file, host: this.host, line, ts: ev.ts, text, event: ev };
+  }
+  fact(text: string): EvidenceRef {
+    return { file: this.file, host: this.host, text };
+  }
+}
+
+/** A change and where it is; its evidence text is made only when it is kept as evidence (few are). */
+export class Ref {
+  private made: EvidenceRef | undefined;
+  constructor(
+    readonly change: Change,
+    private readonly line: number,
+    private readonly maker: EvidenceMaker,
+  ) {}
+  get ref(): EvidenceRef {
+    return (this.made ??= this.maker.event(this.change, this.line, changeText(this.change)));
+  }
+}
+
+/** Bounded list of evidence: keeps the first ones and counts the rest. */
+export class EvidenceList {
+  items: EvidenceRef[] = [];
+  more = 0;
+  constructor(private readonly cap = MAX_EVIDENCE) {}
+  add(r: EvidenceRef): void {
+    if (this.items.length < this.cap) this.items.push(r);
+    else this.more++;
+  }
+  get count(): number {
+    return this.items.length + this.more;
+  }
+}

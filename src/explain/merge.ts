@@ -1,0 +1,97 @@
+// One finding per cause across files: the same finding from several files of one host and time span (rotated files
+// of one recording, a capture and a recording of one incident) is told once, with the evidence of every file.
+import type { TraceFacts } from './facts.js';
+import { MAX_EVIDENCE, SEVERITY_ORDER, type EvidenceRef, type Finding } from './types.js';
+
+/** Files of one host this close in time (or overlapping) are one span: rotation leaves no gap, one incident a small one. */
+export const SAME_SPAN_GAP_US = 5 * 60_000_000;
+
+export interface FileFindings {
+  facts: TraceFacts;
+  findings: { finding: Finding; subject: string }[];
+}
+
+/** When the file covers: its events, else (a snapshot) the moment its header was written. */
+function spanOf(f: TraceFacts): [number, number] {
+  const created = Date.parse(f.header.createdAt) * 1000;
+  const at = Number.isFinite(created) ? created : 0;
+  return [f.firstTs ?? at, f.lastTs ?? at];
+}
+
+/** Groups the files of each host into time spans (files that overlap or follow within SAME_SPAN_GAP_US). */
+function spans(files: FileFindings[]): FileFindings[][] {
+  const byHost = new Map<string, FileFindings[]>();
+  for (const f of files) {
+    let list = byHost.get(f.facts.host);
+    if (!list) byHost.set(f.facts.host, (list = []));
+    list.push(f);
+  }
+  const out: FileFindings[][] = [];
+  for (const list of byHost.values()) {
+    const sorted = list.map((f) => ({ f, span: spanOf(f.facts) })).sort((a, b) => a.span[0] - b.span[0]);
+    let cur: FileFindings[] = [];
+    let end = -Infinity;
+    for (const { f, span } of sorted) {
+      if (cur.length && span[0] > end + SAME_SPAN_GAP_US) {
+        out.push(cur);
+        cur = [];
+      }
+      cur.push(f);
+      end = Math.max(end, span[1]);
+    }
+    if (cur.length) out.push(cur);
+  }
+  return out;
+}
+
+/** Several findings of one rule and subject: the most severe (then earliest) tells it, with everyone's evidence. */
+function mergeOne(same: { finding: Finding; file: string }[]): Finding {
+  const sorted = [...same].sort((a, b) => SEVERITY_ORDER[a.finding.severity] - SEVERITY_ORDER[b.finding.severity] || (a.finding.ts ?? 0) - (b.finding.ts ?? 0));
+  const base = sorted[0]!.finding;
+  const evidence: EvidenceRef[] = [];
+  let more = 0;
+  const seen = new Set<string>();
+  for (const { finding } of sorted) {
+    more += finding.moreEvidence;
+    for (const e of finding.evidence) {
+      const key = `${e.file}:${e.line ?? ''}:${e.text}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (evidence.length < MAX_EVIDENCE * 2) evidence.push(e);
+      else more++;
+    }
+  }
+  evidence.sort((a, b) => (a.ts ?? 0) - (b.ts ?? 0));
+  const files = [...new Set(sorted.map((s) => s.file))];
+  const ts = sorted.map((s) => s.finding.ts).filter((t): t is number => t !== undefined);
+  return {
+    ...base,
+    detail: `${base.detail} Seen in ${files.length} files of ${base.hosts.join(', ')} from one time span: ${files.join(', ')}.`,
+    ifaces: [...new Set(sorted.flatMap((s) => s.finding.ifaces))],
+    ...(ts.length ? { ts: Math.min(...ts) } : {}),
+    evidence,
+    moreEvidence: more,
+  };
+}
+
+/** The findings of every file, the same ones of one host and time span merged. */
+export function mergeFindings(files: FileFindings[]): Finding[] {
+  const out: Finding[] = [];
+  for (const span of spans(files)) {
+    if (span.length === 1) {
+      out.push(...span[0]!.findings.map((f) => f.finding));
+      continue;
+    }
+    const groups = new Map<string, { finding: Finding; file: string }[]>();
+    for (const f of span) {
+      for (const { finding, subject } of f.findings) {
+        const key = `${finding.id}\u0000${subject}`;
+        let g = groups.get(key);
+        if (!g) groups.set(key, (g = []));
+        g.push({ finding, file: f.facts.file });
+      }
+    }
+    for (const g of groups.values()) out.push(g.length === 1 ? g[0]!.finding : mergeOne(g));
+  }
+  return out;
+}

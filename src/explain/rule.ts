@@ -1,0 +1,49 @@
+// What a rule is: an id, the severity it reports, what it looks for, and the check over the facts of one trace
+// (or of every trace, for the checks across hosts). Rules run in registry order and claim what they explain, so
+// that one cause gives one finding (a later, more general rule skips what an earlier one claimed).
+import type { TraceFacts } from './facts.js';
+import type { FleetFacts } from './fleet.js';
+import type { Finding, FindingId, Severity } from './types.js';
+
+/** What the rules explained so far: subjects such as `pair:eth0 bond0 02:..`, `bond:bond0`, `mac:02:..`. */
+export class Claims {
+  private readonly keys = new Set<string>();
+  claim(key: string): void {
+    this.keys.add(key);
+  }
+  claimed(key: string): boolean {
+    return this.keys.has(key);
+  }
+}
+
+interface RuleInfo {
+  id: FindingId;
+  /** The most severe level it reports (some findings of the rule may be milder). */
+  severity: Severity;
+  /** What it looks for, in one line. */
+  about: string;
+  /** Same subject in several files of one host and time span: one finding (default: the interfaces). */
+  subject?(f: Finding): string;
+}
+
+export interface TraceRule extends RuleInfo {
+  scope: 'trace';
+  find(facts: TraceFacts, claims: Claims): Finding[];
+}
+
+export interface HostsRule extends RuleInfo {
+  scope: 'hosts';
+  find(fleet: FleetFacts, claims: Claims): Finding[];
+}
+
+export type Rule = TraceRule | HostsRule;
+
+/** A finding of one trace: its host, no hidden evidence unless said. */
+export function finding(facts: TraceFacts, f: Omit<Finding, 'hosts' | 'moreEvidence'> & { moreEvidence?: number }): Finding {
+  return { moreEvidence: 0, hosts: [facts.host], ...f };
+}
+
+/** `n thing` / `n things`. */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,37 @@
+// The registry: every finding explain knows, in the order they run. A rule that explains a cause comes before the
+// more general one that would also see it (it claims it): udev before preset/foreign bond MACs, a released slave
+// before any duplicate MAC, a hard-coded MAC before any MAC on several hosts. Adding a finding: one file, one line here.
+import type { HostsRule, TraceRule } from '../rule.js';
+import { bondMacForeign } from './bond-mac-foreign.js';
+import { bondMacPreset } from './bond-mac-preset.js';
+import { bondMacSet } from './bond-mac-set.js';
+import { bridgeMacMoved } from './bridge-mac-moved.js';
+import { bridgedLowerNotPromisc } from './bridged-lower-not-promisc.js';
+import { duplicateMacHosts } from './duplicate-mac-hosts.js';
+import { duplicateMac } from './duplicate-mac.js';
+import { hardcodedMacHosts } from './hardcoded-mac-hosts.js';
+import { inferredOnly } from './inferred-only.js';
+import { lostEvents } from './lost-events.js';
+import { macFlapping } from './mac-flapping.js';
+import { probesDropped } from './probes-dropped.js';
+import { releasedSlaveMac } from './released-slave-mac.js';
+import { udevBondMac } from './udev-bond-mac.js';
+
+/** Rules over the facts of one trace. */
+export const TRACE_RULES: readonly TraceRule[] = [
+  udevBondMac,
+  bondMacSet,
+  bondMacPreset,
+  bondMacForeign,
+  releasedSlaveMac,
+  duplicateMac,
+  bridgeMacMoved,
+  bridgedLowerNotPromisc,
+  macFlapping,
+  lostEvents,
+  probesDropped,
+  inferredOnly,
+];
+
+/** Rules over the facts of every trace given (several hosts). */
+export const HOSTS_RULES: readonly HostsRule[] = [hardcodedMacHosts, duplicateMacHosts];
