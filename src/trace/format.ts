@@ -1,6 +1,7 @@
 // The trace file format: its name and version, the header line, one validated event per line; the header builder.
 import { z } from 'zod';
 import { Backend, Change, LinkEvent, LinkState, Lost, Note, ProbeDrop, ProbeEvent, type TraceEvent } from '../events.js';
+import { displayText, terminalSafeJson } from '../format/escape.js';
 import { TraceFileError } from './problems.js';
 
 export const FORMAT_NAME = 'ifblame-trace';
@@ -44,14 +45,15 @@ const SCHEMAS = {
 function describeIssues(err: z.ZodError): string {
   const first = err.issues[0];
   if (!first) return 'invalid';
-  const path = first.path.map(String).join('.');
+  // Keys are data (a record's keys come from the file): shown escaped, bounded.
+  const path = displayText(first.path.map(String).join('.')).slice(0, 120);
   const more = err.issues.length > 1 ? ` (and ${err.issues.length - 1} more)` : '';
   return `${path ? `${path}: ` : ''}${first.message}${more}`;
 }
 
 function excerpt(s: string, n = 60): string {
   const t = s.length > n ? `${s.slice(0, n)}…` : s;
-  return JSON.stringify(t);
+  return terminalSafeJson(JSON.stringify(t));
 }
 
 /** What one event line turned into: the validated event, or why it is not one. */

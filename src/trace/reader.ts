@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { IfblameError } from '../errors.js';
 import type { TraceEvent } from '../events.js';
 import { parseEventLine, parseHeaderLine, type TraceHeader } from './format.js';
+import { boundHeader, eventLimitProblem } from './limits.js';
 import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from './lines.js';
 import { ioReason, strictError, TraceFileError, type TraceProblem } from './problems.js';
 
@@ -230,7 +231,10 @@ export class TraceReader {
       this.headerSeen = true;
       if (!utf8) throw new TraceFileError(this.file, 1, 'not an ifblame trace file (the first line is not UTF-8 text)', 'trace files are UTF-8 JSON lines');
       // Validated at once, so nothing after a bad first line is ever looked at.
-      this.header = parseHeaderLine(buf.toString('utf8', start, e), this.file);
+      // Limits: an over-long program or name is cut, with a warning for line 1; the rest of the file is still read.
+      const bounded = boundHeader(parseHeaderLine(buf.toString('utf8', start, e), this.file));
+      this.header = bounded.header;
+      for (const w of bounded.warnings) this.problem(1, 'warning', w, false);
       return;
     }
     if (!utf8) {
@@ -247,6 +251,12 @@ export class TraceReader {
       return;
     }
     const ev = r.event;
+    // Limits: a name longer than the kernel allows, or a huge string or list, is not from a kernel: skipped.
+    const over = eventLimitProblem(ev);
+    if (over) {
+      this.problem(no, 'error', `bad ${ev.type} event: ${over}: skipped`);
+      return;
+    }
     if (ev.seq !== undefined) {
       if (this.lastSeq !== undefined && ev.seq <= this.lastSeq) this.problem(no, 'warning', `out of order: seq ${ev.seq} after seq ${this.lastSeq}`, false);
       this.lastSeq = ev.seq;
