@@ -15,6 +15,7 @@ Usage:
                                                 print the program that runs as root (--all: whole catalog,
                                                 no detection; --drop: leave out probes a target kernel lacks)
   ifblame doctor                                                             what works here, and the fixes
+  ifblame snapshot [-o FILE] [--netns NS | --all-netns -o DIR]   every interface now, as a trace (no bpftrace, no root)
 
 Filters (repeat or comma-separate):
   --iface IF, --filter-iface IF   only these interfaces (a bond or bridge matches its ports' events too)
@@ -39,6 +40,7 @@ export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   explain: () => import('./commands/explain.js'),
   script: () => import('./commands/script.js'),
   doctor: () => import('./commands/doctor.js'),
+  snapshot: () => import('./commands/snapshot.js'),
 };
 
 /** Loads a command's module; a module that cannot load is an error with its reason, never "unknown command". */

@@ -167,6 +167,12 @@ export const LinkState = z.object({
   promiscuity: Int.optional(),
   master: z.string().nullable().optional(),
   mtu: Int.optional(),
+  /** What kind of master this link is a port of (`bond`, `bridge`, `team`): IFLA_INFO_SLAVE_KIND. */
+  slaveKind: z.string().optional(),
+  /** A bond's mode (`active-backup`, `802.3ad`, `balance-alb`...), from `ip -d` linkinfo. */
+  bondMode: z.string().optional(),
+  /** The named network namespace the link was read in (`ifblame snapshot --netns`); absent: the tool's own. */
+  netns: z.string().optional(),
 });
 export type LinkState = z.infer<typeof LinkState>;
 

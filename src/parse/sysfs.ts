@@ -1,4 +1,5 @@
-// /sys/class/net listings: `<ifname> <addr_assign_type> <address> [<ifindex>]` lines, and their merge into a snapshot.
+// /sys/class/net listings (the lab's `<ifname> <addr_assign_type> <address> [<ifindex>]` lines, or `grep -H` output of
+// the attribute files) and their merge into a snapshot.
 import type { LinkState } from '../events.js';
 import { normalizeHwAddr } from '../format/hwaddr.js';
 import { type ParseError, parseError } from './errors.js';
@@ -46,4 +47,36 @@ export function mergeAssignTypes(links: LinkState[], rows: AssignTypeRow[]): Lin
     if (r?.addrAssignType === undefined || r.ifname !== l.ifname) return l;
     return { ...l, addrAssignType: r.addrAssignType };
   });
+}
+
+/** The sysfs attributes the snapshot reads, one `grep -H` over all interfaces. */
+export const SYSFS_ATTRS = ['addr_assign_type', 'ifindex'] as const;
+
+/**
+ * Reads `grep -sH '' /sys/class/net/IF/addr_assign_type /sys/class/net/IF/ifindex` output (every IF)
+ * (`/sys/class/net/IF/ATTR:VALUE` lines, any order) into rows. Never throws; unknown attributes are ignored.
+ */
+export function parseSysfsGrep(text: string): { rows: AssignTypeRow[]; errors: ParseError[] } {
+  const byName = new Map<string, AssignTypeRow>();
+  const errors: ParseError[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (line === '') return;
+    const m = /^\/sys\/class\/net\/([^/\s:]+)\/(\w+):(.*)$/.exec(line);
+    if (!m) {
+      errors.push(parseError('not a /sys/class/net/IF/ATTR:VALUE line', i + 1, line));
+      return;
+    }
+    const [, ifname, attr, value] = m as unknown as [string, string, string, string];
+    let row = byName.get(ifname);
+    if (!row) byName.set(ifname, (row = { ifname }));
+    if (attr === 'addr_assign_type' || attr === 'ifindex') {
+      if (!/^\d{1,10}$/.test(value.trim())) {
+        errors.push(parseError(`bad ${attr} ${JSON.stringify(value.slice(0, 20))}`, i + 1, line));
+        return;
+      }
+      if (attr === 'addr_assign_type') row.addrAssignType = Number(value.trim());
+      else row.ifindex = Number(value.trim());
+    }
+  });
+  return { rows: [...byName.values()], errors };
 }
