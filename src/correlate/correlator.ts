@@ -4,6 +4,7 @@ import type { IfaceState } from './state.js';
 import { actorOf, labelActor, type ProcessInfo } from './actor.js';
 import { pathOf, stackHas } from './paths.js';
 import { StateTable } from './state.js';
+import { promiscCause } from './words.js';
 
 /** A change a probe saw or a request the syscalls backend saw, waiting to be merged, confirmed or emitted. */
 interface Obs {
@@ -487,6 +488,7 @@ export class Correlator {
   }
 
   private explainPath(o: Obs): string | undefined {
+    if (o.kind === 'promisc' && o.kstack.length) return promiscCause(o.kstack, Number(o.after) > Number(o.before), o.iface);
     if (o.kind !== 'mac' || typeof o.after !== 'string') return undefined;
     const s = o.ifindex !== undefined ? this.table.get(o.ifindex) : undefined;
     // Operations of the same task close in time: what was it doing when the MAC moved?
