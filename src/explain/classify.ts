@@ -39,12 +39,13 @@ export function isUserRequest(c: Change): boolean {
   return frames.includes('dev_set_mac_address_user') || (frames.includes('netif_set_mac_address') && !frames.includes('dev_set_mac_address'));
 }
 
-/** A usable unicast hardware address (not empty, zero, broadcast or multicast). */
+/** A usable unicast hardware address (not empty, zero, broadcast or multicast). Runs for every event: no regex unless the first byte is 0. */
 export function isUnicastMac(mac: string | undefined | null): mac is string {
   if (!mac || mac.length < 2) return false;
-  if (/^(00:)*00$/.test(mac) || /^(ff:)*ff$/.test(mac)) return false;
-  const first = parseInt(mac.slice(0, 2), 16);
-  return (first & 1) === 0;
+  // the group bit is the low bit of the first byte, i.e. of its second hex digit (broadcast ff has it too)
+  const d = mac.charCodeAt(1);
+  if (((d <= 57 ? d - 48 : (d | 32) - 87) & 1) !== 0) return false;
+  return !(mac.charCodeAt(0) === 48 && d === 48 && /^(00:)*00$/.test(mac));
 }
 
 /** Locally administered (bit 0x02 of the first byte): made up by software, not burnt in by a vendor. */

@@ -48,6 +48,15 @@ export class EvidenceList {
     if (this.items.length < this.cap) this.items.push(r);
     else this.more++;
   }
+  /** Adds a change, making its evidence text only when it is kept. */
+  addRef(r: Ref): void {
+    if (this.items.length < this.cap) this.items.push(r.ref);
+    else this.more++;
+  }
+  /** No room left: the next one is only counted. */
+  get full(): boolean {
+    return this.items.length >= this.cap;
+  }
   get count(): number {
     return this.items.length + this.more;
   }

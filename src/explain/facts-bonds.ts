@@ -26,7 +26,7 @@ export class BondMacs {
   /** Whether a bond (other than `self`) has this MAC now. */
   holding(mac: string | number | null, self: string): boolean {
     if (typeof mac !== 'string') return false;
-    for (const idx of this.shared.holders(mac) ?? []) {
+    for (const idx of this.shared.holders(mac)) {
       const s = this.v.table.get(idx);
       if (s && s.name !== self && this.v.kindOf(s.name).kind === 'bond') return true;
     }

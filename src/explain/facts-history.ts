@@ -77,6 +77,12 @@ export class MacHistory {
     let f = this.flaps.get(c.iface);
     if (!f) this.flaps.set(c.iface, (f = { recent: [], backs: 0, total: 0, flagged: false, refs: [], more: 0 }));
     f.total++;
+    if (f.flagged) {
+      // judged: from now on only counted (and the first ones kept as evidence)
+      if (f.refs.length < MAX_EVIDENCE) f.refs.push(r.ref);
+      else f.more++;
+      return;
+    }
     while (f.recent.length > 0 && (c.ts - f.recent[0]!.ts > FLAP_WINDOW_US || f.recent.length >= FLAP_RECENT)) {
       if (f.recent.shift()!.back) f.backs--;
     }
@@ -86,7 +92,7 @@ export class MacHistory {
     if (!own) for (const x of f.recent) if (x.before === c.after || x.after === c.after) back = true;
     f.recent.push({ ts: c.ts, before: c.before, after: c.after, back });
     if (back) f.backs++;
-    if (!f.flagged && (f.backs >= FLAP_RETURNS || f.recent.length >= FLAP_CHANGES)) {
+    if (f.backs >= FLAP_RETURNS || f.recent.length >= FLAP_CHANGES) {
       f.flagged = true;
       f.firstFlagTs = c.ts;
     }

@@ -27,14 +27,16 @@ export class SharedMacs {
   /** By `a b mac` (a < b). */
   readonly pairs = new Map<string, SharedPair>();
   private readonly awaitingChange = new Map<string, SharedPair>();
-  private readonly byMac = new Map<string, Set<number>>();
+  /** Holders of each MAC: one ifindex (the usual case, no set made), or a set of them. */
+  private readonly byMac = new Map<string, number | Set<number>>();
   private readonly macOf = new Map<number, string>();
 
   constructor(private readonly v: FactsView) {}
 
   /** Interfaces (by ifindex) holding this MAC now. */
-  holders(mac: string): ReadonlySet<number> | undefined {
-    return this.byMac.get(mac);
+  holders(mac: string): Iterable<number> {
+    const h = this.byMac.get(mac);
+    return h === undefined ? [] : typeof h === 'number' ? [h] : h;
   }
 
   /** A MAC change: a pair first seen in netlink takes the change as its first evidence. */
@@ -54,28 +56,39 @@ export class SharedMacs {
     const now = !s.deleted && isUnicastMac(s.addr) && s.name !== 'lo' ? s.addr : undefined;
     if (old === now && !regrouped) return;
     if (old !== now) {
-      if (old !== undefined) {
-        const set = this.byMac.get(old);
-        set?.delete(s.ifindex);
-        if (set && set.size === 0) this.byMac.delete(old);
-      }
+      if (old !== undefined) this.drop(old, s.ifindex);
       if (now === undefined) {
         this.macOf.delete(s.ifindex);
         return;
       }
       this.macOf.set(s.ifindex, now);
-      let set = this.byMac.get(now);
-      if (!set) this.byMac.set(now, (set = new Set()));
-      set.add(s.ifindex);
+      this.hold(now, s.ifindex);
     }
     if (now === undefined) return;
-    const set = this.byMac.get(now)!;
-    if (set.size < 2) return;
+    const set = this.byMac.get(now);
+    if (typeof set !== 'object') return;
     for (const other of set) {
       if (other === s.ifindex) continue;
       const o = this.v.table.get(other);
       if (!o || o.deleted || this.related(s, o)) continue;
       this.pair(s, o, now, ev, line);
+    }
+  }
+
+  private hold(mac: string, ifindex: number): void {
+    const h = this.byMac.get(mac);
+    if (h === undefined) this.byMac.set(mac, ifindex);
+    else if (typeof h === 'number') {
+      if (h !== ifindex) this.byMac.set(mac, new Set([h, ifindex]));
+    } else h.add(ifindex);
+  }
+
+  private drop(mac: string, ifindex: number): void {
+    const h = this.byMac.get(mac);
+    if (h === ifindex) this.byMac.delete(mac);
+    else if (typeof h === 'object') {
+      h.delete(ifindex);
+      if (h.size === 1) this.byMac.set(mac, h.values().next().value!);
     }
   }
 

@@ -124,7 +124,8 @@ export class TraceFacts implements FactsView {
         return;
       case 'lost':
         this.lostBySource.set(ev.source, (this.lostBySource.get(ev.source) ?? 0) + ev.count);
-        this.lost.add(this.evidence.event(ev, line, `${ev.count} ${ev.source} event${ev.count === 1 ? '' : 's'} lost${ev.detail ? `: ${ev.detail}` : ''}`));
+        if (this.lost.full) this.lost.more++;
+        else this.lost.add(this.evidence.event(ev, line, `${ev.count} ${ev.source} event${ev.count === 1 ? '' : 's'} lost${ev.detail ? `: ${ev.detail}` : ''}`));
         return;
       case 'note':
         return;
@@ -225,7 +226,7 @@ export class TraceFacts implements FactsView {
       case 'promisc': {
         let list = this.promisc.get(c.iface);
         if (!list) this.promisc.set(c.iface, (list = new EvidenceList(6)));
-        list.add(r.ref);
+        list.addRef(r);
         if (isPcap(c) && typeof c.before === 'number' && typeof c.after === 'number') {
           this.pcapOutstanding.set(c.iface, Math.max(0, (this.pcapOutstanding.get(c.iface) ?? 0) + Math.sign(c.after - c.before)));
         }
