@@ -93,8 +93,16 @@ export class Correlator {
 
   /** Event time has reached `watermark` (µs) with nothing new: observations due by then are reported. */
   advance(watermark: number): TraceEvent[] {
+    if (Number.isFinite(watermark)) this.clock = Math.max(this.clock, watermark);
     this.expire(watermark);
     return this.out.splice(0);
+  }
+
+  /** No change still to come can be older than this: what the feed may print, in order, up to here. */
+  horizon(): number {
+    let h = this.clock;
+    for (const o of this.pending) if (o.ts < h) h = o.ts;
+    return h;
   }
 
   /** Everything left: end of a replay/import, or a live session stopping. */

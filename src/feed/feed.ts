@@ -43,6 +43,8 @@ export interface FeedStats {
   events: number;
   lost: number;
   badLines: number;
+  /** Events correlated out of time order: a bounded wait ran out, or an event came after its place had passed. */
+  late?: number;
 }
 
 export interface Feed {

@@ -63,7 +63,7 @@ async function prescan(path: string, forced: Backend | undefined): Promise<Presc
       if (/"type":\s*"printf"/.test(l.text)) {
         printfs++;
         firstPrintf ??= l.text;
-        if (!/#clock|#cols/.test(l.text.slice(0, 60))) sample.push(l.text);
+        if (!/#clock|#cols|#hb/.test(l.text.slice(0, 60))) sample.push(l.text);
         if (/bpf_trampoline_|bpf_prog_[0-9a-f]/.test(l.text)) trampolines = true;
       }
       if (!clock && printfs > 0) break outer; // the program's first printf is the #clock line

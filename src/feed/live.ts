@@ -32,8 +32,13 @@ export interface LiveFeed extends Feed {
 const BPFTRACE = 0;
 const NETLINK = 1;
 
-/** Reorder window: netlink and bpftrace arrive on different pipes; process both in time order. */
-const WINDOW_US = 300_000;
+/**
+ * Per-CPU perf buffers are read in rounds: a heartbeat read now vouches for events older than itself by this much.
+ * The bounded wait: a netlink message waits at most MAX_WAIT_US for bpftrace's output to pass it, then goes on
+ * and is counted as late.
+ */
+const HEARTBEAT_SLACK_US = 50_000;
+const MAX_WAIT_US = 2_000_000;
 
 export async function createLiveFeed(opts: LiveOptions): Promise<LiveFeed> {
   const { program, caps, notes } = await planProgram({ backend: opts.backend, filters: opts.filters });
@@ -110,8 +115,8 @@ class LiveFeedImpl implements LiveFeed {
   }
 
   stats(): FeedStats {
-    const { events, lost, badLines } = this.pipeline.stats();
-    return { events, lost, badLines };
+    const { events, lost, badLines, merge } = this.pipeline.stats();
+    return { events, lost, badLines, late: merge.forced + merge.late };
   }
 
   private onDecoded(d: Decoded, line: number): void {
@@ -119,7 +124,11 @@ class LiveFeedImpl implements LiveFeed {
       case 'event':
         // Enrich while the process still exists: short-lived `ip` is gone a moment later.
         d.event.actor = actorOf(d.event, this.procInfo);
-        this.pipeline.push(BPFTRACE, d.event);
+        // Per-CPU buffers may hand out events slightly out of order: only heartbeats move bpftrace's watermark.
+        this.pipeline.push(BPFTRACE, d.event, false);
+        return;
+      case 'heartbeat':
+        this.pipeline.advance(BPFTRACE, d.ts - HEARTBEAT_SLACK_US);
         return;
       case 'lost':
         this.pipeline.lost('bpftrace', d.count, 'bpftrace perf buffer overflow');
@@ -175,8 +184,8 @@ class LiveFeedImpl implements LiveFeed {
       await Promise.all([this.bpftrace.stop(), this.ipmon.stop()]);
       return;
     }
-    // The bounded wait: what is older than the window goes on even if a source has said nothing since.
-    this.timer = setInterval(() => this.pipeline.force(Date.now() * 1000 - WINDOW_US), 100);
+    // The bounded wait: what is older than MAX_WAIT_US goes on even if bpftrace's watermark has not passed it.
+    this.timer = setInterval(() => this.pipeline.force(Date.now() * 1000 - MAX_WAIT_US), 100);
     void this.bpftrace.exited.then((why) => {
       if (why && !this.stopped) {
         this.failure = why;
@@ -195,6 +204,8 @@ class LiveFeedImpl implements LiveFeed {
     if (this.timer) clearInterval(this.timer);
     await Promise.all([this.bpftrace?.stop(), this.ipmon?.stop()]);
     this.pipeline.flush();
+    const { forced, late } = this.pipeline.stats().merge;
+    if (forced + late) this.pipeline.note('warn', 'merge', `${forced + late} events were correlated out of time order: ${forced} netlink messages waited ${MAX_WAIT_US / 1e6} s for bpftrace's output and went on without it, ${late} bpftrace events came after netlink had moved on (their attribution may be incomplete)`);
     this.pipeline.close();
     this.resolveDone();
   }

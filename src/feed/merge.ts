@@ -50,7 +50,7 @@ export class Merge<T> {
 
   /** Items every source has passed, in time order. */
   drain(): T[] {
-    return this.release(Math.min(...this.marks), false);
+    return this.release(this.low(), false);
   }
 
   /** Items up to `bound` whatever the watermarks (a bounded wait ran out); those still held back count as forced. */
@@ -62,6 +62,11 @@ export class Merge<T> {
   /** Everything left (the end of an import, a feed stopping). */
   flush(): T[] {
     return this.release(Infinity, false);
+  }
+
+  /** The time every source has passed (-Infinity until each has said something). */
+  low(): number {
+    return Math.min(...this.marks);
   }
 
   stats(): MergeStats {

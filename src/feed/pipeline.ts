@@ -25,6 +25,8 @@ export interface PipelineOptions {
 
 export class Pipeline {
   readonly merge: Merge<TraceEvent>;
+  /** Derived changes wait here until no older one can still come: every sink sees changes in event-time order. */
+  private readonly changes = new Merge<TraceEvent>(1);
   private readonly correlator: Correlator | null;
   private readonly replayState: ReplayState | null;
   private readonly listeners: ((ev: TraceEvent) => void)[] = [];
@@ -57,31 +59,30 @@ export class Pipeline {
    */
   push(src: number, ev: TraceEvent, advance = true): void {
     this.merge.push(src, ev.ts, ev, advance);
-    this.release(this.merge.drain());
+    this.release(this.merge.drain(), this.merge.low());
   }
 
   /** Source `src` will send nothing older than `ts`. */
   advance(src: number, ts: number): void {
     this.merge.advance(src, ts);
-    this.release(this.merge.drain());
+    this.release(this.merge.drain(), this.merge.low());
   }
 
   /** Source `src` has ended. */
   end(src: number): void {
     this.merge.end(src);
-    this.release(this.merge.drain());
+    this.release(this.merge.drain(), this.merge.low());
   }
 
   /** A bounded wait ran out at `bound` (µs): what is older goes on, and the correlator's clock moves there. */
   force(bound: number): void {
-    this.release(this.merge.force(bound));
-    if (this.correlator) this.derived(this.correlator.advance(bound));
+    this.release(this.merge.force(bound), bound);
   }
 
-  /** Everything waiting, then everything the correlator still holds. */
+  /** Everything waiting, then everything the correlator still holds, in order. */
   flush(): void {
-    this.release(this.merge.flush());
-    if (this.correlator) this.derived(this.correlator.flush());
+    this.release(this.merge.flush(), Infinity);
+    for (const ev of this.changes.flush()) this.emit(ev);
   }
 
   /** An event that needs no ordering: a recording's own event (replay), a note, a lost count, a bad line. */
@@ -170,18 +171,23 @@ export class Pipeline {
       }));
   }
 
-  private release(evs: TraceEvent[]): void {
+  /** Raw events out of the merge: emitted, correlated; then event time has reached `low` for the correlator. */
+  private release(evs: TraceEvent[], low: number): void {
+    const c = this.correlator;
     for (const ev of evs) {
       this.emit(ev);
-      if (this.correlator && (ev.type === 'probe' || ev.type === 'link')) this.derived(this.correlator.push(ev));
+      if (c && (ev.type === 'probe' || ev.type === 'link')) this.derived(c.push(ev));
     }
+    if (!c) return;
+    if (low > -Infinity) this.derived(Number.isFinite(low) ? c.advance(low) : c.flush());
+    for (const ev of this.changes.force(c.horizon())) this.emit(ev);
   }
 
   private derived(evs: TraceEvent[]): void {
     const f = this.opts.filters;
     for (const ev of evs) {
       if (ev.type === 'change' && f && !matchesFilters(ev, f)) continue;
-      this.emit(ev);
+      this.changes.push(0, ev.ts, ev, false);
     }
   }
 

@@ -5,6 +5,9 @@ import { DERIVED, KERNEL_PROBES, SYSCALL_PROBES, SYSFS_FD_TRACKING, type KernelP
 import { argumentOf, COMMON_RET_FIELDS, formatOf, type Field } from './fields.js';
 import { attachOf, commonAndOwn, RET_SUFFIX, SYSCALL_RET, type Attach } from './layout.js';
 
+/** How often a program prints its heartbeat (`#hb`), in ms. */
+export const HEARTBEAT_MS = 100;
+
 export interface GenerateOptions {
   backend: Backend;
   filters: Filters;
@@ -151,7 +154,9 @@ function beginBlock(cols: (readonly [string, readonly Field[]])[]): string {
     `  printf("#clock\\t%llu\\t%s\\n", nsecs, strftime("%Y-%m-%dT%H:%M:%S.%f%z", nsecs));`,
     ...cols.map(([id, fields]) => `  printf("#cols\\t${id}\\t${fields.map((f) => f.name).join('\\t')}\\n");`),
   ];
-  return `BEGIN\n{\n${lines.join('\n')}\n}`;
+  // Heartbeat: moves ifblame's watermark for this program's output when no probe fires (see feed/merge.ts).
+  const heartbeat = `interval:ms:${HEARTBEAT_MS}\n{\n  printf("#hb\\t%llu\\n", nsecs);\n}`;
+  return `BEGIN\n{\n${lines.join('\n')}\n}\n\n${heartbeat}`;
 }
 
 function headerComment(opts: GenerateOptions, probes: [string, string][], dropped: ProbeDrop[]): string {
