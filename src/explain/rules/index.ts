@@ -1,6 +1,6 @@
 // The registry: every finding explain knows, in the order they run. A rule that explains a cause comes before the
 // more general one that would also see it (it claims it): udev before preset/foreign bond MACs, a released slave
-// before any duplicate MAC, a hard-coded MAC before any MAC on several hosts. Adding a finding: one file, one line here.
+// before a foreign bond MAC and any duplicate MAC, a hard-coded MAC before any MAC on several hosts. Adding a finding: one file, one line here.
 import type { HostsRule, TraceRule } from '../rule.js';
 import { bondMacForeign } from './bond-mac-foreign.js';
 import { bondMacPreset } from './bond-mac-preset.js';
@@ -22,8 +22,8 @@ export const TRACE_RULES: readonly TraceRule[] = [
   udevBondMac,
   bondMacSet,
   bondMacPreset,
-  bondMacForeign,
   releasedSlaveMac,
+  bondMacForeign,
   duplicateMac,
   bridgeMacMoved,
   bridgedLowerNotPromisc,
