@@ -351,13 +351,10 @@ export class Correlator {
       reported.refs.push(...refs);
       return;
     }
-    const matchKind = kind === 'created' ? 'creating' : kind;
-    const obs = this.pending.find(
-      (o) =>
-        !o.failed &&
-        o.kind === matchKind &&
-        (kind === 'created' ? o.iface === ev.ifname || o.after === after || o.iface === '' : sameIface(o) && (o.after === after || typeof o.after !== typeof after || kind === 'release' || kind === 'deleted')),
-    );
+    const obs =
+      kind === 'created'
+        ? this.creatorOf(ev)
+        : this.pending.find((o) => !o.failed && o.kind === kind && sameIface(o) && (o.after === after || typeof o.after !== typeof after || kind === 'release' || kind === 'deleted'));
     if (obs) {
       this.pending = this.pending.filter((o) => o !== obs);
       const c = this.emit({ ...obs, kind, ifindex: ev.ifindex, iface: ev.ifname, before, after, refs: [...obs.refs, ...refs] });
@@ -383,6 +380,21 @@ export class Correlator {
       due: ev.ts,
     });
     if (inferred) this.confirmed.add(inferred); // it came from this very message
+  }
+
+  /**
+   * Who created the device netlink announces: a probe saw it allocated (ifindex 0, no name yet) with its first
+   * address, or a request named it. Matched by that address or name, never by "the next device": an unnamed request
+   * matches only when it is the one such request pending.
+   */
+  private creatorOf(ev: LinkEvent): Obs | undefined {
+    const creating = this.pending.filter((o) => !o.failed && o.kind === 'creating');
+    const byName = creating.find((o) => o.iface !== '' && o.iface === ev.ifname);
+    if (byName) return byName;
+    const byAddr = ev.addr !== undefined ? creating.filter((o) => o.after !== null && o.after === ev.addr) : [];
+    if (byAddr.length) return byAddr[0];
+    const anonymous = creating.filter((o) => o.iface === '' && o.after === null);
+    return anonymous.length === 1 ? anonymous[0] : undefined;
   }
 
   /** Recent changes, then pending observations: what happened around an event, whoever has reported it yet. */
