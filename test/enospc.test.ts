@@ -2,7 +2,7 @@
 // directory stop *recording*; the trace file stays valid up to its last complete line; tracing, the text output,
 // the summary and the TUI go on and say so; `capture` exits with EXIT.recording (5).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,6 +129,16 @@ describe('capture --record onto a tiny tmpfs that fills up mid-run (real bpftrac
   const CHANGES = 40;
   /** `rounds` x 40 MAC changes (02:00:00:00:RR:10 .. 02:00:00:00:RR:49), each its own `ip` process. */
   const script = (rounds = 1) => `for r in $(seq 10 ${9 + rounds}); do for i in $(seq 10 ${9 + CHANGES}); do ip -n ${ns.name} link set vf0 address 02:00:00:00:$r:$i; done; done`;
+
+  it('a disk already full when recording starts: one line, exit 5, nothing traced', { timeout: 120_000 }, async (t) => {
+    const dir = tinyFs(t);
+    // dd fails (ENOSPC) once the tmpfs is full: that is the point
+    spawnSync('dd', ['if=/dev/zero', `of=${join(dir, 'fill')}`, 'bs=4k', 'count=100'], { stdio: 'ignore' });
+    const path = join(dir, 'x.trace');
+    const r = await execa(process.execPath, [CLI, 'capture', '--netns', ns.name, '--backend', 'syscalls', '--duration', '1s', '--record', path], { reject: false, timeout: 100_000 });
+    assert.equal(r.exitCode, EXIT.recording, String(r.stderr));
+    assert.deepEqual(String(r.stderr).split('\n').filter(Boolean), [`ifblame: cannot write the trace file ${path}: no space left on device (hint: choose another path with --record (or free some space))`]);
+  });
 
   it('one line, exit 5, the text output complete, the file valid up to its last complete line', { todo: WIRING_TODO, timeout: 180_000 }, async (t) => {
     const dir = tinyFs(t);
