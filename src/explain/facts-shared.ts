@@ -100,7 +100,7 @@ export class SharedMacs {
     if (!known && this.pairs.size >= MAX_PAIRS) return;
     const refs: EvidenceRef[] = [];
     if (ev && line !== undefined) refs.push(this.v.evidence.event(ev, line, ev.type === 'change' ? changeText(ev) : `netlink: ${s.name} has ${mac}`));
-    else refs.push(this.v.evidence.fact(`at the start of the trace ${s.name} and ${o.name} both have ${mac}`));
+    else refs.push(this.v.evidence.fact(`initial snapshot: ${s.name} and ${o.name} both have ${mac}`));
     const prev = this.v.lastMacRef.get(o.name);
     if (prev && prev.ref !== refs[0]) refs.push(prev.ref);
     const p: SharedPair = { a, b, mac, ts: ev?.ts ?? this.v.firstTs ?? 0, refs, byNetlink: ev?.type === 'link' ? s.name : undefined, confirmed: false, checked: false };
@@ -115,12 +115,15 @@ export class SharedMacs {
     if (p.byNetlink) this.awaitingChange.set(`${s.name} ${mac}`, p);
   }
 
-  /** Interfaces that share a MAC by design: master and its ports (at any depth), ports of one master, a VLAN and its parent. */
+  
+  /** Interfaces that share a MAC by design: master and its ports (at any depth), ports of one master, a VLAN and its parent, VLANs of one parent. */
   related(x: IfaceState, y: IfaceState): boolean {
     const ux = this.uppers(x);
     const uy = this.uppers(y);
     if (ux.includes(y.name) || uy.includes(x.name) || ux.some((m) => uy.includes(m))) return true;
-    return this.sharesParent(x, y) || this.sharesParent(y, x);
+    const px = this.parentsOf(x.name);
+    const py = this.parentsOf(y.name);
+    return px.includes(y.name) || py.includes(x.name) || px.some((p) => py.includes(p));
   }
 
   private uppers(s: IfaceState): string[] {
@@ -133,10 +136,19 @@ export class SharedMacs {
     return out;
   }
 
-  private sharesParent(s: IfaceState, parent: IfaceState): boolean {
-    const k = this.v.kindOf(s.name).kind;
-    const dotted = s.name.startsWith(`${parent.name}.`);
-    if (k !== undefined && SHARES_PARENT_MAC.has(k) && (this.v.peers.get(s.name) === parent.name || dotted)) return true;
-    return dotted && /^\d+$/.test(s.name.slice(parent.name.length + 1));
+  /** The parents whose MAC a VLAN (or ipvlan) shares, nearest first: its netlink peer, else the name before the dot (`eth0.10.20` -> `eth0.10`, `eth0`). */
+  private parentsOf(name: string): string[] {
+    const out: string[] = [];
+    for (let cur = name, i = 0; i < 4; i++) {
+      const k = this.v.kindOf(cur).kind;
+      const shares = k !== undefined && SHARES_PARENT_MAC.has(k);
+      const peer = this.v.peers.get(cur);
+      const dot = cur.lastIndexOf('.');
+      const next = shares && peer ? peer : dot > 0 && (shares || /^\d+$/.test(cur.slice(dot + 1))) ? cur.slice(0, dot) : undefined;
+      if (next === undefined) break;
+      out.push(next);
+      cur = next;
+    }
+    return out;
   }
 }

@@ -27,6 +27,8 @@ export class TraceFacts implements FactsView {
   private readonly kinds = new Map<string, IfKind>();
   private readonly guessed = new Map<string, IfKind | null>();
   readonly peers = new Map<string, string>();
+  /** Bond modes from the snapshot (`active-backup`, `802.3ad`...). */
+  readonly bondModes = new Map<string, string>();
   readonly ownMac = new Map<string, string>();
   readonly udevGiven = new Map<string, string>();
   readonly lastMacRef = new Map<string, Ref>();
@@ -66,9 +68,12 @@ export class TraceFacts implements FactsView {
     this.history = new MacHistory(this);
     for (const l of header.snapshot) {
       if (l.kind) this.kinds.set(l.ifname, l.kind);
+      if (l.bondMode) this.bondModes.set(l.ifname, l.bondMode);
       const own = l.permAddr ?? l.addr;
       if (isUnicastMac(own)) this.ownMac.set(l.ifname, own);
     }
+    // a port says what its master is (IFLA_INFO_SLAVE_KIND), even when the master's own kind is missing
+    for (const l of header.snapshot) if (l.master && l.slaveKind && !this.kinds.has(l.master)) this.kinds.set(l.master, l.slaveKind);
     for (const s of this.table.all()) this.shared.update(s);
   }
 
@@ -79,6 +84,11 @@ export class TraceFacts implements FactsView {
   /** A trace with interfaces and no events: a snapshot of one host (`ifblame snapshot`), not a recording. */
   get isSnapshot(): boolean {
     return this.events === 0 && this.skipped === 0 && this.header.snapshot.length > 0;
+  }
+
+  /** Where the final state is: `in the snapshot` (a snapshot file) or `at the end of the trace`. */
+  get when(): string {
+    return this.isSnapshot ? 'in the snapshot' : 'at the end of the trace';
   }
 
   /** What an interface is: known (snapshot, probes, kernel paths), else guessed from its name (and said so). */
@@ -143,7 +153,7 @@ export class TraceFacts implements FactsView {
   finish(): void {
     this.settle(Infinity);
     for (const s of this.table.all()) {
-      if (!s.deleted && this.kindOf(s.name).kind === 'bond') this.bonds.check(s.name, this.evidence.fact(`${s.name} has ${s.addr ?? '?'} at the end of the trace`));
+      if (!s.deleted && this.kindOf(s.name).kind === 'bond') this.bonds.check(s.name, this.evidence.fact(`${s.name} has ${s.addr ?? '?'} ${this.when}`));
     }
   }
 

@@ -1,5 +1,6 @@
-// Findings for people (text) and for scripts (JSON). Text shows every string from a trace file through displayText; JSON keeps exact values.
-import { displayText } from '../format/escape.js';
+// Findings for people (text) and for scripts (JSON). Text shows every string from a trace file through displayText;
+// JSON keeps exact values, terminal-safe.
+import { displayText, terminalSafeJson } from '../format/escape.js';
 import { clockText } from '../format/values.js';
 import type { TraceFacts } from './facts.js';
 import type { Finding } from './types.js';
@@ -81,6 +82,7 @@ export function renderText(report: Report, opts: { utc?: boolean } = {}): string
   return out.join('\n') + '\n';
 }
 
+/** The report as JSON: exact values; characters a terminal could act on written as \u escapes (same value for a parser). */
 export function renderJson(report: Report): string {
-  return JSON.stringify(report, null, 2) + '\n';
+  return terminalSafeJson(JSON.stringify(report, null, 2)) + '\n';
 }

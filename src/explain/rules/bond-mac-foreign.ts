@@ -19,7 +19,7 @@ export const bondMacForeign: TraceRule = {
           severity: 'warning',
           title: `${bond}: bond MAC ${f.mac} belongs to none of its slaves (${f.slaves.join(', ')})${still ? '' : ' (for a while)'}`,
           detail:
-            `${bond} used ${f.mac} while its slaves' own addresses are ${f.owned.join(', ')}${still ? ', and still does at the end of the trace' : ''}. ` +
+            `${bond} used ${f.mac} while its slaves' own addresses are ${f.owned.join(', ')}${still ? `, and still does ${facts.when}` : ''}. ` +
             `A bond normally takes its first slave's MAC; a MAC configured by hand or by a script is copied as it is to every host that runs the same configuration, ` +
             `and two hosts with the same bond MAC break each other's traffic.`,
           ifaces: [bond, ...f.slaves],

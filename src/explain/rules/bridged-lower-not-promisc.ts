@@ -15,6 +15,9 @@ function lowerPromiscFix(lower: string, master: string, bridge: string): Fix {
   };
 }
 
+/** Bond modes with one active slave (bond_uses_primary()): promiscuity goes to that one only. */
+const PRIMARY_MODES = new Set(['active-backup', 'balance-tlb', 'balance-alb']);
+
 /** Promiscuity a lower device holds of its own (not for a packet capture). */
 function ownPromiscuity(facts: TraceFacts, s: IfaceState): number | undefined {
   return s.promiscuity === undefined ? undefined : s.promiscuity - (facts.pcapOutstanding.get(s.name) ?? 0);
@@ -37,13 +40,16 @@ export const bridgedLowerNotPromisc: TraceRule = {
       if (facts.kindOf(br).kind !== 'bridge') continue;
       const own = ownPromiscuity(facts, low);
       if (own === undefined || own > 0) continue;
-      // an active-backup bond makes only its active slave promiscuous: a backup slave without it is by design
-      if (midKind === 'bond' && facts.table.portsOf(mid.name).some((p) => (ownPromiscuity(facts, p) ?? 0) > 0)) continue;
+      // active-backup, balance-tlb and balance-alb bonds make only the active slave promiscuous: a backup without it is by design
+      // (mode unknown: so is any bond with one promiscuous slave); other modes and teams make every port promiscuous
+      const mode = facts.bondModes.get(mid.name);
+      const oneNeeded = midKind === 'bond' && (mode === undefined || PRIMARY_MODES.has(mode));
+      if (oneNeeded && facts.table.portsOf(mid.name).some((p) => (ownPromiscuity(facts, p) ?? 0) > 0)) continue;
       const pcap = facts.pcapOutstanding.get(low.name) ?? 0;
       const ev = new EvidenceList();
       for (const e of facts.enslaves) if ((e.change.iface === mid.name && e.change.after === br) || (e.change.iface === low.name && e.change.after === mid.name)) ev.add(e.ref);
       for (const r of facts.promisc.get(low.name)?.items ?? []) ev.add(r);
-      if (!ev.items.length) ev.add(facts.evidence.fact(`${low.name} (port of ${mid.name}, port of ${br}) has promiscuity ${low.promiscuity} at the end of the trace`));
+      if (!ev.items.length) ev.add(facts.evidence.fact(`${low.name} (port of ${mid.name}, port of ${br}) has promiscuity ${low.promiscuity} ${facts.when}`));
       out.push(
         finding(facts, {
           id: 'bridged-lower-not-promisc',

@@ -1,4 +1,5 @@
 // One MAC on two interfaces of one host that are neither master and port nor VLAN and parent (and that lasted).
+import { isVrrpMac } from '../classify.js';
 import { finding, type TraceRule } from '../rule.js';
 
 export const duplicateMac: TraceRule = {
@@ -9,7 +10,8 @@ export const duplicateMac: TraceRule = {
   find(facts, claims) {
     const out = [];
     for (const d of facts.shared.pairs.values()) {
-      if (!d.confirmed || claims.claimed(`pair:${d.a} ${d.b} ${d.mac}`)) continue;
+      // a VRRP virtual MAC is per VRID and L2 segment: one VRID on two VLANs gives one MAC to two interfaces, by design
+      if (!d.confirmed || isVrrpMac(d.mac) || claims.claimed(`pair:${d.a} ${d.b} ${d.mac}`)) continue;
       const a = facts.table.byName(d.a);
       const b = facts.table.byName(d.b);
       const still = !!a && !!b && !a.deleted && !b.deleted && a.addr === d.mac && b.addr === d.mac && !facts.shared.related(a, b);
@@ -19,7 +21,7 @@ export const duplicateMac: TraceRule = {
           severity: 'warning',
           title: `${d.a} and ${d.b} both have ${d.mac}${still ? '' : ' (for a while)'}`,
           detail:
-            `Two interfaces on ${facts.host} that are neither master and port nor VLAN and parent used the same MAC${still ? ', and still do at the end of the trace' : ''}. ` +
+            `Two interfaces on ${facts.host} that are neither master and port nor VLAN and parent used the same MAC${still ? `, and still do ${facts.when}` : ''}. ` +
             `Frames for one can be delivered to the other, and switches see the address move between ports.`,
           ifaces: [d.a, d.b],
           ts: d.ts,

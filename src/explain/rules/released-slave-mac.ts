@@ -59,7 +59,7 @@ export const releasedSlaveMac: TraceRule = {
           detail:
             `${bond} took ${mac} from a slave (the first one enslaved) and keeps it while it has other slaves; when ${slave} left it, ${slave} had that same address ` +
             `(given back as its own, or kept). The bonding driver warns "the permanent HWaddr of slave - ${mac} - is still in use by bond". ` +
-            `Two interfaces with one MAC${others.length ? ` (${bond}'s ${others.join(', ')} carry it too, as its ports)` : ''}${still ? ', still at the end of the trace' : ''}: ` +
+            `Two interfaces with one MAC${others.length ? ` (${bond}'s ${others.join(', ')} carry it too, as its ports)` : ''}${still ? `, still ${facts.when}` : ''}: ` +
             `frames for one reach the other, and switches see the address on two ports.`,
           ifaces: [slave, bond],
           ts: rel.change.ts,

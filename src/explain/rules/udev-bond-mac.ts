@@ -55,7 +55,7 @@ export const udevBondMac: TraceRule = {
             `${role === 'policy' ? ', a MAC derived from its name and /etc/machine-id' : ''}. That makes its addr_assign_type 3 (SET), and the bonding driver ` +
             `copies the first slave's MAC into a bond only while the bond's address is RANDOM. ${consequence} ` +
             `Hosts cloned from one image derive the same MAC for the same bond name.` +
-            (stillHas ? ` ${c.iface} still has ${valueText(c.after)} at the end of the trace.` : ''),
+            (stillHas ? ` ${c.iface} still has ${valueText(c.after)} ${facts.when}.` : ''),
           ifaces: [c.iface, ...new Set(over.map((o) => o.change.iface))],
           ts: c.ts,
           evidence: ev.items,
