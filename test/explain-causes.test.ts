@@ -173,6 +173,12 @@ describe('explain: one finding from several files of one host and time span', ()
     assert.deepEqual(new Set(f.evidence.map((e) => e.file)), new Set([`${name}.1`, `${name}.2`]), 'evidence from both files');
     assert.deepEqual(f.evidence.map((e) => (e.event as Change).after), moves.evidence.map((e) => (e.event as Change).after), 'the same moves, in order');
     assert.match(f.detail, /Seen in 2 files of ifblame-kt from one time span/);
+    assert.equal(f.title, moves.title, 'the moves of both files counted');
+    // two copies of one file (a capture and a recording of one incident): the same count, every file:line listed
+    const copies = explainTraces([{ file: 'capture', ...recording(name) }, { file: 'recording', ...recording(name) }]);
+    const c = only(copies, 'bridge-mac-moved');
+    assert.equal(c.title, moves.title);
+    assert.equal(c.evidence.length, 2 * moves.evidence.length);
     assert.equal(split.findings.length, whole.findings.length, `${ids(split).join(', ')} vs ${ids(whole).join(', ')}`);
   });
 

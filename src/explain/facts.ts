@@ -14,7 +14,7 @@ import { SharedMacs } from './facts-shared.js';
 import type { FactsView } from './facts-view.js';
 
 /** Checks that judge a state wait this long for the dust to settle (enslaving is several events). */
-export const GRACE_US = 1_500_000;
+const GRACE_US = 1_500_000;
 const MAX_UDEV = 256;
 const MAX_OVERWRITES = 64;
 const MAX_ENSLAVES = 256;
@@ -189,7 +189,7 @@ export class TraceFacts implements FactsView {
     return macs;
   }
 
-  stateOf(c: Change): IfaceState | undefined {
+  private stateOf(c: Change): IfaceState | undefined {
     return (c.ifindex !== undefined ? this.table.get(c.ifindex) : undefined) ?? this.table.byName(c.iface);
   }
 

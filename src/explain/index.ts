@@ -27,7 +27,7 @@ export interface TraceInput {
 export function findingsOf(traces: readonly TraceFacts[]): Finding[] {
   const perFile = traces.map((facts) => {
     const claims = new Claims();
-    const findings = TRACE_RULES.flatMap((rule) => rule.find(facts, claims).map((finding) => ({ finding, subject: rule.subject?.(finding) ?? finding.ifaces.join(' ') })));
+    const findings = TRACE_RULES.flatMap((rule) => rule.find(facts, claims).map((finding) => ({ finding, rule, subject: rule.subject?.(finding, facts) ?? finding.ifaces.join(' ') })));
     return { facts, findings };
   });
   const fleet = new FleetFacts(traces);

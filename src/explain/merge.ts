@@ -1,14 +1,15 @@
 // One finding per cause across files: the same finding from several files of one host and time span (rotated files
 // of one recording, a capture and a recording of one incident) is told once, with the evidence of every file.
 import type { TraceFacts } from './facts.js';
-import { MAX_EVIDENCE, SEVERITY_ORDER, type EvidenceRef, type Finding } from './types.js';
+import type { TraceRule } from './rule.js';
+import { SEVERITY_ORDER, type EvidenceRef, type Finding } from './types.js';
 
 /** Files of one host this close in time (or overlapping) are one span: rotation leaves no gap, one incident a small one. */
 export const SAME_SPAN_GAP_US = 5 * 60_000_000;
 
 export interface FileFindings {
   facts: TraceFacts;
-  findings: { finding: Finding; subject: string }[];
+  findings: { finding: Finding; rule: TraceRule; subject: string }[];
 }
 
 /** When the file covers: its events, else (a snapshot) the moment its header was written. */
@@ -44,27 +45,40 @@ function spans(files: FileFindings[]): FileFindings[][] {
   return out;
 }
 
-/** Several findings of one rule and subject: the most severe (then earliest) tells it, with everyone's evidence. */
-function mergeOne(same: { finding: Finding; file: string }[]): Finding {
+/** One event, whichever file it is in. */
+function eventKey(e: EvidenceRef): string {
+  return `${e.ts ?? ''}|${e.text}`;
+}
+
+/** How many events a (merged) finding stands on: the distinct ones listed, and those not listed. */
+export function eventCount(f: Finding): number {
+  return new Set(f.evidence.map(eventKey)).size + f.moreEvidence;
+}
+
+/** Several findings of one rule and subject: the most severe (then earliest) tells it, with every file's evidence (each already capped). */
+function mergeOne(rule: TraceRule, same: { finding: Finding; file: string }[]): Finding {
   const sorted = [...same].sort((a, b) => SEVERITY_ORDER[a.finding.severity] - SEVERITY_ORDER[b.finding.severity] || (a.finding.ts ?? 0) - (b.finding.ts ?? 0));
   const base = sorted[0]!.finding;
   const evidence: EvidenceRef[] = [];
   let more = 0;
   const seen = new Set<string>();
+  const events = new Set<string>();
   for (const { finding } of sorted) {
-    more += finding.moreEvidence;
+    // a file that only repeats events already seen (a capture and a recording of one incident) is a copy: its unlisted ones are too
+    const fresh = finding.evidence.filter((e) => !events.has(eventKey(e)));
+    if (fresh.length || !finding.evidence.length) more += finding.moreEvidence;
+    for (const e of fresh) events.add(eventKey(e));
     for (const e of finding.evidence) {
       const key = `${e.file}:${e.line ?? ''}:${e.text}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      if (evidence.length < MAX_EVIDENCE * 2) evidence.push(e);
-      else more++;
+      evidence.push(e);
     }
   }
   evidence.sort((a, b) => (a.ts ?? 0) - (b.ts ?? 0));
   const files = [...new Set(sorted.map((s) => s.file))];
   const ts = sorted.map((s) => s.finding.ts).filter((t): t is number => t !== undefined);
-  return {
+  const merged: Finding = {
     ...base,
     detail: `${base.detail} Seen in ${files.length} files of ${base.hosts.join(', ')} from one time span: ${files.join(', ')}.`,
     ifaces: [...new Set(sorted.flatMap((s) => s.finding.ifaces))],
@@ -72,6 +86,7 @@ function mergeOne(same: { finding: Finding; file: string }[]): Finding {
     evidence,
     moreEvidence: more,
   };
+  return rule.retitle ? { ...merged, title: rule.retitle(merged) } : merged;
 }
 
 /** The findings of every file, the same ones of one host and time span merged. */
@@ -82,16 +97,16 @@ export function mergeFindings(files: FileFindings[]): Finding[] {
       out.push(...span[0]!.findings.map((f) => f.finding));
       continue;
     }
-    const groups = new Map<string, { finding: Finding; file: string }[]>();
+    const groups = new Map<string, { rule: TraceRule; same: { finding: Finding; file: string }[] }>();
     for (const f of span) {
-      for (const { finding, subject } of f.findings) {
+      for (const { finding, rule, subject } of f.findings) {
         const key = `${finding.id}\u0000${subject}`;
         let g = groups.get(key);
-        if (!g) groups.set(key, (g = []));
-        g.push({ finding, file: f.facts.file });
+        if (!g) groups.set(key, (g = { rule, same: [] }));
+        g.same.push({ finding, file: f.facts.file });
       }
     }
-    for (const g of groups.values()) out.push(g.length === 1 ? g[0]!.finding : mergeOne(g));
+    for (const { rule, same } of groups.values()) out.push(same.length === 1 ? same[0]!.finding : mergeOne(rule, same));
   }
   return out;
 }

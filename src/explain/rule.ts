@@ -22,13 +22,15 @@ interface RuleInfo {
   severity: Severity;
   /** What it looks for, in one line. */
   about: string;
-  /** Same subject in several files of one host and time span: one finding (default: the interfaces). */
-  subject?(f: Finding): string;
 }
 
 export interface TraceRule extends RuleInfo {
   scope: 'trace';
   find(facts: TraceFacts, claims: Claims): Finding[];
+  /** What a finding is about: the same subject in several files of one host and time span is one finding (default: its interfaces). */
+  subject?(f: Finding, facts: TraceFacts): string;
+  /** The title of a finding merged from several files, from its evidence (when the title counts something). */
+  retitle?(f: Finding): string;
 }
 
 export interface HostsRule extends RuleInfo {
@@ -36,7 +38,6 @@ export interface HostsRule extends RuleInfo {
   find(fleet: FleetFacts, claims: Claims): Finding[];
 }
 
-export type Rule = TraceRule | HostsRule;
 
 /** A finding of one trace: its host, no hidden evidence unless said. */
 export function finding(facts: TraceFacts, f: Omit<Finding, 'hosts' | 'moreEvidence'> & { moreEvidence?: number }): Finding {

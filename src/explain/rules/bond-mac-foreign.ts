@@ -7,6 +7,7 @@ export const bondMacForeign: TraceRule = {
   id: 'bond-mac-foreign',
   severity: 'warning',
   about: "a bond whose MAC belongs to none of its slaves (after enslaving settled)",
+  subject: (f) => f.ifaces[0] ?? '',
   find(facts, claims) {
     const out = [];
     for (const [bond, f] of facts.bonds.foreign) {

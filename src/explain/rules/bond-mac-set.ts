@@ -25,6 +25,7 @@ export const bondMacSet: TraceRule = {
   id: 'bond-mac-set',
   severity: 'warning',
   about: "a bond whose MAC was set explicitly (addr_assign_type 3) and belongs to none of its slaves, set before the trace could see who did it",
+  subject: (f) => f.ifaces[0] ?? '',
   find(facts, claims) {
     const out = [];
     for (const s of facts.table.all()) {

@@ -1,5 +1,6 @@
 // Incident 3: a bridge whose MAC was not set by hand follows the lowest MAC among its ports, so a port joining or leaving moves it.
 import type { Fix } from '../types.js';
+import { eventCount } from '../merge.js';
 import { finding, plural, type TraceRule } from '../rule.js';
 
 function bridgeMacFix(bridge: string, mac: string | undefined): Fix {
@@ -17,6 +18,7 @@ export const bridgeMacMoved: TraceRule = {
   id: 'bridge-mac-moved',
   severity: 'warning',
   about: 'a bridge whose MAC moved with its ports (a warning), or took its first port\'s MAC (a note)',
+  retitle: (f) => `${f.ifaces[0]}: bridge MAC moved with its ports (${plural(eventCount(f), 'time')})`,
   find(facts) {
     const out = [];
     for (const [br, m] of facts.history.bridgeMoves) {

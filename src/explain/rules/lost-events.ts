@@ -12,6 +12,8 @@ export const lostEvents: TraceRule = {
   id: 'lost-events',
   severity: 'warning',
   about: 'events lost by bpftrace or netlink, or unreadable lines: the picture is incomplete',
+  // each file lost its own events: told per file
+  subject: (_f, facts) => facts.file,
   find(facts) {
     if (facts.lostCount === 0 && facts.skipped === 0) return [];
     const parts = [...facts.lostBySource].map(([src, n]) => `${n} from ${src}`);

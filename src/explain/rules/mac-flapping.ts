@@ -1,6 +1,7 @@
 // A MAC that keeps changing back and forth (two agents fighting over it); changes another finding explains are not counted.
 import type { Fix } from '../types.js';
 import { FLAP_CHANGES, FLAP_WINDOW_US } from '../facts-history.js';
+import { eventCount } from '../merge.js';
 import { finding, type TraceRule } from '../rule.js';
 
 const FLAPPING_FIX: Fix = {
@@ -13,6 +14,7 @@ export const macFlapping: TraceRule = {
   id: 'mac-flapping',
   severity: 'warning',
   about: `a MAC going back to an address it just had, or changing ${FLAP_CHANGES} times, within ${FLAP_WINDOW_US / 1e6} s`,
+  retitle: (f) => `${f.ifaces[0]}: MAC flapping (${eventCount(f)} changes)`,
   find(facts) {
     const out = [];
     for (const [iface, f] of facts.history.flaps) {
