@@ -87,11 +87,13 @@ export const LinkEvent = z.object({
   promiscuity: Int.optional(),
   /** `event FEATURE CHANGE`, `event BONDING OPTION`... */
   event: z.string().optional(),
+  /** RTM_DELLINK of a device moved to another namespace (`new-netnsid` / `new-netns`, `new-ifindex`): a move. */
+  movedTo: z.object({ netns: z.string(), ifindex: Int.optional() }).optional(),
   raw: z.string().optional(),
 });
 export type LinkEvent = z.infer<typeof LinkEvent>;
 
-export const ChangeKind = z.enum(['mac', 'promisc', 'enslave', 'release', 'master', 'created', 'deleted']);
+export const ChangeKind = z.enum(['mac', 'promisc', 'enslave', 'release', 'master', 'created', 'deleted', 'moved']);
 export type ChangeKind = z.infer<typeof ChangeKind>;
 
 /**
@@ -123,6 +125,8 @@ export const Change = z.object({
   evidence: Evidence,
   /** seq numbers of the raw events behind this change. */
   refs: z.array(Int).default([]),
+  /** The network namespace of the interface when it is not the one watched: its inode and, when known, a name. */
+  netns: z.object({ inode: Int.optional(), name: z.string().optional() }).optional(),
 });
 export type Change = z.infer<typeof Change>;
 

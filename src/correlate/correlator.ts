@@ -29,6 +29,12 @@ interface Obs {
 }
 
 export interface CorrelatorOptions {
+  /** Names namespaces by inode (live: /run/netns); changes in other namespaces carry the name when it is known. */
+  netnsName?: (inode: number) => string | undefined;
+  /** This correlator follows a namespace no netlink source watches: nothing is ever confirmed. */
+  foreign?: boolean;
+  /** A name for an index this correlator has no state for (a device just moved in keeps its name). */
+  nameHint?: (ifindex: number) => string | undefined;
   procInfo?: ProcessInfo;
   /** Network namespace inode the netlink source watches. */
   netns?: number;
@@ -74,12 +80,24 @@ export class Correlator {
   private readonly out: TraceEvent[] = [];
   private clock = 0;
   private readonly info: ProcessInfo | undefined;
+  private readonly opts: CorrelatorOptions;
   private readonly netns: number | undefined;
+  private readonly foreign = new Map<number, Correlator>();
+  /** The last netlink request naming each device (syscalls backend), for what only netlink shows: a move. */
+  private readonly lastRequest = new Map<number, { actor: Actor; refs: number[]; ts: number }>();
+  /** Devices that just left for another namespace, under their index there: their name when they act there. */
+  private movedOut: { name: string; ifindex: number; ts: number }[] = [];
+
+  /** How the watched namespace is named in a move: `netns 4026531840`, or `this netns`. */
+  private get here(): string {
+    return this.netns !== undefined ? `netns ${this.netns}` : 'this netns';
+  }
 
   constructor(snapshot: LinkState[] = [], opts: CorrelatorOptions = {}) {
     this.table = new StateTable(snapshot);
     this.info = opts.procInfo;
     this.netns = opts.netns;
+    this.opts = opts;
   }
 
   /** One raw event, in time order (the feed's merge orders them). Returns the derived events ready now. */
@@ -95,6 +113,7 @@ export class Correlator {
   advance(watermark: number): TraceEvent[] {
     if (Number.isFinite(watermark)) this.clock = Math.max(this.clock, watermark);
     this.expire(watermark);
+    for (const inode of this.foreign.keys()) this.inForeign(inode, (c) => c.advance(watermark));
     return this.out.splice(0);
   }
 
@@ -102,7 +121,26 @@ export class Correlator {
   horizon(): number {
     let h = this.clock;
     for (const o of this.pending) if (o.ts < h) h = o.ts;
+    for (const c of this.foreign.values()) h = Math.min(h, c.horizon());
     return h;
+  }
+
+  /** Runs `fn` on the correlator of namespace `inode` and takes its changes, named by their namespace. */
+  private inForeign(inode: number, fn: (c: Correlator) => TraceEvent[]): void {
+    let c = this.foreign.get(inode);
+    if (!c) {
+      const hint = (ifindex: number) => [...this.movedOut].reverse().find((m) => m.ifindex === ifindex && this.clock - m.ts < RECENT_US)?.name;
+      c = new Correlator([], { netns: inode, foreign: true, nameHint: hint, ...(this.info ? { procInfo: this.info } : {}) });
+      this.foreign.set(inode, c);
+    }
+    const name = this.opts.netnsName?.(inode);
+    for (const ev of fn(c)) {
+      if (ev.type === 'change') {
+        ev.netns = { inode, ...(name ? { name } : {}) };
+        if (ev.via.note) ev.via.note = ev.via.note.replace('request not confirmed by netlink', 'in a namespace ifblame does not watch: no netlink confirmation');
+      }
+      this.out.push(ev);
+    }
   }
 
   /** Everything left: end of a replay/import, or a live session stopping. */
@@ -117,8 +155,8 @@ export class Correlator {
   // ---- probes ------------------------------------------------------------------------------------------
 
   private onProbe(ev: ProbeEvent): void {
-    // Interface indexes and names are per namespace: correlate only the namespace netlink watches.
-    if (this.netns !== undefined && ev.netns !== undefined && ev.netns !== this.netns) return;
+    // Interface indexes and names are per namespace: another namespace's events go to a correlator of its own.
+    if (this.netns !== undefined && ev.netns !== undefined && ev.netns !== this.netns) return this.inForeign(ev.netns, (c) => c.push(ev));
     if (ev.phase === 'return') return this.onReturn(ev);
     if (MAC_PROBES.has(ev.probe)) return this.onMacProbe(ev);
     if (PROMISC_PROBES.has(ev.probe)) return this.onPromiscProbe(ev);
@@ -133,6 +171,8 @@ export class Correlator {
         return this.onMasterProbe(ev, 'release');
       case 'unregister_netdevice':
         return this.onUnregister(ev);
+      case 'change_net_namespace':
+        return this.onMove(ev);
       case 'nl_link':
         return this.onNetlinkRequest(ev);
       case 'ioctl_link':
@@ -224,6 +264,13 @@ export class Correlator {
     this.add({ kind: 'deleted', ifindex, iface: String(f.dev), before: String(f.mac), after: null, actor: this.actor(ev), probes: [ev.probe], kstack: ev.kstack, ts: ev.ts, tid: ev.tid, evidence: 'observed', hold: CONFIRM_US }, ev);
   }
 
+  private onMove(ev: ProbeEvent): void {
+    const f = ev.fields;
+    const to = Number(f.to_netns);
+    const name = this.opts.netnsName?.(to);
+    this.add({ kind: 'moved', ifindex: Number(f.ifindex), iface: String(f.dev), before: null, after: name ? `${name} (netns ${to})` : `netns ${to}`, actor: this.actor(ev), probes: [ev.probe], kstack: ev.kstack, ts: ev.ts, tid: ev.tid, evidence: 'observed', hold: CONFIRM_US }, ev);
+  }
+
   /** A failed call (ret < 0) changed nothing: its observations are dropped. */
   private onReturn(ev: ProbeEvent): void {
     const ret = Number(ev.fields.ret);
@@ -236,7 +283,7 @@ export class Correlator {
   }
 
   private nameOf(ifindex: number): string {
-    return this.table.get(ifindex)?.name ?? `if${ifindex}`;
+    return this.table.get(ifindex)?.name ?? this.opts.nameHint?.(ifindex) ?? `if${ifindex}`;
   }
 
   private onNetlinkRequest(ev: ProbeEvent): void {
@@ -244,7 +291,7 @@ export class Correlator {
     const ifindex = Number(f.ifindex);
     const ifname = String(f.ifname ?? '');
     const s = ifindex ? this.table.get(ifindex) : ifname ? this.table.byName(ifname) : undefined;
-    const iface = s?.name ?? (ifname || (ifindex ? `if${ifindex}` : ''));
+    const iface = s?.name ?? (ifname || (ifindex ? this.nameOf(ifindex) : ''));
     const base = { ...(s ? { ifindex: s.ifindex } : ifindex ? { ifindex } : {}), iface };
     if (Number(f.nl_type) === 16 && Number(f.nl_flags) & NLM_F_CREATE) {
       this.request(ev, { kind: 'creating', iface: ifname, before: null, after: null });
@@ -255,6 +302,8 @@ export class Correlator {
       this.request(ev, { ...base, kind: 'deleted', before: s?.addr ?? null, after: null });
       return;
     }
+    // The last request naming this device: a move (IFLA_NET_NS_FD, not parsed in-program: the BPF stack is full) is told from it.
+    if (s) this.lastRequest.set(s.ifindex, { actor: this.actor(ev), refs: ev.seq !== undefined ? [ev.seq] : [], ts: ev.ts });
     if (f.addr) this.request(ev, { ...base, kind: 'mac', before: s?.addr ?? null, after: String(f.addr) });
     const master = Number(f.master);
     if (master > 0) this.request(ev, { ...base, kind: 'enslave', before: s?.master ?? null, after: this.nameOf(master) });
@@ -318,7 +367,12 @@ export class Correlator {
     const s = this.table.get(ev.ifindex)!;
     const refs = ev.seq !== undefined ? [ev.seq] : [];
     if (ev.action === 'del') {
-      if (!before?.deleted) this.emitFromLink(ev, 'deleted', before?.addr ?? null, null, refs);
+      // Moved to another namespace: gone from this one, not deleted.
+      if (ev.movedTo) {
+        if (ev.movedTo.ifindex !== undefined) this.movedOut = [...this.movedOut.slice(-15), { name: ev.ifname, ifindex: ev.movedTo.ifindex, ts: ev.ts }];
+        this.emitFromLink(ev, 'moved', this.here, ev.movedTo.netns, refs);
+      }
+      else if (!before?.deleted) this.emitFromLink(ev, 'deleted', before?.addr ?? null, null, refs);
       return;
     }
     if (!known || before?.deleted || known.probeOnly) {
@@ -354,14 +408,17 @@ export class Correlator {
     const obs =
       kind === 'created'
         ? this.creatorOf(ev)
-        : this.pending.find((o) => !o.failed && o.kind === kind && sameIface(o) && (o.after === after || typeof o.after !== typeof after || kind === 'release' || kind === 'deleted'));
+        : this.pending.find((o) => !o.failed && o.kind === kind && sameIface(o) && (o.after === after || typeof o.after !== typeof after || kind === 'release' || kind === 'deleted' || kind === 'moved'));
     if (obs) {
       this.pending = this.pending.filter((o) => o !== obs);
-      const c = this.emit({ ...obs, kind, ifindex: ev.ifindex, iface: ev.ifname, before, after, refs: [...obs.refs, ...refs] });
+      // A probe names the target namespace by inode (and name); a request only by a file descriptor: keep netlink's id then.
+      const moved = kind === 'moved' && obs.evidence === 'observed' ? { after: obs.after } : {};
+      const c = this.emit({ ...obs, kind, ifindex: ev.ifindex, iface: ev.ifname, before, after, ...moved, refs: [...obs.refs, ...refs] });
       if (c) this.confirmed.add(c);
       return;
     }
-    const guess = this.infer(ev, kind, after);
+    if ((kind === 'mac' || kind === 'promisc') && this.foldIntoDeletion(ev.ifindex, undefined, ev.ts, refs)) return;
+    const guess = this.infer(ev, kind, after, before);
     const inferred = this.emit({
       kind,
       ifindex: ev.ifindex,
@@ -397,6 +454,28 @@ export class Correlator {
     return anonymous.length === 1 ? anonymous[0] : undefined;
   }
 
+  /**
+   * A deletion of this device already seen (a probe, or the request) by the same task a moment earlier: the change
+   * is folded into it (its events stay in the deletion's refs) instead of being reported on its own.
+   */
+  private foldIntoDeletion(ifindex: number, tid: number | undefined, ts: number, refs: number[]): boolean {
+    const near = (x: { ts: number }) => ts - x.ts >= 0 && ts - x.ts < 1_000_000;
+    const obs = this.pending.find((o) => o.kind === 'deleted' && !o.failed && o.ifindex === ifindex && near(o) && (tid === undefined || o.tid === tid || o.evidence === 'requested'));
+    if (obs) {
+      obs.refs.push(...refs);
+      return true;
+    }
+    const done = this.recent.find((c) => c.kind === 'deleted' && c.ifindex === ifindex && near(c) && (tid === undefined || c.actor?.tid === tid));
+    if (!done) return false;
+    done.refs.push(...refs);
+    return true;
+  }
+
+  /** The deletion of a master a moment ago (seen or requested), whoever has reported it yet. */
+  private masterDeletion(master: string, ts: number): Op | undefined {
+    return this.operations().find((o) => o.kind === 'deleted' && o.iface === master && ts - o.ts >= 0 && ts - o.ts < 1_000_000 && o.actor);
+  }
+
   /** Recent changes, then pending observations: what happened around an event, whoever has reported it yet. */
   private operations(): Op[] {
     return [
@@ -406,7 +485,7 @@ export class Correlator {
   }
 
   /** Kernel-internal causes the syscalls backend cannot see, told from the netlink stream and recent requests. */
-  private infer(ev: LinkEvent, kind: ChangeKind, after: string | number | null): { actor: Actor | null; note: string; refs: number[]; path?: string[] } | undefined {
+  private infer(ev: LinkEvent, kind: ChangeKind, after: string | number | null, before: string | number | null = null): { actor: Actor | null; note: string; refs: number[]; path?: string[] } | undefined {
     const s = this.table.get(ev.ifindex);
     const ops = this.operations();
     const relatedRequest = (names: string[]) =>
@@ -441,6 +520,14 @@ export class Correlator {
       const r = relatedRequest([ev.ifname]);
       if (r) return { actor: r.actor, note: `promiscuity follows ${r.kind} ${r.after ?? r.before ?? ''} (inferred from netlink)`, refs: r.refs };
     }
+    if (kind === 'moved') {
+      const r = this.lastRequest.get(ev.ifindex);
+      if (r && ev.ts - r.ts >= 0 && ev.ts - r.ts < 1_000_000) return { actor: r.actor, note: `moved to another network namespace by the netlink request ${r.actor.comm} sent for ${ev.ifname} a moment before`, refs: r.refs };
+      return undefined;
+    }
+    // Ports let go because their bridge or bond was deleted: the process that deleted the master did it.
+    const gone = kind === 'release' && typeof before === 'string' ? this.masterDeletion(before, ev.ts) : undefined;
+    if (gone) return { actor: gone.actor, note: `released because its master ${gone.iface} was deleted`, refs: gone.refs, path: gone.path };
     // A probe saw the same operation through another function (br_del_if lowering promiscuity, a bond releasing its slaves).
     if (kind !== 'release' && kind !== 'deleted') return undefined;
     // A veth peer (or a device's uppers) goes with the device that was deleted a moment ago.
@@ -475,6 +562,8 @@ export class Correlator {
 
   private emit(o: Obs): Change | undefined {
     if (o.kind === 'creating') return undefined;
+    // What a device undergoes while it is being deleted (a dying bond's random MAC) is part of its deletion.
+    if ((o.kind === 'mac' || o.kind === 'promisc') && o.ifindex !== undefined && this.foldIntoDeletion(o.ifindex, o.tid, o.ts, o.refs)) return undefined;
     const kind = o.kind;
     const path = [...(o.inferredPath ?? [])];
     for (const p of pathOfObs(o)) if (!path.includes(p)) path.push(p);

@@ -2,6 +2,7 @@
 import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { actorOf, ProcessInfo } from '../correlate/actor.js';
+import { NetnsNames } from '../correlate/netns.js';
 import { EXIT, IfblameError } from '../errors.js';
 import type { BackendChoice, Filters } from '../options.js';
 import type { Decoded } from '../parse/bpftrace-json.js';
@@ -93,7 +94,8 @@ class LiveFeedImpl implements LiveFeed {
     private readonly program: string,
     private readonly notes: string[],
   ) {
-    this.pipeline = new Pipeline(header, { correlate: true, sources: 2, filters: opts.filters, procInfo: this.procInfo });
+    const names = new NetnsNames();
+    this.pipeline = new Pipeline(header, { correlate: true, sources: 2, filters: opts.filters, procInfo: this.procInfo, netnsName: (i) => names.nameOf(i) });
     this.record = this.pipeline.record;
     this.done = new Promise((r) => (this.resolveDone = r));
   }

@@ -21,6 +21,8 @@ export interface PipelineOptions {
   /** Changes that do not match are not emitted (raw events always are: the trace keeps everything). */
   filters?: Filters;
   procInfo?: ProcessInfo;
+  /** Names network namespaces by inode (live only: the machine's /run/netns). */
+  netnsName?: (inode: number) => string | undefined;
 }
 
 export class Pipeline {
@@ -41,7 +43,8 @@ export class Pipeline {
   ) {
     this.merge = new Merge<TraceEvent>(opts.sources);
     const netns = header.netns !== undefined ? { netns: header.netns } : {};
-    this.correlator = opts.correlate ? new Correlator(header.snapshot, { ...netns, ...(opts.procInfo ? { procInfo: opts.procInfo } : {}) }) : null;
+    const extra = { ...netns, ...(opts.procInfo ? { procInfo: opts.procInfo } : {}), ...(opts.netnsName ? { netnsName: opts.netnsName } : {}) };
+    this.correlator = opts.correlate ? new Correlator(header.snapshot, extra) : null;
     this.replayState = opts.correlate ? null : new ReplayState(header.snapshot);
   }
 

@@ -112,6 +112,7 @@ export function parseIpMonitorLine(line: string, lineNo: number, opts: IpMonitor
   if (header.state !== undefined) ev.state = header.state;
   if (link.addr !== undefined) ev.addr = link.addr;
   if (link.permAddr !== undefined) ev.permAddr = link.permAddr;
+  if (link.newNetns !== undefined) ev.movedTo = { netns: link.newNetns, ...(link.newIfindex !== undefined ? { ifindex: link.newIfindex } : {}) };
   if (link.promiscuity !== undefined) ev.promiscuity = link.promiscuity;
   if (header.event !== undefined) ev.event = header.event;
   if (opts.raw) ev.raw = text;
@@ -174,7 +175,7 @@ function readHeader(seg: string): Header | string {
   return h;
 }
 
-interface LinkSeg { linkType: string; addr?: HwAddr; permAddr?: HwAddr; promiscuity?: number }
+interface LinkSeg { linkType: string; addr?: HwAddr; permAddr?: HwAddr; promiscuity?: number; newNetns?: string; newIfindex?: number }
 
 /** Reads `link/ether 32:34:71:a6:f6:09 brd ff:ff:ff:ff:ff:ff permaddr ... promiscuity 0 ...`. */
 function readLinkSegment(seg: string): LinkSeg | string {
@@ -206,6 +207,12 @@ function readLinkSegment(seg: string): LinkSeg | string {
     } else if (key === 'promiscuity') {
       if (!UINT.test(value)) return `bad promiscuity ${value}`;
       out.promiscuity = Number(value);
+    } else if (key === 'new-netnsid' || key === 'new-netns') {
+      // RTM_DELLINK of a device moving to another namespace: `new-netnsid 0` (an id) or `new-netns NAME`.
+      out.newNetns = key === 'new-netnsid' ? `netnsid ${value}` : value;
+    } else if (key === 'new-ifindex') {
+      if (!UINT.test(value)) return `bad new-ifindex ${value}`;
+      out.newIfindex = Number(value);
     }
   }
   return out;

@@ -12,6 +12,7 @@ export const KIND_COLOR: Record<ChangeKind, string> = {
   master: 'cyan',
   created: 'blue',
   deleted: 'red',
+  moved: 'blue',
 };
 
 /** `ip[4711]`, `(udev-worker)[978] of systemd-udevd`, `kworker/0:1 (kernel)`, `?` when nobody was seen. */
