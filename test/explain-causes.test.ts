@@ -85,6 +85,19 @@ describe('explain: a slave released from a bond that keeps its MAC', () => {
     assert.deepEqual(ids(explainTraces([{ file: 'c.trace', header: header({}, bondSnapshot()), events: deleted }])), []);
   });
 
+  it('a change in another network namespace is about that namespace\'s interface, whatever its name and index', () => {
+    resetSeq();
+    const ns = { netns: { inode: 4026532177, name: 'ns1' } };
+    const events = [change(0, 'eth0', 'release', 'bond0', null, IP, RELEASE, { ifindex: 3, ...ns }), change(5_000_000, 'eth1', 'promisc', 0, 1, IP)];
+    const r = explainTraces([{ file: 'ns.trace', header: header({}, bondSnapshot()), events }]);
+    assert.deepEqual(ids(r), [], "the watched namespace's eth0 is still bond0's port");
+    resetSeq();
+    const flaps = Array.from({ length: 8 }, (_, i) => change(i * 1000, 'eth0', 'mac', `02:00:00:00:00:0${i}`, `02:00:00:00:00:0${i + 1}`, IP, {}, { ifindex: 3, ...ns }));
+    const f = only(explainTraces([{ file: 'ns.trace', header: header({}, bondSnapshot()), events: flaps }]), 'mac-flapping');
+    assert.equal(f.title, 'eth0@ns1: MAC flapping (8 changes)');
+    assert.deepEqual(f.evidence[0]!.event, flaps[0], 'the evidence is the event as recorded');
+  });
+
   it('the kernel recordings (releases on delete, the last slave leaving, balance-alb): never this finding', () => {
     for (const name of ['kernel-a-bond-udev-kprobe.ndjson', 'kernel-b-bond-stock-kfunc.ndjson', 'kernel-e-alb-kprobe.ndjson', 'kernel-e-alb-syscalls.ndjson']) {
       const t = recording(name);

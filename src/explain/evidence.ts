@@ -26,16 +26,20 @@ export class EvidenceMaker {
   }
 }
 
-/** A change and where it is; its evidence text is made only when it is kept as evidence (few are). */
+/**
+ * A change and where it is; its evidence text is made only when it is kept as evidence (few are). `change` is what
+ * the rules reason about; the evidence shows the event as the file has it (`recorded`, when the two differ).
+ */
 export class Ref {
   private made: EvidenceRef | undefined;
   constructor(
     readonly change: Change,
     private readonly line: number,
     private readonly maker: EvidenceMaker,
+    private readonly recorded: Change = change,
   ) {}
   get ref(): EvidenceRef {
-    return (this.made ??= this.maker.event(this.change, this.line, changeText(this.change)));
+    return (this.made ??= this.maker.event(this.recorded, this.line, changeText(this.recorded)));
   }
 }
 

@@ -208,9 +208,11 @@ export class TraceFacts implements FactsView {
     for (const d of due) d.run();
   }
 
-  private onChange(c: Change, line: number): void {
+  private onChange(recorded: Change, line: number): void {
     this.changes++;
-    const r = new Ref(c, line, this.evidence);
+    // a change in another network namespace than the one watched: its own interface, whatever its name or index
+    const c = recorded.netns ? { ...recorded, iface: `${recorded.iface}@${recorded.netns.name ?? recorded.netns.inode ?? 'netns'}`, ifindex: undefined } : recorded;
+    const r = new Ref(c, line, this.evidence, recorded);
     const masterBefore = this.stateOf(c)?.master ?? null;
     switch (c.kind) {
       case 'mac':
