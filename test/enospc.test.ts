@@ -137,7 +137,14 @@ describe('capture --record onto a tiny tmpfs that fills up mid-run (real bpftrac
     const path = join(dir, 'x.trace');
     const r = await execa(process.execPath, [CLI, 'capture', '--netns', ns.name, '--backend', 'syscalls', '--duration', '1s', '--record', path], { reject: false, timeout: 100_000 });
     assert.equal(r.exitCode, EXIT.recording, String(r.stderr));
-    assert.deepEqual(String(r.stderr).split('\n').filter(Boolean), [`ifblame: cannot write the trace file ${path}: no space left on device (hint: choose another path with --record (or free some space))`]);
+    assert.deepEqual(String(r.stderr).split('\n').filter(Boolean), [`ifblame: cannot write the trace file ${path}: no space left on device (hint: choose another path (or free some space))`]);
+  });
+
+  it('a trace file that cannot be created (its directory does not exist): one line, exit 5', { timeout: 120_000 }, async (t) => {
+    const path = join(tempDir(t), 'gone', 'x.trace');
+    const r = await execa(process.execPath, [CLI, 'capture', '--netns', ns.name, '--backend', 'syscalls', '--duration', '1s', '--record', path], { reject: false, timeout: 100_000 });
+    assert.equal(r.exitCode, EXIT.recording, String(r.stderr));
+    assert.deepEqual(String(r.stderr).split('\n').filter(Boolean), [`ifblame: cannot write the trace file ${path}: no such directory (hint: choose a writable path)`]);
   });
 
   it('one line, exit 5, the text output complete, the file valid up to its last complete line', { todo: WIRING_TODO, timeout: 180_000 }, async (t) => {

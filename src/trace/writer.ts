@@ -62,7 +62,8 @@ const REASONS: Record<string, string> = {
   EROFS: 'read-only file system',
   EACCES: 'permission denied',
   EPERM: 'operation not permitted',
-  ENOENT: 'the file is gone',
+  ENOENT: 'no such directory',
+  ENOTDIR: 'a part of the path is not a directory',
   ESTALE: 'stale file handle (the file was removed on the server)',
   EBADF: 'the file is no longer open',
   REMOVED: 'the trace file (or its directory) was removed',
@@ -100,7 +101,9 @@ export function createRecorder(path: string, header: TraceHeader, opts: Recorder
   try {
     fd = openSync(path, 'w', 0o640);
   } catch (e) {
-    throw new IfblameError(`cannot write the trace file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'choose a writable path with --record');
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    const reason = REASONS[code] ?? (code === 'EISDIR' ? 'it is a directory' : code || (e as Error).message.split('\n')[0]!);
+    throw new IfblameError(`cannot write the trace file ${path}: ${reason}`, 'choose a writable path', EXIT.recording);
   }
   let bytes = 0;
   let events = 0;
@@ -138,7 +141,7 @@ export function createRecorder(path: string, header: TraceHeader, opts: Recorder
     line(header);
   } catch (e) {
     const f = fail((e as NodeJS.ErrnoException).code ?? 'EIO', (e as Error).message);
-    throw new IfblameError(`cannot write the trace file ${path}: ${f.reason}`, 'choose another path with --record (or free some space)', EXIT.recording);
+    throw new IfblameError(`cannot write the trace file ${path}: ${f.reason}`, 'choose another path (or free some space)', EXIT.recording);
   }
   return {
     path,
