@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { Change } from '../src/events.js';
+import type { Change, ProbeEvent } from '../src/events.js';
+import { boundHeader, eventLimitProblem, MAX_PROGRAM_BYTES } from '../src/trace/limits.js';
 import { actor, change, header, link, lnk, resetSeq, runCli, tempDir, writeTrace } from './fixtures/replay/helpers.js';
 import { haveTmux, Tmux } from './fixtures/tui/tmux.js';
 import { CLI } from './fixtures/replay/helpers.js';
@@ -107,9 +108,9 @@ describe('hostile trace file: escaped on every terminal path, exact in JSON, lim
     assert.ok(r.stdout.includes('host\\x1b[5m'), `the host name shown escaped:\n${r.stdout}`);
   });
 
-  // JSON.stringify leaves DEL, C1 and bidi controls raw: the JSON sinks pass their text through terminalSafeJson
-  // (same values for a parser); explain's JSON renderer (src/explain/render.ts) does not yet.
-  it('explain --format json: exact values, terminal-safe text', { todo: 'explain renderJson should pass its text through terminalSafeJson' }, async (t) => {
+  // JSON.stringify leaves DEL, C1 and bidi controls raw: every JSON writer passes its text through terminalSafeJson
+  // (the same values for a parser).
+  it('explain --format json: exact values, terminal-safe text', async (t) => {
     const dir = tempDir(t);
     const { path } = hostileTrace(dir);
     const j = await runCli(['explain', path, '--format', 'json']);
@@ -134,5 +135,36 @@ describe('hostile trace file: escaped on every terminal path, exact in JSON, lim
     assert.ok(detail.includes('\\x1b]0;PWN\\x07\\x1b[31mEV[1421]') || detail.includes('\\x1b[31mEV[1421]'), detail);
     term.keys('Escape', 'q');
     await term.waitFor(/EXIT=\d+/, 15_000);
+  });
+});
+
+describe('trace-file limits (unit)', () => {
+  const probe = (over: Partial<ProbeEvent> = {}): ProbeEvent => ({ type: 'probe', ts: 1, backend: 'syscalls', probe: 'nl_link', phase: 'entry', pid: 1, tid: 1, comm: 'ip', fields: { dev: 'eth0' }, kstack: [], ...over });
+  it('names are held to the kernel sizes in bytes: a byte that was not UTF-8 is one byte, a multi-byte character its UTF-8 length', () => {
+    assert.equal(eventLimitProblem(probe({ comm: '\udcff'.repeat(15) })), null, '15 invalid bytes are 15 bytes');
+    assert.match(eventLimitProblem(probe({ comm: '\udcff'.repeat(16) })) ?? '', /^comm is 16 bytes, longer than TASK_COMM_LEN allows \(15\)/);
+    assert.equal(eventLimitProblem(probe({ comm: 'ééééééé' })), null, '14 bytes');
+    assert.match(eventLimitProblem(probe({ comm: 'éééééééé' })) ?? '', /^comm is 16 bytes/);
+    assert.equal(eventLimitProblem(probe({ comm: '\ufffd'.repeat(15) })), null, "U+FFFD stands for the one byte ip could not decode");
+    assert.match(eventLimitProblem(probe({ pcomm: 'p'.repeat(16) })) ?? '', /^pcomm is 16 bytes/);
+  });
+  it('other strings, lists and keys are bounded; the message names the place, never the value', () => {
+    assert.match(eventLimitProblem(probe({ kstack: Array(300).fill('f') })) ?? '', /^kstack has 300 entries, more than the 256 limit$/);
+    assert.match(eventLimitProblem(probe({ kstack: ['ok', 'x'.repeat(5000)] })) ?? '', /^kstack\[1\] is 5000 bytes, longer than the 4096-byte limit$/);
+    assert.match(eventLimitProblem(probe({ fields: { dev: 'eth0', addr: 'y'.repeat(5000) } })) ?? '', /^fields\.addr is 5000 bytes/);
+    assert.match(eventLimitProblem(probe({ fields: { ['\x1b[2J' + 'k'.repeat(100)]: 1 } })) ?? '', /^fields has a key of 104 bytes, longer than the 64-byte limit$/);
+    assert.match(eventLimitProblem(probe({ fields: { ['\x1b[2J']: 'v'.repeat(5000) } })) ?? '', /^fields\.\(key\) is 5000 bytes/, 'a key with controls is not echoed');
+    const c: Change = { type: 'change', ts: 1, iface: 'eth0', kind: 'mac', before: null, after: null, actor: { pid: 1, comm: 'ip', chain: [{ pid: 2, comm: 'c'.repeat(20) }], kernel: false }, via: { kstack: [], path: [] }, evidence: 'observed', refs: [] };
+    assert.match(eventLimitProblem(c) ?? '', /^actor\.chain\[0\]\.comm is 20 bytes, longer than TASK_COMM_LEN/);
+  });
+  it('a header over the limits is cut, never rejected, with one warning per cut (then a count)', () => {
+    const h = header({ program: 'p'.repeat(MAX_PROGRAM_BYTES + 10), host: 'h'.repeat(300) }, Array.from({ length: 20 }, (_, i) => lnk(i + 1, `n${i}`.padEnd(30, 'x'))));
+    const { header: b, warnings } = boundHeader(h);
+    assert.equal(b.program.length, MAX_PROGRAM_BYTES);
+    assert.equal(b.host.length, 255);
+    assert.ok(b.snapshot.every((l) => l.ifname.length === 15));
+    assert.equal(warnings.length, 11);
+    assert.match(warnings[0]!, /^header host is 300 bytes, longer than a host name \(255\): cut$/);
+    assert.equal(warnings.at(-1), 'header: 12 more strings cut');
   });
 });

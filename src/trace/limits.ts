@@ -21,31 +21,43 @@ export const MAX_LIST_ITEMS = 256;
 /** Raw-event references of one change. */
 export const MAX_REFS = 100_000;
 
+/** Byte length of `s` when it is over `max`, else -1. Cheap for the usual short string (UTF-8: at most 3 bytes a unit). */
+function overBy(s: string, max: number): number {
+  if (s.length * 3 <= max) return -1;
+  // Buffer.byteLength counts a lone surrogate (a byte that was not UTF-8) as 3: confirm with the exact count.
+  if (Buffer.byteLength(s, 'utf8') <= max) return -1;
+  const n = byteLength(s);
+  return n > max ? n : -1;
+}
+
 /** Bytes the kernel would have had: U+FFFD (a byte `ip` could not decode) counts as the one byte it replaced. */
-function kernelBytes(s: string): number {
-  let n = byteLength(s);
+function kernelOverBy(s: string, max: number): number {
+  let n = overBy(s, max);
+  if (n < 0) return -1;
   for (let i = s.indexOf('\ufffd'); i >= 0; i = s.indexOf('\ufffd', i + 1)) n -= 2;
-  return n;
+  return n > max ? n : -1;
 }
 
 type Check = (path: string, v: unknown) => string | null;
 
 const name = (max: number, what: string): Check => (path, v) => {
   if (typeof v !== 'string') return null;
-  const n = kernelBytes(v);
-  return n > max ? `${path} is ${n} bytes, longer than ${what} allows (${max}): not from a kernel` : null;
+  const n = kernelOverBy(v, max);
+  return n >= 0 ? `${path} is ${n} bytes, longer than ${what} allows (${max}): not from a kernel` : null;
 };
 const str = (max: number): Check => (path, v) => {
   if (typeof v !== 'string') return null;
-  const n = byteLength(v);
-  return n > max ? `${path} is ${n} bytes, longer than the ${max}-byte limit` : null;
+  const n = overBy(v, max);
+  return n >= 0 ? `${path} is ${n} bytes, longer than the ${max}-byte limit` : null;
 };
 const list = (max: number, each?: Check): Check => (path, v) => {
   if (!Array.isArray(v)) return null;
   if (v.length > max) return `${path} has ${v.length} entries, more than the ${max} limit`;
-  if (each) for (let i = 0; i < v.length; i++) {
-    const r = each(`${path}[${i}]`, v[i]);
-    if (r) return r;
+  if (each) {
+    for (let i = 0; i < v.length; i++) {
+      const r = each('', v[i]);
+      if (r) return each(`${path}[${i}]`, v[i]);
+    }
   }
   return null;
 };
@@ -53,42 +65,61 @@ const list = (max: number, each?: Check): Check => (path, v) => {
 const IFNAME = name(MAX_IFNAME_BYTES, 'IFNAMSIZ');
 const COMM = name(MAX_COMM_BYTES, 'TASK_COMM_LEN');
 const STR = str(MAX_STRING_BYTES);
+const CHAIN_ENTRY: Check = (p, v) => (v && typeof v === 'object' ? COMM(`${p}.comm`, (v as { comm?: unknown }).comm) : null);
 
 /** Fields with a kernel limit, by event type; every other string is held to MAX_STRING_BYTES. */
-const NAMED: Record<TraceEvent['type'], Record<string, Check>> = {
-  probe: { comm: COMM, pcomm: COMM, kstack: list(MAX_LIST_ITEMS, STR) },
-  link: { ifname: IFNAME, master: IFNAME, flags: list(MAX_LIST_ITEMS, STR) },
-  change: { iface: IFNAME, refs: list(MAX_REFS) },
-  lost: {},
-  note: {},
+const NAMED: Record<TraceEvent['type'], [string, Check][]> = {
+  probe: [['comm', COMM], ['pcomm', COMM], ['kstack', list(MAX_LIST_ITEMS, STR)]],
+  link: [['ifname', IFNAME], ['master', IFNAME], ['flags', list(MAX_LIST_ITEMS, STR)]],
+  change: [['iface', IFNAME], ['refs', list(MAX_REFS)]],
+  lost: [],
+  note: [],
 };
-const ACTOR: Record<string, Check> = { comm: COMM, pcomm: COMM, chain: list(MAX_LIST_ITEMS, (p, v) => (v && typeof v === 'object' ? COMM(`${p}.comm`, (v as { comm?: unknown }).comm) : null)) };
-const VIA: Record<string, Check> = { kstack: list(MAX_LIST_ITEMS, STR), path: list(MAX_LIST_ITEMS, STR) };
+const ACTOR: [string, Check][] = [['comm', COMM], ['pcomm', COMM], ['chain', list(MAX_LIST_ITEMS, CHAIN_ENTRY)]];
+const VIA: [string, Check][] = [['kstack', list(MAX_LIST_ITEMS, STR)], ['path', list(MAX_LIST_ITEMS, STR)]];
+const MAX_KEY_BYTES = 64;
 
-/** Every string anywhere under `v` held to `max` bytes (the catch-all after the named checks). */
-function anyString(path: string, v: unknown, max: number, depth = 0): string | null {
-  if (typeof v === 'string') return byteLength(v) > max ? `${path} is ${byteLength(v)} bytes, longer than the ${max}-byte limit` : null;
+/**
+ * The path (segments, innermost last) of the first string anywhere under `v` over `max` bytes, or of a key over
+ * MAX_KEY_BYTES (keys are data too: a probe's field names); null when there is none. Allocates only on a hit.
+ */
+function longString(v: unknown, max: number, depth = 0): (string | number)[] | null {
+  if (typeof v === 'string') return overBy(v, max) >= 0 ? [] : null;
   if (depth > 4 || v === null || typeof v !== 'object') return null;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
-      const r = anyString(`${path}[${i}]`, v[i], max, depth + 1);
-      if (r) return r;
+      const r = longString(v[i], max, depth + 1);
+      if (r) return (r.unshift(i), r);
     }
     return null;
   }
-  for (const [k, x] of Object.entries(v)) {
-    // Keys are data too (a probe's field names): bounded like values, and never echoed.
-    if (byteLength(k) > 64) return `${path} has a key of ${byteLength(k)} bytes, longer than the 64-byte limit`;
-    const r = anyString(path ? `${path}.${k}` : k, x, max, depth + 1);
-    if (r) return r;
+  for (const k in v) {
+    if (overBy(k, MAX_KEY_BYTES) >= 0) return [k, '(key)'];
+    const r = longString((v as Record<string, unknown>)[k], max, depth + 1);
+    if (r) return (r.unshift(k), r);
   }
   return null;
 }
 
-function checkFields(obj: Record<string, unknown>, checks: Record<string, Check>, prefix: string): string | null {
-  for (const [k, check] of Object.entries(checks)) {
-    if (obj[k] === undefined) continue;
-    const r = check(prefix + k, obj[k]);
+function anyString(v: unknown, max: number): string | null {
+  const at = longString(v, max);
+  if (!at) return null;
+  if (at.at(-1) === '(key)') return `${pathText(at.slice(0, -2))} has a key of ${byteLength(String(at.at(-2)))} bytes, longer than the ${MAX_KEY_BYTES}-byte limit`;
+  let x: unknown = v;
+  for (const k of at) x = (x as Record<string | number, unknown>)[k];
+  return `${pathText(at)} is ${byteLength(x as string)} bytes, longer than the ${max}-byte limit`;
+}
+
+/** `via.kstack[3]`; keys from the file are data: shown only when short and plain. */
+function pathText(at: (string | number)[]): string {
+  return at.map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i ? '.' : ''}${/^[A-Za-z0-9_]{1,32}$/.test(k) ? k : '(key)'}`)).join('') || '(event)';
+}
+
+function checkFields(obj: Record<string, unknown>, checks: [string, Check][], prefix: string): string | null {
+  for (const [k, check] of checks) {
+    const v = obj[k];
+    if (v === undefined) continue;
+    const r = check(prefix + k, v);
     if (r) return r;
   }
   return null;
@@ -97,7 +128,7 @@ function checkFields(obj: Record<string, unknown>, checks: Record<string, Check>
 /** Why an event breaks a limit (`comm is 40 bytes, longer than TASK_COMM_LEN allows (15)...`), or null. */
 export function eventLimitProblem(ev: TraceEvent): string | null {
   const o = ev as unknown as Record<string, unknown>;
-  const r = checkFields(o, NAMED[ev.type] ?? {}, '');
+  const r = checkFields(o, NAMED[ev.type] ?? [], '');
   if (r) return r;
   if (ev.type === 'probe' || ev.type === 'change') {
     const a = (ev as { actor?: unknown }).actor;
@@ -110,7 +141,7 @@ export function eventLimitProblem(ev: TraceEvent): string | null {
     const rv = checkFields(ev.via as unknown as Record<string, unknown>, VIA, 'via.');
     if (rv) return rv;
   }
-  return anyString('', o, MAX_STRING_BYTES);
+  return anyString(o, MAX_STRING_BYTES);
 }
 
 /** Cuts a string to at most `max` bytes at a character boundary. */
