@@ -1,5 +1,4 @@
-// How each interface's MAC moved during the trace: a bridge following its ports, a MAC flapping (counting only
-// changes no other finding explains), and the MACs bonds, bridges and teams held for a while (for the cross-host check).
+// How each interface's MAC moved: a bridge following its ports, a flapping MAC (only changes no other finding explains), MACs aggregates held for a while (for the cross-host checks).
 import type { Change } from '../events.js';
 import { isAggregate, isUnicastMac, type IfKind } from './classify.js';
 import { EvidenceList, type Ref } from './evidence.js';

@@ -1,5 +1,4 @@
-// One MAC on two interfaces of one host: an index from MAC to the interfaces holding it, and the pairs that held
-// one while unrelated (not master and port, not VLAN and parent) for longer than the grace time.
+// One MAC on two interfaces of one host: which interfaces hold each MAC, and the pairs that held one while unrelated for longer than the grace time.
 import type { IfaceState } from '../correlate/state.js';
 import type { Change, TraceEvent } from '../events.js';
 import { isUnicastMac, SHARES_PARENT_MAC } from './classify.js';

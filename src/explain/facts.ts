@@ -1,6 +1,4 @@
-// One pass over one trace: the interface state replayed (as the live correlator kept it) and the facts every rule
-// reads — who set which MAC, masters and slaves, udev's actions, promiscuity, lost events — each with its evidence
-// (FILE:LINE). Memory stays bounded whatever the trace's length: lists are capped, maps are per interface.
+// One pass over one trace: the interface state replayed and the facts every rule reads (who set which MAC, masters and slaves, udev, promiscuity, losses), each with its FILE:LINE, in bounded memory.
 import { labelActor } from '../correlate/actor.js';
 import { ReplayState, type IfaceState, type StateTable } from '../correlate/state.js';
 import type { Change, TraceEvent } from '../events.js';

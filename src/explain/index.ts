@@ -1,5 +1,4 @@
-// explain: traces in (one or many hosts), findings out. Each file is streamed once into its facts; the rules of the
-// registry turn facts into findings; the same finding from several files of one host and time span is told once.
+// explain: traces in (one or many hosts), findings out: each file streamed once into its facts, the registry's rules over them, one finding per cause across files.
 import type { TraceEvent } from '../events.js';
 import type { TraceHeader } from '../trace/format.js';
 import { strictError, type TraceProblem } from '../trace/problems.js';

@@ -1,5 +1,4 @@
-// One finding per cause across files: the same finding from several files of one host and time span (rotated files
-// of one recording, a capture and a recording of one incident) is told once, with the evidence of every file.
+// The same finding from several files of one host and time span (rotated files, a capture and a recording of one incident) told once, with every file's evidence.
 import type { TraceFacts } from './facts.js';
 import type { TraceRule } from './rule.js';
 import { SEVERITY_ORDER, type EvidenceRef, type Finding } from './types.js';

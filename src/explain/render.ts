@@ -1,5 +1,4 @@
-// Findings for people (text) and for scripts (JSON). Text shows every string from a trace file through displayText;
-// JSON keeps exact values, terminal-safe.
+// Findings for people (text: every string from a trace file through displayText) and for scripts (JSON: exact values, terminal-safe).
 import { displayText, terminalSafeJson } from '../format/escape.js';
 import { clockText } from '../format/values.js';
 import type { TraceFacts } from './facts.js';

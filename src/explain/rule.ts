@@ -1,6 +1,4 @@
-// What a rule is: an id, the severity it reports, what it looks for, and the check over the facts of one trace
-// (or of every trace, for the checks across hosts). Rules run in registry order and claim what they explain, so
-// that one cause gives one finding (a later, more general rule skips what an earlier one claimed).
+// What a rule is (id, severity, what it looks for, the check over one trace's facts or every trace's) and the claims that make one cause give one finding.
 import type { TraceFacts } from './facts.js';
 import type { FleetFacts } from './fleet.js';
 import type { Finding, FindingId, Severity } from './types.js';

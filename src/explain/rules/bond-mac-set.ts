@@ -1,5 +1,4 @@
-// A bond whose MAC was set explicitly (addr_assign_type 3) to none of its slaves' addresses, with no event showing
-// who set it (a snapshot, or a trace that started later): name the likely setters and how to catch one.
+// A bond MAC set explicitly (addr_assign_type 3) to none of its slaves' addresses with no event showing who (a snapshot): the likely setters and how to catch one.
 import type { Fix } from '../types.js';
 import { finding, type TraceRule } from '../rule.js';
 

@@ -1,5 +1,4 @@
-// Incident 3: a bond or team that is a port of a bridge, with a lower device that is not promiscuous (tcpdump hides it).
-// Works on traces and on snapshots alike: both end with each interface's promiscuity count.
+// Incident 3: a bond or team that is a bridge port, with a lower device not promiscuous of its own (tcpdump hides it); traces and snapshots alike (the final count).
 import type { IfaceState } from '../../correlate/state.js';
 import type { Fix } from '../types.js';
 import { EvidenceList } from '../evidence.js';

@@ -1,5 +1,4 @@
-// A locally administered MAC set by hand (addr_assign_type 3, or an `ip link set address`) on several hosts: a
-// configuration or script copied between hosts with its hard-coded address. Told instead of duplicate-mac-hosts.
+// A locally administered MAC set explicitly on several hosts: a configuration or script copied with its hard-coded address (told instead of duplicate-mac-hosts).
 import { isLocalMac, isVrrpMac } from '../classify.js';
 import { firstTs, holderEvidence, type Holder } from '../fleet.js';
 import type { Finding, Fix } from '../types.js';

@@ -1,6 +1,4 @@
-// The registry: every finding explain knows, in the order they run. A rule that explains a cause comes before the
-// more general one that would also see it (it claims it): udev before preset/foreign bond MACs, a released slave
-// before a foreign bond MAC and any duplicate MAC, a hard-coded MAC before any MAC on several hosts. Adding a finding: one file, one line here.
+// The registry of findings, in the order they run: a rule that explains a cause comes before the more general one that would also see it. A new finding: one file, one line here.
 import type { HostsRule, TraceRule } from '../rule.js';
 import { bondMacForeign } from './bond-mac-foreign.js';
 import { bondMacPreset } from './bond-mac-preset.js';
@@ -17,7 +15,7 @@ import { probesDropped } from './probes-dropped.js';
 import { releasedSlaveMac } from './released-slave-mac.js';
 import { udevBondMac } from './udev-bond-mac.js';
 
-/** Rules over the facts of one trace. */
+/** Rules over the facts of one trace: udev before the other bond-MAC rules, a released slave before a foreign bond MAC and any duplicate MAC. */
 export const TRACE_RULES: readonly TraceRule[] = [
   udevBondMac,
   bondMacSet,
@@ -33,5 +31,5 @@ export const TRACE_RULES: readonly TraceRule[] = [
   inferredOnly,
 ];
 
-/** Rules over the facts of every trace given (several hosts). */
+/** Rules over the facts of every trace given (several hosts): a hard-coded MAC before any MAC on several hosts. */
 export const HOSTS_RULES: readonly HostsRule[] = [hardcodedMacHosts, duplicateMacHosts];

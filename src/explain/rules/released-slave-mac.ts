@@ -1,5 +1,4 @@
-// A slave released from its bond while the bond keeps that slave's MAC (the bonding driver's "still in use" warning):
-// after the release two interfaces hold one MAC.
+// A slave released from its bond while the bond keeps that slave's MAC (the bonding driver's "still in use" warning): two interfaces with one MAC.
 import type { Fix } from '../types.js';
 import { EvidenceList } from '../evidence.js';
 import type { SharedPair } from '../facts-shared.js';
