@@ -78,3 +78,22 @@ for (const name of ['hand-set-mac', 'bridge-mac-follows-port']) {
     assert.deepEqual(p.stats().merge, { waiting: 0, forced: 0, late: 0 });
   });
 }
+
+test('when the bounded wait runs out, a late cause still attributes its change, once', () => {
+  const { header, events } = load('hand-set-mac');
+  const raw = events.filter((e): e is ProbeEvent | LinkEvent => e.type === 'probe' || e.type === 'link');
+  const recorded = events.filter((e): e is Change => e.type === 'change');
+  const p = new Pipeline(header, { correlate: true, sources: 2 });
+  const out: Change[] = [];
+  p.onEvent((ev) => {
+    if (ev.type === 'change') out.push(ev);
+  });
+  for (const ev of raw.filter((e) => e.type === 'link')) p.push(1, { ...ev }, true);
+  p.force(Math.max(...raw.map((e) => e.ts)) + 1); // bpftrace said nothing for too long
+  for (const ev of raw.filter((e) => e.type === 'probe')) p.push(0, { ...ev }, false);
+  p.end(0);
+  p.end(1);
+  p.flush();
+  assert.ok(p.stats().merge.forced > 0, 'the wait ran out');
+  assert.deepEqual(out.map(brief).sort(), recorded.map(brief).sort(), 'the same changes, none twice, each with its process');
+});

@@ -25,6 +25,8 @@ const OPTIONS = {
 
 /** How long to keep tracing after the command exits: late netlink messages and the correlator's window. */
 const LINGER_MS = 800;
+/** How long to wait at most for bpftrace's output to catch up after the command (a storm's backlog). */
+const CATCH_UP_MS = 30_000;
 
 function failOnKinds(values: string[]): ChangeKind[] {
   return values.flatMap((v) => v.split(',')).filter(Boolean).map((k) => {
@@ -103,7 +105,9 @@ export async function runCaptureCli(argv: string[]): Promise<number> {
     // A command that could not start is reported like a shell would: one line, exit 127.
     if (spawnError) process.stderr.write(`ifblame: cannot run ${command[0]}: ${spawnError} (hint: check the command after --)\n`);
     cmdResult = { argv: command, exitCode: spawnError ? 127 : (res.exitCode ?? null), ...(res.signal ? { signal: String(res.signal) } : {}) };
+    // Late netlink messages, and whatever a storm left in bpftrace's buffers: wait until both have passed the end.
     await Promise.race([feed.done, new Promise((r) => setTimeout(r, LINGER_MS))]);
+    await Promise.race([feed.done, feed.catchUp(Date.now() * 1000 - LINGER_MS * 1000, CATCH_UP_MS)]);
   } else if (Number.isFinite(durationMs)) {
     await Promise.race([feed.done, new Promise((r) => setTimeout(r, durationMs))]);
   } else {

@@ -25,6 +25,9 @@ interface Obs {
   inferredPath?: string[];
   /** Event time (µs) after which it is emitted without netlink confirmation. */
   due: number;
+  /** The causal path, computed once (again when nested probes merge in). */
+  path?: string[];
+  pathProbes?: number;
   failed?: boolean;
 }
 
@@ -44,6 +47,8 @@ const MERGE_US = 100_000;
 const HOLD_US = 50_000;
 const CONFIRM_US = 1_500_000;
 const RECENT_US = 3_000_000;
+/** At most this many recent changes are searched (the newest). */
+const RECENT_MAX = 512;
 
 const MAC_PROBES = new Set(['dev_set_mac_address_user', 'dev_set_mac_address', 'dev_addr_mod', 'netdev_changeaddr']);
 const PROMISC_PROBES = new Set(['dev_set_promiscuity', '__dev_set_promiscuity']);
@@ -65,13 +70,18 @@ interface Op {
 }
 
 function pathOfObs(o: Obs): string[] {
+  if (o.path && o.pathProbes === o.probes.length) return o.path;
   const frames = pathOf(o.kstack);
-  return [...frames, ...o.probes.filter((p) => !frames.includes(p))];
+  o.path = [...frames, ...o.probes.filter((p) => !frames.includes(p))];
+  o.pathProbes = o.probes.length;
+  return o.path;
 }
 
 export class Correlator {
   readonly table: StateTable;
   private pending: Obs[] = [];
+  /** The earliest `due` among pending observations: nothing to expire before it. */
+  private nextDue = Infinity;
   private recent: Change[] = [];
   /** Changes a netlink message has already confirmed. */
   private readonly confirmed = new WeakSet<Change>();
@@ -190,7 +200,9 @@ export class Correlator {
 
   private add(o: Omit<Obs, 'refs' | 'due'> & { hold: number }, ev: ProbeEvent): void {
     const { hold, ...rest } = o;
+    if (this.claimInferred(rest, ev)) return;
     this.pending.push({ ...rest, refs: ev.seq !== undefined ? [ev.seq] : [], due: ev.ts + hold });
+    this.nextDue = Math.min(this.nextDue, ev.ts + hold);
   }
 
   private onMacProbe(ev: ProbeEvent): void {
@@ -212,12 +224,42 @@ export class Correlator {
     this.add({ kind: 'mac', ifindex, iface: name, before, after, actor: this.actor(ev), probes: [ev.probe], kstack: ev.kstack, ts: ev.ts, tid: ev.tid, evidence: 'observed', hold: HOLD_US }, ev);
   }
 
+  /**
+   * A cause that arrives after netlink's message was correlated without it (a bounded wait ran out): it explains the
+   * change already reported as unattributed, which takes its process and evidence, instead of being reported twice.
+   */
+  private claimInferred(o: Omit<Obs, 'refs' | 'due'>, ev: ProbeEvent): boolean {
+    if (o.kind === 'creating') return false;
+    const c = this.recent.find(
+      (x) =>
+        x.evidence === 'inferred' &&
+        x.actor === null &&
+        x.kind === o.kind &&
+        (o.ifindex !== undefined ? x.ifindex === o.ifindex : x.iface === o.iface) &&
+        (o.kind !== 'mac' || x.after === o.after) &&
+        x.ts >= o.ts &&
+        x.ts - o.ts < CONFIRM_US,
+    );
+    if (!c) {
+      // A late request for what netlink already showed done (a repeated set): nothing of its own to report.
+      return o.ts < this.clock && this.recent.some((x) => x.kind === o.kind && x.iface === o.iface && x.after === o.after && Math.abs(x.ts - o.ts) < CONFIRM_US);
+    }
+    const path = pathOf(o.kstack);
+    Object.assign(c, { actor: o.actor, evidence: o.evidence });
+    c.via = { ...c.via, probe: ev.probe, kstack: o.kstack, path: path.length ? path : [ev.probe], note: `${o.note ? `${o.note}; ` : ''}its cause arrived late (after netlink's message)` };
+    if (ev.seq !== undefined) c.refs.push(ev.seq);
+    return true;
+  }
+
   /** Nested probes of one call (user -> set_mac -> addr_mod) are one change: keep every probe name and the deepest stack. */
   private mergeNested(ev: ProbeEvent, same: (o: Obs) => boolean): boolean {
     const merged = this.pending.find((o) => o.tid === ev.tid && ev.ts - o.ts < MERGE_US && same(o));
     if (!merged) return false;
     if (!merged.probes.includes(ev.probe)) merged.probes.push(ev.probe);
-    if (ev.kstack.length > merged.kstack.length) merged.kstack = ev.kstack;
+    if (ev.kstack.length > merged.kstack.length) {
+      merged.kstack = ev.kstack;
+      delete merged.path;
+    }
     if (ev.seq !== undefined) merged.refs.push(ev.seq);
     return true;
   }
@@ -548,9 +590,10 @@ export class Correlator {
 
   /** Observations whose time has come: promisc/MAC writes after their merge hold, requests unconfirmed. */
   private expire(now: number): void {
+    if (now < this.nextDue) return;
     const due = this.pending.filter((o) => o.due <= now);
-    if (!due.length) return;
     this.pending = this.pending.filter((o) => o.due > now);
+    this.nextDue = this.pending.reduce((m, o) => Math.min(m, o.due), Infinity);
     for (const o of due) {
       if (o.failed || o.kind === 'creating') continue;
       // A request that asked for what already was (the same MAC, the same master) changed nothing.
@@ -584,14 +627,16 @@ export class Correlator {
     this.table.applyChange(change, labelActor(o.actor));
     if (kind === 'mac' && o.evidence !== 'inferred') this.learnAssignType(o);
     this.recent.push(change);
-    if (this.recent.length > 256) this.recent = this.recent.filter((c) => this.clock - c.ts < RECENT_US);
+    // Searches look a few seconds back; a storm must not make every search walk thousands of changes.
+    if (this.recent.length > 2 * RECENT_MAX) this.recent = this.recent.slice(-RECENT_MAX).filter((c) => this.clock - c.ts < RECENT_US);
     this.out.push(change);
     return change;
   }
 
   /** What a kernel path means, in words: the bond/bridge cases of the incidents. */
   private explainObserved(o: Obs): string | undefined {
-    const what = this.explainPath(o);
+    // Kernel paths need a kernel stack: requests (syscalls backend) have none.
+    const what = o.kstack.length ? this.explainPath(o) : undefined;
     if (o.actor?.kernel && o.kind === 'mac') return `the kernel's own change (${o.actor.comm}), no user process behind it${what ? `: ${what}` : ''}`;
     return what;
   }

@@ -27,6 +27,11 @@ export interface LiveOptions {
 
 export interface LiveFeed extends Feed {
   readonly record: RecordControls;
+  /**
+   * Resolves once bpftrace's output has caught up with `untilUs` (its heartbeat passed it) and nothing waits in the
+   * merge, or after `timeoutMs`: stopping then loses nothing still in the perf buffers after a storm.
+   */
+  catchUp(untilUs: number, timeoutMs: number): Promise<boolean>;
 }
 
 /** The merge's sources: bpftrace first (a probe fires before netlink reports what it did). */
@@ -198,6 +203,16 @@ class LiveFeedImpl implements LiveFeed {
     void this.ipmon.done.then((exit) => {
       if (!exit.stopped && !this.stopped) this.pipeline.note('error', 'netlink', `ip monitor exited (${exit.exitCode ?? exit.signal}): ${exit.stderr.trim().split('\n').pop() ?? ''}`);
     });
+  }
+
+  async catchUp(untilUs: number, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    const { merge } = this.pipeline;
+    while (Date.now() < deadline && !this.stopped) {
+      if (merge.low() >= untilUs && merge.stats().waiting === 0) return true;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return false;
   }
 
   async stop(): Promise<void> {

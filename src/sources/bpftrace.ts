@@ -26,6 +26,9 @@ export function liveMonoToWallUs(): number {
   return Date.now() * 1000 - Number(process.hrtime.bigint() / 1000n);
 }
 
+/** Pages per CPU for bpftrace's perf ring buffers: 8 MiB each. */
+const PERF_RB_PAGES = 2048;
+
 export class BpftraceSource {
   private child: ResultPromise | null = null;
   private dir: string | null = null;
@@ -50,7 +53,8 @@ export class BpftraceSource {
       buffer: false,
       stdin: 'ignore',
       cleanup: true,
-      env: { BPFTRACE_STRLEN: '64' },
+      // Bigger per-CPU perf buffers (default 64 pages): an `ip -batch` storm overflows the default at once.
+      env: { BPFTRACE_STRLEN: '64', BPFTRACE_PERF_RB_PAGES: String(PERF_RB_PAGES) },
     });
     this.child = child;
     let lineNo = 0;
