@@ -122,6 +122,7 @@ export async function runCaptureCli(argv: string[]): Promise<number> {
     changes: counter.changes,
     total: counter.total,
     lost: counter.lost,
+    late: feed.stats().late ?? 0,
     badLines: counter.badLines,
     dropped: feed.header.probes.dropped,
     durationMs: Date.now() - started,

@@ -6,6 +6,8 @@ export interface Summary {
   changes: Partial<Record<ChangeKind, number>>;
   total: number;
   lost: number;
+  /** Events correlated out of time order (a bounded wait ran out): their attribution may be incomplete. */
+  late?: number;
   badLines: number;
   dropped: ProbeDrop[];
   durationMs: number;

@@ -62,6 +62,7 @@ export function formatSummary(s: Summary): string {
     `-- ${s.total} change${s.total === 1 ? '' : 's'} (${kinds}) in ${(s.durationMs / 1000).toFixed(1)} s, backend ${s.backend}`,
     s.lost ? `-- !!! ${s.lost} events LOST: changes may be missing` : '-- lost events: 0',
   ];
+  if (s.late) lines.push(`-- !!! ${s.late} events LATE: correlated out of time order after a bounded wait, attribution may be incomplete`);
   if (s.badLines) lines.push(`-- ${s.badLines} unreadable output lines (counted, skipped)`);
   for (const p of s.dropped) lines.push(`-- probe ${d(p.probe)} dropped: ${d(p.reason)}`);
   if (s.command) lines.push(`-- command ${d(s.command.argv.join(' '))} exited ${s.command.exitCode ?? s.command.signal}`);
