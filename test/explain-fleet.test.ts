@@ -110,6 +110,27 @@ describe('explain over the snapshots of three hosts', () => {
   });
 });
 
+describe('explain over several snapshots of one host', () => {
+  it('taken twice a few seconds apart: each finding once, with both files as evidence; a named namespace of the host: its own findings', () => {
+    const h = fixture('web-1');
+    const later = { ...h, createdAt: new Date(Date.parse(h.createdAt) + 10_000).toISOString() };
+    const blue = { ...h, snapshot: h.snapshot.map((l) => ({ ...l, netns: 'blue' })) };
+    const r = explainTraces([
+      { file: 'web-1.ifblame', header: h, events: [] },
+      { file: 'web-1-again.ifblame', header: later, events: [] },
+      { file: 'web-1@netns-blue.ifblame', header: blue, events: [] },
+    ]);
+    const set = of(r, 'bond-mac-set');
+    assert.equal(set.length, 2, keys(r).join('\n'));
+    const twice = set.find((f) => f.evidence.length === 2)!;
+    assert.deepEqual(twice.evidence.map((e) => e.file), ['web-1.ifblame', 'web-1-again.ifblame']);
+    assert.match(twice.detail, /Seen in 2 files of web-1 from one time span/);
+    assert.deepEqual(set.find((f) => f !== twice)!.evidence.map((e) => e.file), ['web-1@netns-blue.ifblame']);
+    assert.equal(of(r, 'bridged-lower-not-promisc').length, 2);
+    assert.equal(of(r, 'duplicate-mac-hosts').length + of(r, 'hardcoded-mac-hosts').length, 0, 'one host, however many files');
+  });
+});
+
 describe('explain over the snapshots of three hosts: legitimate patterns stay quiet', () => {
   it('VRRP virtual MACs (IPv4 00:00:5e:00:01:xx, IPv6 00:00:5e:00:02:xx) on several hosts and on two VLANs of one host', () => {
     const r = fleet();

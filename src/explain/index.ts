@@ -7,7 +7,7 @@ import { TraceFacts } from './facts.js';
 import { FleetFacts } from './fleet.js';
 import { mergeFindings } from './merge.js';
 import { buildReport, type Report } from './render.js';
-import { Claims } from './rule.js';
+import { Claims, type TraceRule } from './rule.js';
 import { HOSTS_RULES, TRACE_RULES } from './rules/index.js';
 import { sortFindings, type Finding } from './types.js';
 
@@ -26,7 +26,9 @@ export interface TraceInput {
 export function findingsOf(traces: readonly TraceFacts[]): Finding[] {
   const perFile = traces.map((facts) => {
     const claims = new Claims();
-    const findings = TRACE_RULES.flatMap((rule) => rule.find(facts, claims).map((finding) => ({ finding, rule, subject: rule.subject?.(finding, facts) ?? finding.ifaces.join(' ') })));
+    // one subject per namespace: bond0 of the host and bond0 of a container are two
+    const subjectOf = (rule: TraceRule, f: Finding) => `${facts.namespace} ${rule.subject?.(f, facts) ?? f.ifaces.join(' ')}`;
+    const findings = TRACE_RULES.flatMap((rule) => rule.find(facts, claims).map((finding) => ({ finding, rule, subject: subjectOf(rule, finding) })));
     return { facts, findings };
   });
   const fleet = new FleetFacts(traces);
