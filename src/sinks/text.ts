@@ -24,7 +24,9 @@ function change(c: Change, o: TextSinkOptions): string {
   const by = c.actor ? d(labelActor(c.actor)) : 'unattributed';
   const via = c.via.path.length ? ` via ${d(c.via.path.join(' > '))}` : '';
   const note = c.via.note ? `  # ${d(c.via.note)}` : '';
-  const line = `${clockText(c.ts, o.utc)}  ${displayPadded(c.iface, 15)} ${c.kind.padEnd(8)} ${d(valueText(c.before))} -> ${d(valueText(c.after))}  by ${by}  [${c.evidence}]${via}${note}`;
+  // Another namespace than the one watched: say which, so a container's `lo` is never taken for the host's.
+  const ns = c.netns ? `  in netns ${d(c.netns.name ?? String(c.netns.inode ?? '?'))}` : '';
+  const line = `${clockText(c.ts, o.utc)}  ${displayPadded(c.iface, 15)} ${c.kind.padEnd(8)} ${d(valueText(c.before))} -> ${d(valueText(c.after))}  by ${by}  [${c.evidence}]${ns}${via}${note}`;
   if (!o.stacks || !c.via.kstack.length) return line;
   return line + '\n' + c.via.kstack.map((f) => `        ${d(f)}`).join('\n');
 }
