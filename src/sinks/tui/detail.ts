@@ -39,6 +39,7 @@ export function detailLines(c: Change, raw: (seq: number) => TraceEvent | undefi
   const out: string[] = [];
   out.push(`{${KIND_COLOR[c.kind]}-fg}{bold}${c.kind}{/bold}{/${KIND_COLOR[c.kind]}-fg} ${esc(c.iface)}${c.ifindex !== undefined ? ` (ifindex ${c.ifindex})` : ''}  [${c.evidence}]`);
   out.push(`${label('at')}${fullTime(c.ts)}`);
+  if (c.netns) out.push(`${label('netns')}${esc(c.netns.name ?? '')}${c.netns.inode !== undefined ? ` (inode ${c.netns.inode})` : ''}: not the namespace watched`);
   out.push(`${label('before')}${esc(valueText(c.before))}`);
   out.push(`${label('after')}${esc(valueText(c.after))}`);
   out.push(`${label('by')}${esc(actorText(c))}`);

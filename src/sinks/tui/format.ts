@@ -39,12 +39,17 @@ export function actorShort(c: Change): string {
 export const EVIDENCE_MARK = { observed: '*', requested: '+', inferred: '?' } as const;
 
 /** One timeline row: time, kind (coloured), interface, evidence mark, actor (pid in the detail), transition. */
+function ifaceLabel(c: Change): string {
+  return c.netns ? `${c.iface}@${c.netns.name ?? c.netns.inode ?? '?'}` : c.iface;
+}
+
 export function changeSegs(c: Change): Seg[] {
   return [
     { text: `${clockText(c.ts)} ` },
     { text: c.kind.padEnd(8), style: [`${KIND_COLOR[c.kind]}-fg`] },
     // Data stays raw in segments (renderSegs escapes it); the padding counts the escaped form.
-    { text: `${c.iface}${padShown(c.iface, 9)} ` },
+    // A change in another namespace than the watched one reads `iface@netns`.
+    { text: `${ifaceLabel(c)}${padShown(ifaceLabel(c), 9)} ` },
     { text: EVIDENCE_MARK[c.evidence], style: c.evidence === 'observed' ? ['bold'] : [] },
     { text: `${actorShort(c)} `, style: ['bold'] },
     { text: transitionText(c) },
