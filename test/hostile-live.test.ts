@@ -3,7 +3,7 @@
 // network namespace, on a veth whose own name carries ESC and braces. The text output, the recorded trace replayed,
 // explain and the live TUI under tmux show every name escaped: nothing reaches the terminal raw.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,8 @@ import { haveTmux, Tmux } from './fixtures/tui/tmux.js';
 import { createNetns, type Netns } from './netns.js';
 
 const isRoot = process.getuid?.() === 0;
+/** The hostile process is a few lines of python3 (prctl and ioctl from the standard library). */
+const havePython = spawnSync('python3', ['-c', 'import ctypes, fcntl'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
 
 /** Anything a terminal would act on (newlines are structure and checked apart). */
 const RAW_UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\ud800-\udfff]/;
@@ -46,7 +48,7 @@ function hostileScript(ns: string, round: number): string {
   return [py(PWN, 'vh1', `0200000${round}0011`), py(TAG, EVIL_IF, `0200000${round}0022`)].join(' && ');
 }
 
-describe('hostile names live: comm with ESC/OSC/CSI and {red-fg}, an interface named with ESC and braces', { skip: !isRoot && 'needs root, bpftrace, ip' }, () => {
+describe('hostile names live: comm with ESC/OSC/CSI and {red-fg}, an interface named with ESC and braces', { skip: (!isRoot && 'needs root, bpftrace, ip') || (!havePython && 'needs python3') }, () => {
   let ns: Netns;
   const dir = mkdtempSync(join(tmpdir(), 'ifb-hostile-'));
   before(async () => {
