@@ -138,6 +138,7 @@ export async function runReplay(args: string[], io: ReplayIo = { stdout: process
     paused: cli.paused,
     // only the TUI shows the interface table
     trackState: cli.format === 'tui',
+    tagLines: cli.format === 'ndjson',
     // Output goes out one batch at a time (one write instead of one per event); a full pipe pauses the feed.
     backpressure: () => {
       if (cli.format === 'tui') return undefined;

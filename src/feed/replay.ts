@@ -35,6 +35,8 @@ export interface ReplayOptions {
   /** Problems in the file (bad lines...), in file order. */
   onProblem?: (p: TraceProblem) => void;
   maxLineBytes?: number;
+  /** Keep each event's line (JSON output writes it back exactly, without serializing it again). */
+  tagLines?: boolean;
   /** Start paused (TUI: the user presses play). */
   paused?: boolean;
   /** Asked after each batch: a promise means the consumer is behind (stdout full) and the feed waits for it. */
@@ -374,5 +376,6 @@ function readOptions(opts: ReplayOptions): TraceReadOptions {
     ...(opts.strict ? { strict: true } : {}),
     ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}),
     ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}),
+    ...(opts.tagLines ? { tagLines: true } : {}),
   };
 }

@@ -4,7 +4,7 @@
 import type { Writable } from 'node:stream';
 import type { TraceEvent } from '../events.js';
 import { terminalSafeJson } from '../format/escape.js';
-import type { TraceHeader } from '../trace/format.js';
+import { sourceLineOf, type TraceHeader } from '../trace/format.js';
 import type { EventSink } from './text.js';
 import type { Summary } from './summary.js';
 
@@ -22,7 +22,8 @@ export function createJsonSink(out: Writable, format: 'json' | 'ndjson', o: Json
   if (format === 'ndjson') {
     return {
       write(ev) {
-        if (wanted(ev)) out.write(terminalSafeJson(JSON.stringify(ev)) + '\n');
+        // A replayed event is written as the exact line it was read from: the same value, no second serialization.
+        if (wanted(ev)) out.write(terminalSafeJson(sourceLineOf(ev) ?? JSON.stringify(ev)) + '\n');
       },
       end(summary) {
         out.write(terminalSafeJson(JSON.stringify({ type: 'summary', ...summary })) + '\n');

@@ -5,6 +5,14 @@ import { displayText, terminalSafeJson } from '../format/escape.js';
 import { TraceFileError } from './problems.js';
 
 export const FORMAT_NAME = 'ifblame-trace';
+
+/** The exact line an event was read from (set by the reader when asked): JSON output writes it back unchanged. */
+export const SOURCE_LINE: unique symbol = Symbol('ifblame.sourceLine');
+
+/** The line a read event came from, when the reader kept it. */
+export function sourceLineOf(ev: object): string | undefined {
+  return (ev as { [SOURCE_LINE]?: string })[SOURCE_LINE];
+}
 export const SCHEMA_VERSION = 1;
 
 const Int = z.number().int();

@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { IfblameError } from '../errors.js';
 import type { TraceEvent } from '../events.js';
-import { parseEventLine, parseHeaderLine, type TraceHeader } from './format.js';
+import { parseEventLine, parseHeaderLine, SOURCE_LINE, type TraceHeader } from './format.js';
 import { boundHeader, eventLimitProblem } from './limits.js';
 import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from './lines.js';
 import { ioReason, strictError, TraceFileError, type TraceProblem } from './problems.js';
@@ -25,6 +25,8 @@ export interface TraceReadOptions {
   reorderToleranceUs?: number;
   /** Keep the line text in each entry (for writing it back unchanged). */
   keepRaw?: boolean;
+  /** Tag each event with its line (SOURCE_LINE): a JSON sink then writes the exact line instead of re-serializing. */
+  tagLines?: boolean;
   /** Read size; tests use tiny chunks. */
   chunkBytes?: number;
 }
@@ -269,6 +271,7 @@ export class TraceReader {
       if (ev.ts > this.maxTs) this.maxTs = ev.ts;
     }
     this.s.events++;
+    if (this.opts.tagLines) (ev as { [SOURCE_LINE]?: string })[SOURCE_LINE] = text;
     this.queue.push(this.opts.keepRaw ? { event: ev, line: no, raw: text } : { event: ev, line: no });
   }
 }
