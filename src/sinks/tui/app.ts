@@ -90,8 +90,8 @@ export async function runTui(feed: Feed, opts: TuiOptions = {}): Promise<number>
     quitCode = code;
     resolveQuit(code);
   };
-  /** q after live tracing failed still reports the failure. */
-  const userQuitCode = () => (phase === 'ended' && feed.mode === 'live' && f.failure ? EXIT.tracing : EXIT.ok);
+  /** q after live tracing failed still reports the failure; after recording stopped on its own (disk full), that. */
+  const userQuitCode = () => (phase === 'ended' && feed.mode === 'live' && f.failure ? EXIT.tracing : model.recordingFailure ? EXIT.recording : EXIT.ok);
 
   const frames = new FrameLoop(() => {
     // tick() marks the model dirty once a second, which also refreshes the status counters (bytes recorded).
