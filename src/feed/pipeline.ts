@@ -8,7 +8,7 @@ import { ReplayState, type IfaceState } from '../correlate/state.js';
 import type { LinkEvent, LinkState, Lost, Note, ProbeEvent, TraceEvent } from '../events.js';
 import type { Filters } from '../options.js';
 import type { TraceHeader } from '../trace/format.js';
-import { createRecorder, type Recorder } from '../trace/writer.js';
+import { createRecorder, RECORDING_SOURCE, type Recorder, type RecordingFailure } from '../trace/writer.js';
 import type { FeedStats, RecordControls } from './feed.js';
 import { Merge, type MergeStats } from './merge.js';
 
@@ -144,7 +144,8 @@ export class Pipeline {
   private recordControls(): RecordControls {
     const p = this;
     return {
-      start: async (path: string) => p.writeTo(createRecorder(path, { ...p.header, createdAt: new Date().toISOString(), snapshot: p.snapshotNow() })),
+      start: async (path: string) =>
+        p.writeTo(createRecorder(path, { ...p.header, createdAt: new Date().toISOString(), snapshot: p.snapshotNow() }, { onError: (f) => p.recordingFailed(f) })),
       stop: async () => {
         p.writer?.close();
         p.writer = null;
@@ -156,6 +157,12 @@ export class Pipeline {
         return p.writer?.bytes ?? 0;
       },
     };
+  }
+
+  /** The trace file could not be written: stop recording (tracing goes on) and say so once, after the event at hand. */
+  private recordingFailed(f: RecordingFailure): void {
+    this.writer = null;
+    queueMicrotask(() => this.note('error', RECORDING_SOURCE, f.message));
   }
 
   private snapshotNow(): LinkState[] {
