@@ -1,4 +1,5 @@
 // Errors a user can act on: one line, a hint, an exit code — never a stack dump.
+import { displayText } from './format/escape.js';
 
 /** Exit codes, documented in the README. */
 export const EXIT = {
@@ -32,7 +33,8 @@ export class IfblameError extends Error {
 
 /** The one line a user sees: `ifblame: <message> (hint: ...)`. */
 export function formatError(err: unknown): string {
-  if (err instanceof IfblameError) return `ifblame: ${err.message}${err.hint ? ` (hint: ${err.hint})` : ''}`;
+  // Messages may quote bpftrace, ip or a file: shown escaped, like every untrusted string.
+  if (err instanceof IfblameError) return `ifblame: ${displayText(err.message)}${err.hint ? ` (hint: ${displayText(err.hint)})` : ''}`;
   const msg = err instanceof Error ? err.message : String(err);
-  return `ifblame: internal error: ${msg.split('\n')[0]} (hint: rerun with IFBLAME_DEBUG=1 for details and report it)`;
+  return `ifblame: internal error: ${displayText(msg.split('\n')[0] ?? '')} (hint: rerun with IFBLAME_DEBUG=1 for details and report it)`;
 }

@@ -6,6 +6,7 @@ import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from '
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TraceEvent } from '../src/events.js';
+import { ROOT } from './golden.js';
 import { ReplayFeed, type ReplayClock } from '../src/feed/replay.js';
 import { LineSplitter } from '../src/trace/lines.js';
 import { TraceReader } from '../src/trace/reader.js';
@@ -364,4 +365,25 @@ describe('ifblame replay', () => {
     assert.equal(ex.code, 0, ex.stderr);
     assert.match(ex.stdout, /bridge MAC moved/);
   });
+});
+
+it('a file of many bad lines prints 100 problem lines, then a count, and still replays the rest', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { execa } = await import('execa');
+  const dir = mkdtempSync(join(tmpdir(), 'ifb-flood-'));
+  try {
+    const [header, ...events] = readFileSync(`${ROOT}recordings/local-hand-set-mac.ifblame`, 'utf8').split('\n').filter(Boolean);
+    const file = join(dir, 'flood.trace');
+    writeFileSync(file, [header, ...Array.from({ length: 1000 }, () => 'garbage'), ...events].join('\n') + '\n');
+    const r = await execa('node', [`${ROOT}bin/ifblame.js`, 'replay', file, '--format', 'text'], { reject: false });
+    const lines = String(r.stderr).split('\n').filter(Boolean);
+    assert.equal(lines.filter((l) => /flood\.trace:\d+: not JSON/.test(l)).length, 100);
+    assert.match(lines.at(-1) ?? '', /900 more problems not shown \(1000 in all/);
+    assert.match(String(r.stdout), /hand0 +mac/);
+    assert.equal(r.exitCode, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

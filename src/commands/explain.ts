@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parse } from '../cli/args.js';
 import { EXIT, IfblameError } from '../errors.js';
 import { explainFiles, renderJson, renderText } from '../explain/index.js';
-import { formatProblem, type TraceProblem } from '../trace/problems.js';
+import { problemPrinter } from '../trace/problems.js';
 
 const HELP = `Usage: ifblame explain FILE|DIR... [--format text|json] [--utc] [--strict]
 
@@ -26,18 +26,13 @@ export async function runExplain(args: string[], io: { stdout: NodeJS.WritableSt
   if (!positionals.length) throw new IfblameError('explain needs at least one trace file', 'ifblame explain host-a.trace host-b.trace');
   const format = (v.format as string | undefined) ?? 'text';
   if (format !== 'text' && format !== 'json') throw new IfblameError(`--format ${JSON.stringify(format)} is not an explain format`, 'use text or json');
-  const problems: TraceProblem[] = [];
   if (positionals.filter((p) => p === '-').length > 1) throw new IfblameError('standard input ("-") can be given once', 'ifblame explain - other.trace');
   const files = positionals.flatMap((p) => (p === '-' ? [p] : expandDir(p)));
   if (!files.length) throw new IfblameError(`no trace files under ${positionals.join(', ')}`, 'collect some with `ifblame snapshot -o FILE` or `ifblame capture --record FILE`');
   const sources = files.map((p) => (p === '-' ? { name: '<stdin>', stream: process.stdin as unknown as import('node:stream').Readable } : p));
-  const report = await explainFiles(sources, {
-    strict: v.strict === true,
-    onProblem: (p) => {
-      problems.push(p);
-      io.stderr.write(formatProblem(p) + '\n');
-    },
-  });
+  const printer = problemPrinter((line) => io.stderr.write(line));
+  const report = await explainFiles(sources, { strict: v.strict === true, onProblem: (p) => printer.report(p) });
+  printer.end();
   io.stdout.write(format === 'json' ? renderJson(report) : renderText(report, { utc: v.utc === true }));
   return report.summary.errors > 0 ? EXIT.finding : EXIT.ok;
 }

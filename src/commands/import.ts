@@ -4,7 +4,7 @@ import { EXIT, IfblameError } from '../errors.js';
 import { Backend } from '../events.js';
 import { importTrace, type ImportOptions } from '../feed/import.js';
 import type { UtcOffset } from '../time/local-time.js';
-import { formatProblem } from '../trace/problems.js';
+import { problemPrinter } from '../trace/problems.js';
 
 const HELP = `Usage: ifblame import --bpftrace FILE --netlink FILE [--snapshot FILE] -o TRACE
                       [--aat FILE] [--kernel RELEASE] [--host NAME] [--backend kfunc|kprobe|syscalls]
@@ -87,10 +87,12 @@ export async function runImport(args: string[], io: { stdout: NodeJS.WritableStr
   if (v.strict) opts.strict = true;
   if (opts.out === opts.bpftrace || opts.out === opts.netlink || opts.out === opts.snapshot) throw new IfblameError(`-o ${opts.out} would overwrite an input`, 'write the trace to a new file');
   let problems = 0;
+  const printer = problemPrinter((line) => io.stderr.write(line));
   const r = await importTrace(opts, (p) => {
     problems++;
-    io.stderr.write(formatProblem(p) + '\n');
+    printer.report(p);
   });
+  printer.end();
   const from = (k: string) => (r.origin[k] ? ` (${r.origin[k]})` : '');
   io.stderr.write(
     `ifblame: imported ${r.events} events (${r.changes} changes${r.lost ? `, ${r.lost} lost` : ''}${problems ? `, ${problems} bad lines` : ''}) into ${opts.out}: ` +

@@ -11,7 +11,7 @@ import { createJsonSink } from '../sinks/json.js';
 import { SummaryCounter, type Summary } from '../sinks/summary.js';
 import { createTextSink, type EventSink } from '../sinks/text.js';
 import { ReplayFeed, type ReplayOptions } from '../feed/replay.js';
-import { formatProblem, type TraceProblem } from '../trace/problems.js';
+import { problemPrinter, type TraceProblem } from '../trace/problems.js';
 import { parseTimeSpec, resolveTimeSpec, type TimeSpec } from '../time/spec.js';
 import { BatchedWriter } from '../sinks/batched.js';
 import { Progress } from '../sinks/progress.js';
@@ -120,13 +120,15 @@ export async function runReplay(args: string[], io: ReplayIo = { stdout: process
     io.stdout.write(HELP);
     return EXIT.ok;
   }
-  const problems: TraceProblem[] = [];
+  // Problems: one line each (the first 100, then a count); with the TUI, after it closes (it shows them as lost events).
+  const problems = { errors: 0 };
+  const deferred: string[] = [];
+  const printer = problemPrinter((line) => (cli.format === 'tui' ? deferred.push(line) : io.stderr.write(line)));
   let progress: Progress | undefined;
   const report = (p: TraceProblem) => {
-    problems.push(p);
-    if (cli.format === 'tui') return; // shown in the TUI as lost events; printed after it closes
+    if (p.level === 'error') problems.errors++;
     progress?.clear();
-    io.stderr.write(formatProblem(p) + '\n');
+    printer.report(p);
   };
   const out = io.stdout;
   const batched = new BatchedWriter(out);
@@ -159,7 +161,8 @@ export async function runReplay(args: string[], io: ReplayIo = { stdout: process
 
   if (cli.format === 'tui') {
     const code = await runTuiReplay(feed, cli.file);
-    for (const p of problems) io.stderr.write(formatProblem(p) + '\n');
+    printer.end();
+    for (const line of deferred) io.stderr.write(line);
     return code !== EXIT.ok ? code : finalCode(feed, problems);
   }
 
@@ -196,6 +199,7 @@ export async function runReplay(args: string[], io: ReplayIo = { stdout: process
     batched.flush();
     process.removeListener('SIGINT', onSigint);
     progress.end();
+    printer.end();
   }
   if (closed) return finalCode(feed, problems);
   const summary = summaryOf(feed.header, counter, feed, firstTs, lastTs);
@@ -210,9 +214,9 @@ export async function runReplay(args: string[], io: ReplayIo = { stdout: process
   return finalCode(feed, problems);
 }
 
-function finalCode(feed: ReplayFeed, problems: TraceProblem[]): number {
+function finalCode(feed: ReplayFeed, problems: { errors: number }): number {
   if (feed.error) return feed.error instanceof IfblameError ? feed.error.exitCode : EXIT.usage;
-  return problems.some((p) => p.level === 'error') ? EXIT.usage : EXIT.ok;
+  return problems.errors > 0 ? EXIT.usage : EXIT.ok;
 }
 
 function summaryOf(header: TraceHeader, c: SummaryCounter, feed: Feed, firstTs: number | undefined, lastTs: number | undefined): Summary {

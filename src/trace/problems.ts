@@ -1,5 +1,6 @@
 // Problems in input files: one line each (`ifblame: FILE:LINE: message`), counted, never a stack dump.
 import { EXIT, IfblameError } from '../errors.js';
+import { displayText } from '../format/escape.js';
 
 /** One thing wrong with one line of a trace file. `warning`: the line is still used (or harmless); `error`: skipped. */
 export interface TraceProblem {
@@ -11,9 +12,22 @@ export interface TraceProblem {
   skipped: boolean;
 }
 
-/** The one line a user sees for a problem: `ifblame: FILE:LINE: message`. */
+/** The one line a user sees for a problem: `ifblame: FILE:LINE: message` (file names and messages shown escaped). */
 export function formatProblem(p: TraceProblem): string {
-  return `ifblame: ${p.file}:${p.line}: ${p.level === 'warning' ? 'warning: ' : ''}${p.message}`;
+  return `ifblame: ${displayText(p.file)}:${p.line}: ${p.level === 'warning' ? 'warning: ' : ''}${displayText(p.message)}`;
+}
+
+/** Problems printed one line each up to `max`, then only counted: a file of a million bad lines is not a flood. */
+export function problemPrinter(write: (line: string) => void, max = 100): { report(p: TraceProblem): void; end(): void } {
+  let n = 0;
+  return {
+    report(p) {
+      if (++n <= max) write(formatProblem(p) + '\n');
+    },
+    end() {
+      if (n > max) write(`ifblame: ${n - max} more problems not shown (${n} in all; --strict stops at the first)\n`);
+    },
+  };
 }
 
 /** A trace file that cannot be read at all (no header, wrong format or version), or a problem under `--strict`. */
