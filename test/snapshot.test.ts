@@ -321,3 +321,9 @@ describe('ifblame snapshot: the command', { timeout: 180_000 }, () => {
     }
   });
 });
+
+it('ip -j link with a control character in a name (printed raw by ip, invalid JSON) still parses, the name exact', () => {
+  const r = parseIpLinkJson('[{"ifindex":3,"ifname":"a\x1b[2J{b}","flags":[],"address":"02:00:00:00:00:01"}]');
+  assert.deepEqual(r.errors, []);
+  assert.equal(r.links[0]?.ifname, 'a\x1b[2J{b}');
+});

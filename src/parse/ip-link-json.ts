@@ -34,7 +34,9 @@ export function parseIpLinkJson(input: string | unknown): IpLinkJsonResult {
   let data: unknown = input;
   if (typeof input === 'string') {
     try {
-      data = JSON.parse(input);
+      // ip prints control characters of interface names raw, which JSON forbids: escape them first (a name has
+      // no whitespace, so no tab or newline of the JSON text itself is touched).
+      data = JSON.parse(input.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
     } catch (e) {
       return { links: [], errors: [parseError(`not JSON: ${(e as Error).message}`, 1, input)] };
     }
