@@ -2,7 +2,8 @@
 // The mix follows a real kprobe capture: a probe (with kernel stack), the netlink message, the change they make.
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { FORMAT_NAME, SCHEMA_VERSION, type TraceHeader } from '../src/trace/format.js';
+import { buildHeader, type TraceHeader } from '../src/trace/format.js';
+import { traceLine } from '../src/trace/writer.js';
 import type { LinkState, TraceEvent } from '../src/events.js';
 
 /** Deterministic PRNG (mulberry32). */
@@ -29,9 +30,7 @@ export function synthSnapshot(ifaces: number): LinkState[] {
 }
 
 export function synthHeader(opts: { host?: string; ifaces?: number; createdAt?: string } = {}): TraceHeader {
-  return {
-    format: FORMAT_NAME,
-    version: SCHEMA_VERSION,
+  return buildHeader({
     createdAt: opts.createdAt ?? '2026-11-21T12:40:56.000Z',
     host: opts.host ?? 'bench-host',
     kernel: '6.1.0-50-amd64',
@@ -39,11 +38,10 @@ export function synthHeader(opts: { host?: string; ifaces?: number; createdAt?: 
     backend: 'kprobe',
     program: 'BEGIN { printf("#clock\\t%llu\\t%s\\n", nsecs, strftime("%Y-%m-%dT%H:%M:%S.%f%z", nsecs)); }\n// synthetic benchmark trace\n',
     probes: { used: ['dev_set_mac_address', 'dev_set_promiscuity'], dropped: [] },
-    filters: { iface: [], comm: [] },
     clock: { monoToWallUs: 1763728800000000 },
     snapshot: synthSnapshot(opts.ifaces ?? 64),
     tool: 'ifblame bench synth',
-  };
+  });
 }
 
 const STACK_MAC = ['dev_set_mac_address+1', 'dev_set_mac_address_user+45', 'do_setlink+589', 'rtnl_setlink+269', 'rtnetlink_rcv_msg+334', 'netlink_rcv_skb+81', 'netlink_unicast+644', 'netlink_sendmsg+592', '__sock_sendmsg+95', '____sys_sendmsg+639', '___sys_sendmsg+154', '__sys_sendmsg+118', 'do_syscall_64+93', 'entry_SYSCALL_64_after_hwframe+110'];
@@ -133,9 +131,9 @@ export async function writeSynthTrace(path: string, n: number, opts: { seed?: nu
     bytes += Buffer.byteLength(chunk);
     if (!out.write(chunk)) await once(out, 'drain');
   };
-  buf.push(JSON.stringify(synthHeader(opts)) + '\n');
+  buf.push(traceLine(synthHeader(opts)));
   for (const ev of synthEvents(n, opts)) {
-    const line = JSON.stringify(ev) + '\n';
+    const line = traceLine(ev);
     buf.push(line);
     len += line.length;
     if (len > 1 << 20) await flush();

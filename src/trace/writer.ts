@@ -70,6 +70,11 @@ const REASONS: Record<string, string> = {
 };
 
 /** `512 B`, `1.2 MiB`, `37 MiB`. */
+/** One line of a trace file (header or event): terminal-safe JSON and a newline. Every trace line is made here. */
+export function traceLine(obj: object): string {
+  return terminalSafeJson(JSON.stringify(obj)) + '\n';
+}
+
 export function sizeText(n: number): string {
   if (n < 1024) return `${n} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
@@ -111,7 +116,7 @@ export function createRecorder(path: string, header: TraceHeader, opts: Recorder
   let failed: RecordingFailure | null = null;
   let checkedAt = Date.now();
   const line = (obj: unknown) => {
-    const buf = Buffer.from(terminalSafeJson(JSON.stringify(obj)) + '\n');
+    const buf = Buffer.from(traceLine(obj));
     // One write(2) per line: complete lines reach the page cache as they arrive; a crash can only tear the last.
     let off = 0;
     while (off < buf.length) off += io.write(fd, buf, off);
