@@ -71,7 +71,7 @@ const REASONS: Record<string, string> = {
 
 /** `512 B`, `1.2 MiB`, `37 MiB`. */
 /** One line of a trace file (header or event): terminal-safe JSON and a newline. Every trace line is made here. */
-export function traceLine(obj: object): string {
+export function traceLine(obj: unknown): string {
   return terminalSafeJson(JSON.stringify(obj)) + '\n';
 }
 
