@@ -129,6 +129,20 @@ describe('explain over several snapshots of one host', () => {
     assert.equal(of(r, 'bridged-lower-not-promisc').length, 2);
     assert.equal(of(r, 'duplicate-mac-hosts').length + of(r, 'hardcoded-mac-hosts').length, 0, 'one host, however many files');
   });
+
+  it('a snapshot and a recording started with it (the recorder\'s pattern): one finding per cause', () => {
+    const h = fixture('web-2');
+    const ts = Date.parse(h.createdAt) * 1000 + 2_000_000;
+    const recorded = { ...h, backend: 'kprobe' as const, program: 'BEGIN { }' };
+    const events = [{ type: 'change' as const, ts, iface: 'eno3', ifindex: 6, kind: 'promisc' as const, before: 0, after: 1, actor: null, via: { kstack: [], path: ['br_add_if', 'dev_set_promiscuity'] }, evidence: 'observed' as const, refs: [] }];
+    const r = explainTraces([
+      { file: 'snapshot.ifblame', header: h, events: [] },
+      { file: 'recorded.ifblame', header: recorded, events },
+    ]);
+    const [f, ...more] = of(r, 'bond-mac-set');
+    assert.equal(more.length, 0, keys(r).join('\n'));
+    assert.deepEqual(f!.evidence.map((e) => e.file).sort(), ['recorded.ifblame', 'snapshot.ifblame']);
+  });
 });
 
 describe('explain over the snapshots of three hosts: legitimate patterns stay quiet', () => {

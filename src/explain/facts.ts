@@ -84,9 +84,9 @@ export class TraceFacts implements FactsView {
     return this.events === 0 && this.skipped === 0 && this.header.snapshot.length > 0;
   }
 
-  /** The network namespace the file is of: a named one (`ifblame snapshot --netns`), the inode a trace watched, else the host's own (''). */
+  /** The named network namespace the file is of (`ifblame snapshot --netns`), else '' (the host's own: a snapshot and a trace of it are one). */
   get namespace(): string {
-    return this.header.snapshot.find((l) => l.netns !== undefined)?.netns ?? (this.header.netns !== undefined ? String(this.header.netns) : '');
+    return this.header.snapshot.find((l) => l.netns !== undefined)?.netns ?? '';
   }
 
   /** Where the final state is: `in the snapshot` (a snapshot file) or `at the end of the trace`. */
