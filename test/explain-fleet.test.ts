@@ -12,7 +12,7 @@ import type { LinkState } from '../src/events.js';
 import { explainTraces, type Finding, type Report } from '../src/explain/index.js';
 import { Finding as FindingSchema } from '../src/explain/types.js';
 import type { TraceHeader } from '../src/trace/format.js';
-import { REPO, runCli, tempDir } from './fixtures/replay/helpers.js';
+import { change, header, IP, lnk, REPO, resetSeq, runCli, T0, tempDir, UDEV } from './fixtures/replay/helpers.js';
 
 const DIR = join(REPO, 'test/fixtures/explain');
 const HOSTS = ['web-1', 'web-2', 'web-3'] as const;
@@ -142,6 +142,28 @@ describe('explain over several snapshots of one host', () => {
     const [f, ...more] = of(r, 'bond-mac-set');
     assert.equal(more.length, 0, keys(r).join('\n'));
     assert.deepEqual(f!.evidence.map((e) => e.file).sort(), ['recorded.ifblame', 'snapshot.ifblame']);
+  });
+});
+
+describe('explain over a recording and a snapshot of one host', () => {
+  it('the boot recorder saw udev set the bond MAC, the snapshot a minute later shows it SET: one finding, udev-bond-mac', () => {
+    resetSeq();
+    const h = header({ host: 'web-1' }, [lnk(2, 'eno1', { addr: '3c:ec:ef:10:00:01', permAddr: '3c:ec:ef:10:00:01' }), lnk(4, 'bond0', { kind: 'bond', addr: 'ce:49:9d:df:70:7a', addrAssignType: 1 })]);
+    const events = [
+      change(0, 'bond0', 'mac', 'ce:49:9d:df:70:7a', BOND_MAC, UDEV, { probe: 'dev_set_mac_address', path: ['rtnl_setlink', 'do_setlink', 'dev_set_mac_address_user'] }, { ifindex: 4 }),
+      change(2_000_000, 'eno1', 'enslave', null, 'bond0', IP, { probe: 'bond_enslave', path: ['bond_enslave'] }, { ifindex: 2 }),
+      change(2_000_010, 'eno1', 'mac', '3c:ec:ef:10:00:01', BOND_MAC, IP, { path: ['bond_enslave', 'dev_set_mac_address'], note: "bond bond0 overwrote its slave's MAC with its own (bond_enslave)" }, { ifindex: 2 }),
+    ];
+    const snap = fixture('web-1');
+    const snapshot = { ...snap, createdAt: new Date((T0 + 60_000_000) / 1000).toISOString() };
+    const apart = [explainTraces([{ file: 'boot.ifblame', header: h, events }]), explainTraces([{ file: 'snapshot.ifblame', header: snapshot, events: [] }])];
+    assert.deepEqual(apart.map((r) => of(r, 'udev-bond-mac').length + of(r, 'bond-mac-set').length), [1, 1], 'each alone tells it');
+    const r = explainTraces([
+      { file: 'boot.ifblame', header: h, events },
+      { file: 'snapshot.ifblame', header: snapshot, events: [] },
+    ]);
+    assert.deepEqual(of(r, 'udev-bond-mac').map((f) => f.ifaces), [['bond0', 'eno1']]);
+    assert.equal(of(r, 'bond-mac-set').length, 0, 'the same cause, told once: by the file that saw who did it');
   });
 });
 

@@ -5,9 +5,9 @@ import { strictError, type TraceProblem } from '../trace/problems.js';
 import { TraceReader, type TraceReadOptions, type TraceSource } from '../trace/reader.js';
 import { TraceFacts } from './facts.js';
 import { FleetFacts } from './fleet.js';
-import { mergeFindings } from './merge.js';
+import { mergeSpan, spansOf, type FileFindings } from './merge.js';
 import { buildReport, type Report } from './render.js';
-import { Claims, type TraceRule } from './rule.js';
+import { Claims } from './rule.js';
 import { HOSTS_RULES, TRACE_RULES } from './rules/index.js';
 import { sortFindings, type Finding } from './types.js';
 
@@ -22,18 +22,26 @@ export interface TraceInput {
   events: Iterable<TraceEvent | { event: TraceEvent; line: number }>;
 }
 
-/** All findings for these traces (each file finished): each trace's own, merged per host and time span, then the ones across hosts; errors first. */
+/**
+ * All findings for these traces (each file finished), errors first: per host, namespace and time span, each rule over
+ * every file of the span in registry order (so a cause claimed in one file is not told again from another), the same
+ * finding from several files merged; then the ones across hosts.
+ */
 export function findingsOf(traces: readonly TraceFacts[]): Finding[] {
-  const perFile = traces.map((facts) => {
+  const told: Finding[] = [];
+  for (const span of spansOf(traces)) {
     const claims = new Claims();
-    // one subject per namespace: bond0 of the host and bond0 of a container are two
-    const subjectOf = (rule: TraceRule, f: Finding) => `${facts.namespace} ${rule.subject?.(f, facts) ?? f.ifaces.join(' ')}`;
-    const findings = TRACE_RULES.flatMap((rule) => rule.find(facts, claims).map((finding) => ({ finding, rule, subject: subjectOf(rule, finding) })));
-    return { facts, findings };
-  });
+    const files: FileFindings[] = span.map((facts) => ({ facts, findings: [] }));
+    for (const rule of TRACE_RULES) {
+      for (const file of files) {
+        for (const finding of rule.find(file.facts, claims.of(rule.id))) file.findings.push({ finding, rule, subject: rule.subject?.(finding, file.facts) ?? finding.ifaces.join(' ') });
+      }
+    }
+    told.push(...mergeSpan(files));
+  }
   const fleet = new FleetFacts(traces);
   const claims = new Claims();
-  return sortFindings([...mergeFindings(perFile), ...HOSTS_RULES.flatMap((rule) => rule.find(fleet, claims))]);
+  return sortFindings([...told, ...HOSTS_RULES.flatMap((rule) => rule.find(fleet, claims.of(rule.id)))]);
 }
 
 function isNumbered(e: TraceEvent | { event: TraceEvent; line: number }): e is { event: TraceEvent; line: number } {

@@ -18,18 +18,19 @@ function spanOf(f: TraceFacts): [number, number] {
   return [f.firstTs ?? at, f.lastTs ?? at];
 }
 
-/** Groups the files of each host into time spans (files that overlap or follow within SAME_SPAN_GAP_US). */
-function spans(files: FileFindings[]): FileFindings[][] {
-  const byHost = new Map<string, FileFindings[]>();
-  for (const f of files) {
-    let list = byHost.get(f.facts.host);
-    if (!list) byHost.set(f.facts.host, (list = []));
+/** Groups the files of each host (and named namespace) into time spans: files that overlap or follow within SAME_SPAN_GAP_US. */
+export function spansOf(traces: readonly TraceFacts[]): TraceFacts[][] {
+  const byHost = new Map<string, TraceFacts[]>();
+  for (const f of traces) {
+    const key = `${f.host}\u0000${f.namespace}`;
+    let list = byHost.get(key);
+    if (!list) byHost.set(key, (list = []));
     list.push(f);
   }
-  const out: FileFindings[][] = [];
+  const out: TraceFacts[][] = [];
   for (const list of byHost.values()) {
-    const sorted = list.map((f) => ({ f, span: spanOf(f.facts) })).sort((a, b) => a.span[0] - b.span[0]);
-    let cur: FileFindings[] = [];
+    const sorted = list.map((f) => ({ f, span: spanOf(f) })).sort((a, b) => a.span[0] - b.span[0]);
+    let cur: TraceFacts[] = [];
     let end = -Infinity;
     for (const { f, span } of sorted) {
       if (cur.length && span[0] > end + SAME_SPAN_GAP_US) {
@@ -88,24 +89,17 @@ function mergeOne(rule: TraceRule, same: { finding: Finding; file: string }[]): 
   return rule.retitle ? { ...merged, title: rule.retitle(merged) } : merged;
 }
 
-/** The findings of every file, the same ones of one host and time span merged. */
-export function mergeFindings(files: FileFindings[]): Finding[] {
-  const out: Finding[] = [];
-  for (const span of spans(files)) {
-    if (span.length === 1) {
-      out.push(...span[0]!.findings.map((f) => f.finding));
-      continue;
+/** The findings of the files of one span, the same ones (rule and subject) merged. */
+export function mergeSpan(span: FileFindings[]): Finding[] {
+  if (span.length === 1) return span[0]!.findings.map((f) => f.finding);
+  const groups = new Map<string, { rule: TraceRule; same: { finding: Finding; file: string }[] }>();
+  for (const f of span) {
+    for (const { finding, rule, subject } of f.findings) {
+      const key = `${finding.id}\u0000${subject}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { rule, same: [] }));
+      g.same.push({ finding, file: f.facts.file });
     }
-    const groups = new Map<string, { rule: TraceRule; same: { finding: Finding; file: string }[] }>();
-    for (const f of span) {
-      for (const { finding, rule, subject } of f.findings) {
-        const key = `${finding.id}\u0000${subject}`;
-        let g = groups.get(key);
-        if (!g) groups.set(key, (g = { rule, same: [] }));
-        g.same.push({ finding, file: f.facts.file });
-      }
-    }
-    for (const { rule, same } of groups.values()) out.push(same.length === 1 ? same[0]!.finding : mergeOne(rule, same));
   }
-  return out;
+  return [...groups.values()].map(({ rule, same }) => (same.length === 1 ? same[0]!.finding : mergeOne(rule, same)));
 }

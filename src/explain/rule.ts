@@ -3,14 +3,25 @@ import type { TraceFacts } from './facts.js';
 import type { FleetFacts } from './fleet.js';
 import type { Finding, FindingId, Severity } from './types.js';
 
-/** What the rules explained so far: subjects such as `pair:eth0 bond0 02:..`, `bond:bond0`, `mac:02:..`. */
+/** What one rule may do with the claims: claim a subject it explains, ask whether another rule explained one. */
+export interface RuleClaims {
+  claim(key: string): void;
+  claimed(key: string): boolean;
+}
+
+/** What the rules explained so far (in the files of one host and time span, or across hosts): `pair:eth0 bond0 02:..`, `bond:bond0`, `mac:02:..`. */
 export class Claims {
-  private readonly keys = new Set<string>();
-  claim(key: string): void {
-    this.keys.add(key);
-  }
-  claimed(key: string): boolean {
-    return this.keys.has(key);
+  private readonly by = new Map<string, Set<FindingId>>();
+  /** A rule's own claims never stop it: its finding from another file of the span is merged, not dropped. */
+  of(rule: FindingId): RuleClaims {
+    return {
+      claim: (key) => {
+        let s = this.by.get(key);
+        if (!s) this.by.set(key, (s = new Set()));
+        s.add(rule);
+      },
+      claimed: (key) => [...(this.by.get(key) ?? [])].some((r) => r !== rule),
+    };
   }
 }
 
@@ -24,7 +35,7 @@ interface RuleInfo {
 
 export interface TraceRule extends RuleInfo {
   scope: 'trace';
-  find(facts: TraceFacts, claims: Claims): Finding[];
+  find(facts: TraceFacts, claims: RuleClaims): Finding[];
   /** What a finding is about: the same subject in several files of one host and time span is one finding (default: its interfaces). */
   subject?(f: Finding, facts: TraceFacts): string;
   /** The title of a finding merged from several files, from its evidence (when the title counts something). */
@@ -33,7 +44,7 @@ export interface TraceRule extends RuleInfo {
 
 export interface HostsRule extends RuleInfo {
   scope: 'hosts';
-  find(fleet: FleetFacts, claims: Claims): Finding[];
+  find(fleet: FleetFacts, claims: RuleClaims): Finding[];
 }
 
 

@@ -22,12 +22,14 @@ export const udevBondMac: TraceRule = {
   subject: (f) => f.ifaces[0] ?? '',
   find(facts, claims) {
     const out = [];
+    const told = new Set<string>();
     for (const u of facts.udevMacs) {
       const c = u.change;
       const { kind, guessed } = facts.kindOf(c.iface);
       if (kind !== 'bond') continue;
       claims.claim(`bond-mac:${c.iface} ${String(c.after)}`);
-      if (claims.claimed(`bond:${c.iface}`)) continue;
+      if (told.has(c.iface) || claims.claimed(`bond:${c.iface}`)) continue;
+      told.add(c.iface);
       claims.claim(`bond:${c.iface}`);
       const role = udevRole(c.actor)!;
       const later = facts.enslaves.filter((e) => e.change.after === c.iface && e.change.ts >= c.ts);
