@@ -6,11 +6,13 @@ export const bondMacPreset: TraceRule = {
   scope: 'trace',
   id: 'bond-mac-preset',
   severity: 'warning',
-  about: 'a bond whose MAC was already set explicitly (addr_assign_type 3) when the trace started',
+  about: "a bond whose MAC was already set explicitly (addr_assign_type 3), and not to a slave's own, when the trace started",
   find(facts, claims) {
     const out = [];
     for (const l of facts.header.snapshot) {
       if (l.addrAssignType !== 3 || claims.claimed(`bond:${l.ifname}`) || facts.kindOf(l.ifname).kind !== 'bond') continue;
+      // set to one of its own slaves' addresses (NetworkManager does so): the MAC a bond takes anyway
+      if (facts.header.snapshot.some((p) => p.master === l.ifname && (p.permAddr ?? p.addr) === l.addr)) continue;
       out.push(
         finding(facts, {
           id: 'bond-mac-preset',
