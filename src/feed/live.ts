@@ -44,6 +44,7 @@ const NETLINK = 1;
  * and is counted as late.
  */
 const HEARTBEAT_SLACK_US = 50_000;
+const NETLINK_SLACK_US = 50_000;
 const MAX_WAIT_US = 2_000_000;
 
 export async function createLiveFeed(opts: LiveOptions): Promise<LiveFeed> {
@@ -191,8 +192,13 @@ class LiveFeedImpl implements LiveFeed {
       await Promise.all([this.bpftrace.stop(), this.ipmon.stop()]);
       return;
     }
-    // The bounded wait: what is older than MAX_WAIT_US goes on even if bpftrace's watermark has not passed it.
-    this.timer = setInterval(() => this.pipeline.force(Date.now() * 1000 - MAX_WAIT_US), 100);
+    this.timer = setInterval(() => {
+      const now = Date.now() * 1000;
+      // ip stamps each message when it reads it and prints in order: nothing older than a moment ago can still come.
+      this.pipeline.advance(NETLINK, now - NETLINK_SLACK_US);
+      // The bounded wait: what is older than MAX_WAIT_US goes on even if bpftrace's watermark has not passed it.
+      this.pipeline.force(now - MAX_WAIT_US);
+    }, 100);
     void this.bpftrace.exited.then((why) => {
       if (why && !this.stopped) {
         this.failure = why;
