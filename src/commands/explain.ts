@@ -10,9 +10,10 @@ const HELP = `Usage: ifblame explain FILE|DIR... [--format text|json] [--utc] [-
 
 Reads trace files ("-" is standard input; a directory: every trace file under it, e.g. collected/<host>/*.ifblame;
 one or several hosts: give them all for checks across hosts) and reports findings:
-a bond MAC set by udev's MACAddressPolicy=persistent, a bond MAC that belongs to none of its slaves, one MAC on
-two interfaces or two hosts, a bridge MAC that moved with a port, a bridged bond/team lower device without
-promiscuity, a flapping MAC, lost events. Each finding lists its evidence (FILE:LINE) and a fix where one is known.
+a bond MAC set by udev's MACAddressPolicy=persistent, a bond MAC set explicitly or that belongs to none of its
+slaves, a slave released still holding its bond's MAC, one MAC on two interfaces or two hosts, a hard-coded MAC
+repeated across hosts, a bridge MAC that moved with a port, a bridged bond/team lower device without promiscuity,
+a flapping MAC, lost events. VRRP virtual MACs and a VF with its synthetic NIC are not findings. Each finding lists its evidence (FILE:LINE) and a fix where one is known.
 Exit codes: 0 no error-level finding; 1 at least one; 2 a file could not be read.
 `;
 
