@@ -45,7 +45,7 @@ const NETLINK = 1;
  */
 const HEARTBEAT_SLACK_US = 50_000;
 const NETLINK_SLACK_US = 50_000;
-const MAX_WAIT_US = 2_000_000;
+const MAX_WAIT_US = 5_000_000;
 
 export async function createLiveFeed(opts: LiveOptions): Promise<LiveFeed> {
   const { program, caps, notes } = await planProgram({ backend: opts.backend, filters: opts.filters });
