@@ -69,6 +69,10 @@ interface Op {
   path: string[];
 }
 
+function claimKey(kind: string, iface: string): string {
+  return `${kind}|${iface}`;
+}
+
 function pathOfObs(o: Obs): string[] {
   if (o.path && o.pathProbes === o.probes.length) return o.path;
   const frames = pathOf(o.kstack);
@@ -97,6 +101,8 @@ export class Correlator {
   private readonly lastRequest = new Map<number, { actor: Actor; refs: number[]; ts: number }>();
   /** Devices that just left for another namespace, under their index there: their name when they act there. */
   private movedOut: { name: string; ifindex: number; ts: number }[] = [];
+  /** Unattributed changes of the last seconds by kind and interface, for causes that arrive late. */
+  private readonly unclaimed = new Map<string, Change[]>();
 
   /** How the watched namespace is named in a move: `netns 4026531840`, or `this netns`. */
   private get here(): string {
@@ -229,26 +235,30 @@ export class Correlator {
    * change already reported as unattributed, which takes its process and evidence, instead of being reported twice.
    */
   private claimInferred(o: Omit<Obs, 'refs' | 'due'>, ev: ProbeEvent): boolean {
-    if (o.kind === 'creating') return false;
-    const c = this.recent.find(
-      (x) =>
-        x.evidence === 'inferred' &&
-        x.actor === null &&
-        x.kind === o.kind &&
-        (o.ifindex !== undefined ? x.ifindex === o.ifindex : x.iface === o.iface) &&
-        (o.kind !== 'mac' || x.after === o.after) &&
-        x.ts >= o.ts &&
-        x.ts - o.ts < CONFIRM_US,
-    );
-    if (!c) {
+    // Only a late cause can explain a change already reported: in time order a cause comes before its change.
+    if (o.kind === 'creating' || o.ts >= this.clock) return false;
+    const candidates = this.unclaimed.get(claimKey(o.kind, o.iface)) ?? [];
+    const i = candidates.findIndex((x) => x.actor === null && (o.kind !== 'mac' || x.after === o.after) && x.ts >= o.ts && x.ts - o.ts < CONFIRM_US);
+    if (i < 0) {
       // A late request for what netlink already showed done (a repeated set): nothing of its own to report.
-      return o.ts < this.clock && this.recent.some((x) => x.kind === o.kind && x.iface === o.iface && x.after === o.after && Math.abs(x.ts - o.ts) < CONFIRM_US);
+      return this.recent.some((x) => x.kind === o.kind && x.iface === o.iface && x.after === o.after && Math.abs(x.ts - o.ts) < CONFIRM_US);
     }
+    const c = candidates[i]!;
+    candidates.splice(i, 1);
     const path = pathOf(o.kstack);
     Object.assign(c, { actor: o.actor, evidence: o.evidence });
     c.via = { ...c.via, probe: ev.probe, kstack: o.kstack, path: path.length ? path : [ev.probe], note: `${o.note ? `${o.note}; ` : ''}its cause arrived late (after netlink's message)` };
     if (ev.seq !== undefined) c.refs.push(ev.seq);
     return true;
+  }
+
+  /** An unattributed change, kept where a late cause can find it (by kind and interface; a storm has many). */
+  private rememberUnclaimed(c: Change): void {
+    const key = claimKey(c.kind, c.iface);
+    const list = (this.unclaimed.get(key) ?? []).filter((x) => c.ts - x.ts < CONFIRM_US);
+    list.push(c);
+    this.unclaimed.set(key, list);
+    if (this.unclaimed.size > 4 * RECENT_MAX) for (const [k, l] of this.unclaimed) if (!l.length || c.ts - l[l.length - 1]!.ts >= CONFIRM_US) this.unclaimed.delete(k);
   }
 
   /** Nested probes of one call (user -> set_mac -> addr_mod) are one change: keep every probe name and the deepest stack. */
@@ -479,6 +489,7 @@ export class Correlator {
       due: ev.ts,
     });
     if (inferred) this.confirmed.add(inferred); // it came from this very message
+    if (inferred && inferred.actor === null) this.rememberUnclaimed(inferred);
   }
 
   /**
