@@ -76,8 +76,21 @@ function measure(tool: string, argv: string[]): Promise<Measure> {
       clearInterval(timer);
       const wallS = (performance.now() - t0) / 1000;
       const m = /IFBLAME_BENCH ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(stderr);
-      if (code !== 0 && code !== 1) process.stderr.write(`bench: ${tool} exited ${code}: ${stderr.split('\n').filter((l) => !l.startsWith('IFBLAME_BENCH')).slice(-3).join(' | ')}\n`);
-      res({ tool, wallS: m ? Number(m[1]) : wallS, cpuS: m ? Number(m[2]) + Number(m[3]) : null, peakMb: (m ? Math.max(Number(m[4]), peakKb) : peakKb) / 1024, code });
+      if (code !== 0 && code !== 1)
+        process.stderr.write(
+          `bench: ${tool} exited ${code}: ${stderr
+            .split('\n')
+            .filter((l) => !l.startsWith('IFBLAME_BENCH'))
+            .slice(-3)
+            .join(' | ')}\n`,
+        );
+      res({
+        tool,
+        wallS: m ? Number(m[1]) : wallS,
+        cpuS: m ? Number(m[2]) + Number(m[3]) : null,
+        peakMb: (m ? Math.max(Number(m[4]), peakKb) : peakKb) / 1024,
+        code,
+      });
     });
   });
 }
@@ -107,7 +120,15 @@ function fmtRate(n: number): string {
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { sizes: { type: 'string' }, dir: { type: 'string' }, keep: { type: 'boolean' }, runs: { type: 'string' }, check: { type: 'boolean' }, storm: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      sizes: { type: 'string' },
+      dir: { type: 'string' },
+      keep: { type: 'boolean' },
+      runs: { type: 'string' },
+      check: { type: 'boolean' },
+      storm: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help) {
     process.stdout.write('usage: npm run bench -- [--sizes 1M,10M] [--runs N] [--dir DIR] [--keep] [--check]\n');
@@ -119,7 +140,9 @@ async function main(): Promise<number> {
   mkdirSync(dir, { recursive: true });
   const hasJq = spawnSync('jq', ['--version'], { stdio: 'ignore' }).status === 0;
   process.stdout.write(`ifblame bench: node ${process.version}, ${runs} run(s) each (best wall time), files in ${dir}${hasJq ? '' : ', jq not installed'}\n`);
-  process.stdout.write(`timing and peak RSS: ${TIME ? 'GNU time' : '/proc VmHWM sampling'}; replay --format ndjson --speed max and explain --format json write to /dev/null\n\n`);
+  process.stdout.write(
+    `timing and peak RSS: ${TIME ? 'GNU time' : '/proc VmHWM sampling'}; replay --format ndjson --speed max and explain --format json write to /dev/null\n\n`,
+  );
   const misses: string[] = [];
   for (const n of sizes) {
     const file = join(dir, `synth-v${GEN_VERSION}-${n}.ndjson`);
@@ -135,26 +158,36 @@ async function main(): Promise<number> {
     process.stdout.write(`== ${label(n)} events, ${(size / 1024 / 1024).toFixed(0)} MiB\n`);
     const results: Measure[] = [];
     results.push(await best(runs, 'bare loop (split2 + JSON.parse)', [process.execPath, BARE, file]));
-    results.push(await best(runs, 'ifblame replay --format ndjson --speed max', [process.execPath, CLI, 'replay', file, '--format', 'ndjson', '--speed', 'max']));
+    results.push(
+      await best(runs, 'ifblame replay --format ndjson --speed max', [process.execPath, CLI, 'replay', file, '--format', 'ndjson', '--speed', 'max']),
+    );
     results.push(await best(runs, 'ifblame explain --format json', [process.execPath, CLI, 'explain', file, '--format', 'json']));
     if (hasJq) results.push(await best(runs, 'jq -c .', ['jq', '-c', '.', file]));
     const bare = results[0]!;
     const w = Math.max(...results.map((r) => r.tool.length));
-    process.stdout.write(`  ${'tool'.padEnd(w)}  ${'wall s'.padStart(7)}  ${'cpu s'.padStart(7)}  ${'events/s'.padStart(9)}  ${'vs bare'.padStart(7)}  ${'peak RSS'.padStart(9)}\n`);
+    process.stdout.write(
+      `  ${'tool'.padEnd(w)}  ${'wall s'.padStart(7)}  ${'cpu s'.padStart(7)}  ${'events/s'.padStart(9)}  ${'vs bare'.padStart(7)}  ${'peak RSS'.padStart(9)}\n`,
+    );
     for (const r of results) {
       const rate = n / r.wallS;
       const ratio = bare.wallS / r.wallS;
-      process.stdout.write(`  ${r.tool.padEnd(w)}  ${r.wallS.toFixed(2).padStart(7)}  ${(r.cpuS === null ? '-' : r.cpuS.toFixed(2)).padStart(7)}  ${fmtRate(rate).padStart(9)}  ${`${(ratio * 100).toFixed(0)}%`.padStart(7)}  ${`${r.peakMb.toFixed(0)} MB`.padStart(9)}${r.code !== 0 && !r.tool.includes('explain') ? `  (exit ${r.code})` : ''}\n`);
+      process.stdout.write(
+        `  ${r.tool.padEnd(w)}  ${r.wallS.toFixed(2).padStart(7)}  ${(r.cpuS === null ? '-' : r.cpuS.toFixed(2)).padStart(7)}  ${fmtRate(rate).padStart(9)}  ${`${(ratio * 100).toFixed(0)}%`.padStart(7)}  ${`${r.peakMb.toFixed(0)} MB`.padStart(9)}${r.code !== 0 && !r.tool.includes('explain') ? `  (exit ${r.code})` : ''}\n`,
+      );
     }
     for (const r of results.slice(1, 3)) {
       const ratio = bare.wallS / r.wallS;
       const cpuRatio = bare.cpuS !== null && r.cpuS !== null ? bare.cpuS / r.cpuS : null;
       const ok = ratio >= targetRatio(n);
-      process.stdout.write(`  ${ok ? 'PASS' : 'MISS'} ${r.tool}: ${(ratio * 100).toFixed(0)}% of the bare loop's throughput${cpuRatio !== null ? ` (${(cpuRatio * 100).toFixed(0)}% by CPU time)` : ''}, target ${targetRatio(n) * 100}%\n`);
+      process.stdout.write(
+        `  ${ok ? 'PASS' : 'MISS'} ${r.tool}: ${(ratio * 100).toFixed(0)}% of the bare loop's throughput${cpuRatio !== null ? ` (${(cpuRatio * 100).toFixed(0)}% by CPU time)` : ''}, target ${targetRatio(n) * 100}%\n`,
+      );
       if (!ok) misses.push(`${label(n)} ${r.tool} throughput`);
       if (n >= 10_000_000) {
         const rssOk = r.peakMb < TARGET_RSS_MB;
-        process.stdout.write(`  ${rssOk ? 'PASS' : 'MISS'} ${r.tool}: peak RSS ${r.peakMb.toFixed(0)} MB at ${label(n)} events, target < ${TARGET_RSS_MB} MB\n`);
+        process.stdout.write(
+          `  ${rssOk ? 'PASS' : 'MISS'} ${r.tool}: peak RSS ${r.peakMb.toFixed(0)} MB at ${label(n)} events, target < ${TARGET_RSS_MB} MB\n`,
+        );
         if (!rssOk) misses.push(`${label(n)} ${r.tool} RSS`);
       }
     }
@@ -170,10 +203,14 @@ async function main(): Promise<number> {
   }
   const stormN = Number(values.storm ?? 20_000);
   if (stormN > 0) {
-    process.stdout.write(`== live storm: ${stormN} MAC changes with ip -batch in a throw-away namespace, traced by ifblame capture --record (syscalls backend)\n`);
+    process.stdout.write(
+      `== live storm: ${stormN} MAC changes with ip -batch in a throw-away namespace, traced by ifblame capture --record (syscalls backend)\n`,
+    );
     const r = runStorm(CLI, stormN);
     const slow = r.tracedS / r.bareS;
-    process.stdout.write(`  ip -batch alone ${r.bareS.toFixed(2)} s, traced ${r.tracedS.toFixed(2)} s: slow-down ${slow.toFixed(2)}x; changes in the trace ${r.inTrace}/${r.changes}; lost ${r.lost}; late ${r.late}; peak RSS ${r.peakMb.toFixed(0)} MB\n`);
+    process.stdout.write(
+      `  ip -batch alone ${r.bareS.toFixed(2)} s, traced ${r.tracedS.toFixed(2)} s: slow-down ${slow.toFixed(2)}x; changes in the trace ${r.inTrace}/${r.changes}; lost ${r.lost}; late ${r.late}; peak RSS ${r.peakMb.toFixed(0)} MB\n`,
+    );
     const checks: [boolean, string][] = [
       [r.lost === 0, `0 lost (got ${r.lost})`],
       [r.inTrace === r.changes, `every change in the trace file (${r.inTrace}/${r.changes})`],

@@ -40,11 +40,31 @@ export function runStorm(cli: string, n: number): StormResult {
     };
     const bareS = Math.min(bare(), bare());
     const trace = join(dir, 'storm.trace');
-    const r = sh(['/usr/bin/time', '-f', 'IFBLAME_RSS %M', process.execPath, cli, 'capture', '--netns', ns, '--backend', 'syscalls', '--format', 'json', '--record', trace, '--', 'sh', '-c', script]);
+    const r = sh([
+      '/usr/bin/time',
+      '-f',
+      'IFBLAME_RSS %M',
+      process.execPath,
+      cli,
+      'capture',
+      '--netns',
+      ns,
+      '--backend',
+      'syscalls',
+      '--format',
+      'json',
+      '--record',
+      trace,
+      '--',
+      'sh',
+      '-c',
+      script,
+    ]);
     const tracedS = Number(readFileSync(timed, 'utf8')) / 1e9;
     const summary = (JSON.parse(r.stdout) as { summary: { lost: number; late?: number } }).summary;
     let inTrace = 0;
-    for (const line of readFileSync(trace, 'utf8').split('\n')) if (line.includes('"type":"change"') && line.includes('"iface":"st0"') && line.includes('"kind":"mac"')) inTrace++;
+    for (const line of readFileSync(trace, 'utf8').split('\n'))
+      if (line.includes('"type":"change"') && line.includes('"iface":"st0"') && line.includes('"kind":"mac"')) inTrace++;
     const peakKb = Number(/IFBLAME_RSS (\d+)/.exec(r.stderr)?.[1] ?? 0);
     return { changes: n, inTrace, lost: summary.lost, late: summary.late ?? 0, bareS, tracedS, peakMb: peakKb / 1024 };
   } finally {

@@ -22,9 +22,23 @@ const hex = (n: number) => n.toString(16).padStart(2, '0');
 export const macOf = (i: number) => `02:00:00:${hex((i >> 16) & 255)}:${hex((i >> 8) & 255)}:${hex(i & 255)}`;
 
 export function synthSnapshot(ifaces: number): LinkState[] {
-  const out: LinkState[] = [{ ifindex: 1, ifname: 'lo', addr: '00:00:00:00:00:00', flags: ['LOOPBACK', 'UP', 'LOWER_UP'], linkType: 'loopback', master: null, promiscuity: 0 }];
+  const out: LinkState[] = [
+    { ifindex: 1, ifname: 'lo', addr: '00:00:00:00:00:00', flags: ['LOOPBACK', 'UP', 'LOWER_UP'], linkType: 'loopback', master: null, promiscuity: 0 },
+  ];
   for (let i = 0; i < ifaces; i++) {
-    out.push({ ifindex: i + 2, ifname: `dum${i}`, addr: macOf(i), permAddr: macOf(i), addrAssignType: 0, flags: ['BROADCAST', 'NOARP'], linkType: 'ether', kind: 'dummy', master: null, promiscuity: 0, mtu: 1500 });
+    out.push({
+      ifindex: i + 2,
+      ifname: `dum${i}`,
+      addr: macOf(i),
+      permAddr: macOf(i),
+      addrAssignType: 0,
+      flags: ['BROADCAST', 'NOARP'],
+      linkType: 'ether',
+      kind: 'dummy',
+      master: null,
+      promiscuity: 0,
+      mtu: 1500,
+    });
   }
   return out;
 }
@@ -44,8 +58,36 @@ export function synthHeader(opts: { host?: string; ifaces?: number; createdAt?: 
   });
 }
 
-const STACK_MAC = ['dev_set_mac_address+1', 'dev_set_mac_address_user+45', 'do_setlink+589', 'rtnl_setlink+269', 'rtnetlink_rcv_msg+334', 'netlink_rcv_skb+81', 'netlink_unicast+644', 'netlink_sendmsg+592', '__sock_sendmsg+95', '____sys_sendmsg+639', '___sys_sendmsg+154', '__sys_sendmsg+118', 'do_syscall_64+93', 'entry_SYSCALL_64_after_hwframe+110'];
-const STACK_PROMISC = ['dev_set_promiscuity+1', 'br_add_if+1370', 'do_set_master+138', 'do_setlink+1702', 'rtnl_setlink+269', 'rtnetlink_rcv_msg+334', 'netlink_rcv_skb+81', 'netlink_unicast+644', 'netlink_sendmsg+592', '__sock_sendmsg+95', 'do_syscall_64+93', 'entry_SYSCALL_64_after_hwframe+110'];
+const STACK_MAC = [
+  'dev_set_mac_address+1',
+  'dev_set_mac_address_user+45',
+  'do_setlink+589',
+  'rtnl_setlink+269',
+  'rtnetlink_rcv_msg+334',
+  'netlink_rcv_skb+81',
+  'netlink_unicast+644',
+  'netlink_sendmsg+592',
+  '__sock_sendmsg+95',
+  '____sys_sendmsg+639',
+  '___sys_sendmsg+154',
+  '__sys_sendmsg+118',
+  'do_syscall_64+93',
+  'entry_SYSCALL_64_after_hwframe+110',
+];
+const STACK_PROMISC = [
+  'dev_set_promiscuity+1',
+  'br_add_if+1370',
+  'do_set_master+138',
+  'do_setlink+1702',
+  'rtnl_setlink+269',
+  'rtnetlink_rcv_msg+334',
+  'netlink_rcv_skb+81',
+  'netlink_unicast+644',
+  'netlink_sendmsg+592',
+  '__sock_sendmsg+95',
+  'do_syscall_64+93',
+  'entry_SYSCALL_64_after_hwframe+110',
+];
 
 /**
  * `n` events: groups of probe -> link -> change (MAC set by `ip`, or promiscuity +1/-1 by a bridge port),
@@ -80,38 +122,108 @@ export function* synthEvents(n: number, opts: { seed?: number; ifaces?: number; 
       const after = macOf(counter++);
       mac[i] = after;
       yield {
-        type: 'probe', seq: probeSeq, ts, mono: ts * 1000 - 1763728800000000000, backend: 'kprobe', probe: 'dev_set_mac_address', phase: 'entry',
-        pid, tid: pid, comm: 'ip', ppid: 357, pcomm: 'bash', cgroupId: '4321',
-        fields: { dev: name, ifindex, aat: 3, old: before, new: after }, kstack: STACK_MAC,
+        type: 'probe',
+        seq: probeSeq,
+        ts,
+        mono: ts * 1000 - 1763728800000000000,
+        backend: 'kprobe',
+        probe: 'dev_set_mac_address',
+        phase: 'entry',
+        pid,
+        tid: pid,
+        comm: 'ip',
+        ppid: 357,
+        pcomm: 'bash',
+        cgroupId: '4321',
+        fields: { dev: name, ifindex, aat: 3, old: before, new: after },
+        kstack: STACK_MAC,
       };
       if (seq >= n) return;
       const linkSeq = ++seq;
-      yield { type: 'link', seq: linkSeq, ts: ts + 40, action: 'new', ifindex, ifname: name, family: 'link', flags: ['BROADCAST', 'NOARP'], mtu: 1500, master: null, state: 'DOWN', linkType: 'ether', addr: after, promiscuity: promisc[i]! };
+      yield {
+        type: 'link',
+        seq: linkSeq,
+        ts: ts + 40,
+        action: 'new',
+        ifindex,
+        ifname: name,
+        family: 'link',
+        flags: ['BROADCAST', 'NOARP'],
+        mtu: 1500,
+        master: null,
+        state: 'DOWN',
+        linkType: 'ether',
+        addr: after,
+        promiscuity: promisc[i]!,
+      };
       if (seq >= n) return;
       yield {
-        type: 'change', seq: ++seq, ts, iface: name, ifindex, kind: 'mac', before, after,
+        type: 'change',
+        seq: ++seq,
+        ts,
+        iface: name,
+        ifindex,
+        kind: 'mac',
+        before,
+        after,
         actor: { pid, tid: pid, comm: 'ip', ppid: 357, pcomm: 'bash', chain: [{ pid: 357, comm: 'bash' }], service: 'ip', kernel: false },
         via: { probe: 'dev_set_mac_address', kstack: STACK_MAC, path: ['rtnl_setlink', 'do_setlink', 'dev_set_mac_address'] },
-        evidence: 'observed', refs: [probeSeq, linkSeq],
+        evidence: 'observed',
+        refs: [probeSeq, linkSeq],
       };
     } else {
       const before = promisc[i]!;
       const inc = before > 0 && rand() < 0.5 ? -1 : 1;
       promisc[i] = before + inc;
       yield {
-        type: 'probe', seq: probeSeq, ts, mono: ts * 1000 - 1763728800000000000, backend: 'kprobe', probe: 'dev_set_promiscuity', phase: 'entry',
-        pid, tid: pid, comm: 'ip', ppid: 357, pcomm: 'bash', cgroupId: '4321',
-        fields: { dev: name, ifindex, aat: 0, inc, promiscuity: before, flags: 0x1082 }, kstack: STACK_PROMISC,
+        type: 'probe',
+        seq: probeSeq,
+        ts,
+        mono: ts * 1000 - 1763728800000000000,
+        backend: 'kprobe',
+        probe: 'dev_set_promiscuity',
+        phase: 'entry',
+        pid,
+        tid: pid,
+        comm: 'ip',
+        ppid: 357,
+        pcomm: 'bash',
+        cgroupId: '4321',
+        fields: { dev: name, ifindex, aat: 0, inc, promiscuity: before, flags: 0x1082 },
+        kstack: STACK_PROMISC,
       };
       if (seq >= n) return;
       const linkSeq = ++seq;
-      yield { type: 'link', seq: linkSeq, ts: ts + 40, action: 'new', ifindex, ifname: name, family: 'link', flags: ['BROADCAST', 'NOARP'], mtu: 1500, master: null, state: 'DOWN', linkType: 'ether', addr: mac[i]!, promiscuity: promisc[i]! };
+      yield {
+        type: 'link',
+        seq: linkSeq,
+        ts: ts + 40,
+        action: 'new',
+        ifindex,
+        ifname: name,
+        family: 'link',
+        flags: ['BROADCAST', 'NOARP'],
+        mtu: 1500,
+        master: null,
+        state: 'DOWN',
+        linkType: 'ether',
+        addr: mac[i]!,
+        promiscuity: promisc[i]!,
+      };
       if (seq >= n) return;
       yield {
-        type: 'change', seq: ++seq, ts, iface: name, ifindex, kind: 'promisc', before, after: before + inc,
+        type: 'change',
+        seq: ++seq,
+        ts,
+        iface: name,
+        ifindex,
+        kind: 'promisc',
+        before,
+        after: before + inc,
         actor: { pid, tid: pid, comm: 'ip', ppid: 357, pcomm: 'bash', chain: [{ pid: 357, comm: 'bash' }], service: 'ip', kernel: false },
         via: { probe: 'dev_set_promiscuity', kstack: STACK_PROMISC, path: ['rtnl_setlink', 'do_setlink', 'dev_set_promiscuity'] },
-        evidence: 'observed', refs: [probeSeq, linkSeq],
+        evidence: 'observed',
+        refs: [probeSeq, linkSeq],
       };
     }
   }

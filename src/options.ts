@@ -11,7 +11,7 @@ export const IfaceName = z
   .string()
   .min(1, 'is empty')
   .max(15, 'is longer than 15 bytes (IFNAMSIZ)')
-  .regex(/^[A-Za-z0-9_.@+-]+$/, "may contain only letters, digits and _ . - @ +")
+  .regex(/^[A-Za-z0-9_.@+-]+$/, 'may contain only letters, digits and _ . - @ +')
   .refine((s) => s !== '.' && s !== '..', 'cannot be "." or ".."');
 
 /** Process names: 1..15 bytes (TASK_COMM_LEN-1), printable ASCII without quotes or backslashes. */
@@ -33,7 +33,10 @@ function check<T>(schema: z.ZodType<T>, flag: string, value: string): T {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const why = r.error.issues[0]?.message ?? 'is invalid';
-  throw new IfblameError(`${flag} ${JSON.stringify(value)} ${why}`, `${flag} takes a name like ${flag === '--iface' ? 'eth0 or bond0' : 'ip or systemd-udevd'}; repeat the flag or separate values with commas`);
+  throw new IfblameError(
+    `${flag} ${JSON.stringify(value)} ${why}`,
+    `${flag} takes a name like ${flag === '--iface' ? 'eth0 or bond0' : 'ip or systemd-udevd'}; repeat the flag or separate values with commas`,
+  );
 }
 
 /** `--iface a,b --iface c` -> validated list. */

@@ -23,12 +23,20 @@ function write(name: string, text: string): string {
 }
 
 /** Run a program until BEGIN printed its #clock line, then SIGINT: it must have attached and exit 0. */
-async function loadAndStop(file: string): Promise<{ exitCode: number | undefined; attached: number; stderr: string[]; cols: string[]; readyMs: number; exitMs: number }> {
+async function loadAndStop(
+  file: string,
+): Promise<{ exitCode: number | undefined; attached: number; stderr: string[]; cols: string[]; readyMs: number; exitMs: number }> {
   // Attaching can stall for tens of seconds while the kernel finishes detaching the previous program's
   // tracepoints (RCU grace periods on a busy machine): generous bound, timings reported on failure.
   const t0 = Date.now();
   let readyMs = -1;
-  const child = execa('bpftrace', ['-f', 'json', '-B', 'line', file], { reject: false, buffer: { stdout: false, stderr: true }, stdin: 'ignore', timeout: 60_000, killSignal: 'SIGKILL' });
+  const child = execa('bpftrace', ['-f', 'json', '-B', 'line', file], {
+    reject: false,
+    buffer: { stdout: false, stderr: true },
+    stdin: 'ignore',
+    timeout: 60_000,
+    killSignal: 'SIGKILL',
+  });
   let attached = 0;
   const cols: string[] = [];
   await new Promise<void>((resolve) => {
@@ -62,8 +70,15 @@ for (const [name, opts] of syscallsPrograms) {
     const r = await loadAndStop(write(`sys-${name.replace(/\W/g, '_')}.bt`, p.text));
     assert.equal(r.exitCode, 0, `ready after ${r.readyMs} ms, gone after ${r.exitMs} ms\n${r.stderr.join('\n')}`);
     assert.ok(r.attached >= (name === 'one probe dropped' ? 8 : 15), `attached ${r.attached}`);
-    assert.deepEqual(r.stderr.filter((l) => /ERROR/.test(l)), []);
-    assert.deepEqual(r.cols, p.probes.map(() => 'ok'), 'each #cols line matches the parser');
+    assert.deepEqual(
+      r.stderr.filter((l) => /ERROR/.test(l)),
+      [],
+    );
+    assert.deepEqual(
+      r.cols,
+      p.probes.map(() => 'ok'),
+      'each #cols line matches the parser',
+    );
   });
 }
 
@@ -122,7 +137,11 @@ for (const backend of ['kfunc', 'kprobe'] as const) {
     if (said.ok) {
       assert.equal(r.exitCode, 0, `detection says ${backend} works, but the planned program did not run: ${r.stderr.join('\n')}`);
       assert.ok(r.attached > 0);
-      assert.deepEqual(r.cols, program.probes.map(() => 'ok'), 'each #cols line matches the parser');
+      assert.deepEqual(
+        r.cols,
+        program.probes.map(() => 'ok'),
+        'each #cols line matches the parser',
+      );
     } else {
       assert.ok(r.exitCode !== 0 && r.readyMs < 0, `detection says ${backend} is missing (${said.detail}), but the program attached`);
       // The same kind of failure: both name the probe type that does not attach.
@@ -151,7 +170,11 @@ test('`ifblame script` prints the program auto picks here, and the full kprobe/k
     assert.equal(auto.exitCode, 3);
   } else {
     assert.equal(auto.exitCode, 0);
-    const first = { syscalls: /^tracepoint:syscalls:sys_enter_sendmsg$/m, kprobe: /^kprobe:dev_set_mac_address$/m, kfunc: /^kfunc:(vmlinux:)?dev_set_mac_address$/m }[d.auto];
+    const first = {
+      syscalls: /^tracepoint:syscalls:sys_enter_sendmsg$/m,
+      kprobe: /^kprobe:dev_set_mac_address$/m,
+      kfunc: /^kfunc:(vmlinux:)?dev_set_mac_address$/m,
+    }[d.auto];
     assert.match(String(auto.stdout), first!);
   }
   for (const b of ['kprobe', 'kfunc']) {
@@ -174,7 +197,11 @@ test('--help and --version', async () => {
 });
 
 test('no bpftrace in PATH: live tracing refuses with one line and a hint, exit 3', async () => {
-  const r = await execa('node', [`${ROOT}bin/ifblame.js`, 'capture', '--duration', '1s'], { reject: false, env: { IFBLAME_BPFTRACE: '/nonexistent/bpftrace' }, timeout: 60_000 });
+  const r = await execa('node', [`${ROOT}bin/ifblame.js`, 'capture', '--duration', '1s'], {
+    reject: false,
+    env: { IFBLAME_BPFTRACE: '/nonexistent/bpftrace' },
+    timeout: 60_000,
+  });
   assert.equal(r.exitCode, 3);
   const lines = String(r.stderr).trim().split('\n');
   assert.equal(lines.length, 1, String(r.stderr));
@@ -187,7 +214,11 @@ test('not root: `ifblame doctor` says so with the fix and exits 3; capture refus
   assert.equal(d.exitCode, 3, String(d.stderr));
   assert.match(String(d.stdout), /^root\s+MISSING\s+running as uid 65534\s+run with sudo/m);
   assert.match(String(d.stdout), /^live tracing: NOT possible here/m);
-  const c = await execa('setpriv', [...asNobody, 'node', `${ROOT}bin/ifblame.js`, 'capture', '--duration', '1s'], { reject: false, timeout: 60_000, cwd: '/tmp' });
+  const c = await execa('setpriv', [...asNobody, 'node', `${ROOT}bin/ifblame.js`, 'capture', '--duration', '1s'], {
+    reject: false,
+    timeout: 60_000,
+    cwd: '/tmp',
+  });
   assert.equal(c.exitCode, 3);
   assert.match(String(c.stderr).trim(), /^ifblame: no tracing backend works here \(.*not running as root.*\) \(hint: run `ifblame doctor`[^\n]*$/);
 });

@@ -26,14 +26,18 @@ test('bpftrace JSON messages: the real 0.17 ones from the lab, and the shapes of
   assert.deepEqual(decodeLine('{"type": "surprise", "data": 1}', ctx), { kind: 'error', message: 'unknown bpftrace message type "surprise"' });
   assert.deepEqual(decodeLine('{"type": "printf", "data": 5}', ctx).kind, 'error');
   assert.deepEqual(decodeLine('not json {', ctx), { kind: 'error', message: 'not JSON' });
-  assert.deepEqual(decodeLine('{"type": "printf", "data": "#clock\\t1000\\t2026-11-21T12:40:56.887063+0000\\n"}', ctx), { kind: 'clock', mono: 1000, wall: '2026-11-21T12:40:56.887063+0000' });
+  assert.deepEqual(decodeLine('{"type": "printf", "data": "#clock\\t1000\\t2026-11-21T12:40:56.887063+0000\\n"}', ctx), {
+    kind: 'clock',
+    mono: 1000,
+    wall: '2026-11-21T12:40:56.887063+0000',
+  });
   assert.equal(parseClockWall('2026-11-21T12:40:56.887063+0100'), Date.parse('2026-11-21T11:40:56Z') * 1000 + 887063);
 });
 
 test('stderr: the RLIMIT_MEMLOCK line Debian prints on every start is not an error; the attach failure is the explanation', () => {
   const stderr = [
     `ERROR: Unknown error -1: couldn't set RLIMIT_MEMLOCK for bpftrace. If your program is not loading, you can try "ulimit -l 8192" to fix the problem`,
-    "stdin:1:1-27: WARNING: dev_set_mac_address is not traceable (either non-existing, inlined, or marked as \"notrace\"); attaching to it will likely fail",
+    'stdin:1:1-27: WARNING: dev_set_mac_address is not traceable (either non-existing, inlined, or marked as "notrace"); attaching to it will likely fail',
     'create_probe_event: open(/sys/kernel/debug/tracing/kprobe_events): No such file or directory',
     "ERROR: Error attaching probe: 'kprobe:dev_set_mac_address'",
   ].join('\n');
@@ -42,14 +46,21 @@ test('stderr: the RLIMIT_MEMLOCK line Debian prints on every start is not an err
   assert.equal(explainFailure(stderr.split('\n')[0]!), 'bpftrace failed without a message');
 });
 
-test('runner: a program that cannot attach rejects with bpftrace\'s reason, one line, no stack', async () => {
+test("runner: a program that cannot attach rejects with bpftrace's reason, one line, no stack", async () => {
   const src = new BpftraceSource({ program: 'kprobe:dev_set_mac_address { printf("x\\n"); }', backend: 'kprobe', onDecoded: () => undefined });
-  await assert.rejects(src.start(), (e: unknown) => e instanceof IfblameError && /Error attaching probe/.test(e.message) && !e.message.includes('\n') && !/RLIMIT/.test(e.message));
+  await assert.rejects(
+    src.start(),
+    (e: unknown) => e instanceof IfblameError && /Error attaching probe/.test(e.message) && !e.message.includes('\n') && !/RLIMIT/.test(e.message),
+  );
 });
 
 test('runner: the syscalls program becomes ready, decodes its #cols lines, and stops on SIGINT', async (t) => {
   const seen: string[] = [];
-  const src = new BpftraceSource({ program: generate({ backend: 'syscalls', filters: { iface: [], comm: [] } }).text, backend: 'syscalls', onDecoded: (d) => seen.push(d.kind) });
+  const src = new BpftraceSource({
+    program: generate({ backend: 'syscalls', filters: { iface: [], comm: [] } }).text,
+    backend: 'syscalls',
+    onDecoded: (d) => seen.push(d.kind),
+  });
   t.after(() => src.stop());
   await src.start();
   assert.ok(src.attached >= 15);
@@ -63,7 +74,7 @@ test('runner: the syscalls program becomes ready, decodes its #cols lines, and s
   assert.throws(() => process.kill(pid, 0));
 });
 
-test('actors: (udev-worker) is systemd-udevd\'s, kworkers are the kernel\'s, units and containers come from the cgroup', () => {
+test("actors: (udev-worker) is systemd-udevd's, kworkers are the kernel's, units and containers come from the cgroup", () => {
   assert.equal(serviceOf({ comm: '(udev-worker)', chain: [{ pid: 226, comm: 'systemd-udevd' }], kernel: false }), 'systemd-udevd');
   assert.equal(serviceOf({ comm: 'ip', chain: [{ pid: 1, comm: 'bash' }], kernel: false }), 'ip');
   assert.equal(serviceOf({ comm: 'kworker/u4:4', chain: [], kernel: true }), 'kernel');
@@ -72,7 +83,20 @@ test('actors: (udev-worker) is systemd-udevd\'s, kworkers are the kernel\'s, uni
   assert.deepEqual(describeCgroup('/system.slice/systemd-udevd.service/udev'), { unit: 'systemd-udevd.service' });
   assert.deepEqual(describeCgroup('/system.slice/docker-0123456789abcdef0123456789abcdef.scope'), { container: '0123456789ab' });
   assert.deepEqual(describeCgroup('/kubepods.slice/kubepods-pod1.slice/cri-containerd-aabbccddeeff00112233.scope'), { container: 'aabbccddeeff' });
-  const a = actorOf({ type: 'probe', ts: 0, backend: 'kprobe', probe: 'dev_set_mac_address', phase: 'entry', pid: 978, tid: 978, comm: '(udev-worker)', ppid: 226, pcomm: 'systemd-udevd', fields: {}, kstack: [] });
+  const a = actorOf({
+    type: 'probe',
+    ts: 0,
+    backend: 'kprobe',
+    probe: 'dev_set_mac_address',
+    phase: 'entry',
+    pid: 978,
+    tid: 978,
+    comm: '(udev-worker)',
+    ppid: 226,
+    pcomm: 'systemd-udevd',
+    fields: {},
+    kstack: [],
+  });
   assert.equal(a.service, 'systemd-udevd');
   assert.deepEqual(a.chain, [{ pid: 226, comm: 'systemd-udevd' }]);
 });

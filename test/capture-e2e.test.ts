@@ -16,8 +16,15 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** `ifblame capture --netns NS --backend syscalls --format ndjson -- sh -c SCRIPT`: changes and summary. */
 async function capture(ns: string, script: string, extra: string[] = []) {
-  const r = await execa('node', [BIN, 'capture', '--netns', ns, '--backend', 'syscalls', '--format', 'ndjson', ...extra, '--', 'sh', '-c', script], { reject: false, timeout: 120_000 });
-  const lines = String(r.stdout).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string });
+  const r = await execa('node', [BIN, 'capture', '--netns', ns, '--backend', 'syscalls', '--format', 'ndjson', ...extra, '--', 'sh', '-c', script], {
+    reject: false,
+    timeout: 120_000,
+  });
+  const lines = String(r.stdout)
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { type: string });
   const changes = lines.filter((l) => l.type === 'change').map((l) => Change.parse(l));
   const summary = lines.find((l) => l.type === 'summary') as { total: number; lost: number; command?: { exitCode: number } } | undefined;
   return { exitCode: r.exitCode, changes, summary, stderr: String(r.stderr) };
@@ -44,7 +51,10 @@ test('`ip link set dev X address` is attributed to ip, with its pid and the befo
     assert.equal(c.actor?.pid, Number(readFileSync(pidFile, 'utf8')));
     assert.equal(c.evidence, 'requested');
     assert.equal(c.via.probe, 'nl_link');
-    assert.ok(c.actor?.chain.some((p) => p.comm === 'sh'), 'parent chain reaches the shell');
+    assert.ok(
+      c.actor?.chain.some((p) => p.comm === 'sh'),
+      'parent chain reaches the shell',
+    );
     assert.equal(r.summary?.lost, 0);
   } finally {
     await ns.remove();
@@ -56,14 +66,23 @@ test('promiscuity: `ip link set promisc on` and a bridge port add, with counts; 
   try {
     await ns.ip('link', 'add', 'vp0', 'address', '02:00:00:00:00:50', 'type', 'veth', 'peer', 'name', 'vp1');
     await ns.ip('link', 'add', 'brx', 'type', 'bridge');
-    const script = [`ip -n ${ns.name} link set vp1 promisc on`, `ip -n ${ns.name} link set vp0 master brx`, `ip -n ${ns.name} link set vp0 promisc on`].join('; ');
+    const script = [`ip -n ${ns.name} link set vp1 promisc on`, `ip -n ${ns.name} link set vp0 master brx`, `ip -n ${ns.name} link set vp0 promisc on`].join(
+      '; ',
+    );
     const r = await capture(ns.name, script);
     assert.equal(r.exitCode, 0, r.stderr);
     const p1 = find(r.changes, 'vp1', 'promisc');
     assert.equal(p1.length, 1, JSON.stringify(r.changes));
     assert.deepEqual([p1[0]!.before, p1[0]!.after, p1[0]!.actor?.comm], [0, 1, 'ip']);
     const p0 = find(r.changes, 'vp0', 'promisc');
-    assert.deepEqual(p0.map((c) => [c.before, c.after]), [[0, 1], [1, 2]], JSON.stringify(p0));
+    assert.deepEqual(
+      p0.map((c) => [c.before, c.after]),
+      [
+        [0, 1],
+        [1, 2],
+      ],
+      JSON.stringify(p0),
+    );
     assert.equal(p0[0]!.evidence, 'inferred', 'the bridge takes promiscuity inside the kernel');
     assert.match(p0[0]!.via.note ?? '', /enslave brx/);
     assert.equal(p0[0]!.actor?.comm, 'ip');
@@ -108,7 +127,10 @@ test('exit codes: command failure 4, --fail-on hit 1, nothing 0, tracing impossi
     assert.equal(hit.exitCode, 1);
     const quiet = await capture(ns.name, 'true', ['--fail-on', 'mac']);
     assert.equal(quiet.exitCode, 0);
-    const missing = await execa('node', [BIN, 'capture', '--netns', ns.name, '--backend', 'syscalls', '--format', 'ndjson', '--', '/nonexistent/cmd'], { reject: false, timeout: 120_000 });
+    const missing = await execa('node', [BIN, 'capture', '--netns', ns.name, '--backend', 'syscalls', '--format', 'ndjson', '--', '/nonexistent/cmd'], {
+      reject: false,
+      timeout: 120_000,
+    });
     assert.equal(missing.exitCode, 4);
     assert.match(String(missing.stderr), /^ifblame: cannot run \/nonexistent\/cmd: ENOENT \(hint: /m);
     assert.match(String(missing.stdout), /"command":\{"argv":\["\/nonexistent\/cmd"\],"exitCode":127\}/);
@@ -142,7 +164,10 @@ test('a SIGKILLed capture leaves a trace file readable to its last complete line
   const file = join(dir, 'killed.ifblame');
   try {
     await ns.ip('link', 'add', 'vk0', 'type', 'veth', 'peer', 'name', 'vk1');
-    const child = execa('node', [BIN, 'capture', '--netns', ns.name, '--backend', 'syscalls', '--duration', '120s', '--record', file], { reject: false, timeout: 180_000 });
+    const child = execa('node', [BIN, 'capture', '--netns', ns.name, '--backend', 'syscalls', '--duration', '120s', '--record', file], {
+      reject: false,
+      timeout: 180_000,
+    });
     // Wait for tracing to be ready (it says so on stderr), then make a change and let it be recorded.
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error('capture did not start')), 90_000);
@@ -158,7 +183,8 @@ test('a SIGKILLed capture leaves a trace file readable to its last complete line
     await ns.ip('link', 'set', 'dev', 'vk0', 'address', '02:aa:bb:cc:dd:03');
     // Both sources deliver asynchronously: wait until the raw request and the netlink message are both on disk.
     const recorded = () => (existsSync(file) ? readFileSync(file, 'utf8') : '').split('\n').filter((l) => l.includes('02:aa:bb:cc:dd:03'));
-    for (let i = 0; i < 100 && !(recorded().some((l) => l.includes('"nl_link"')) && recorded().some((l) => l.includes('"type":"link"'))); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && !(recorded().some((l) => l.includes('"nl_link"')) && recorded().some((l) => l.includes('"type":"link"'))); i++)
+      await new Promise((r) => setTimeout(r, 100));
     child.kill('SIGKILL');
     await child;
     // The kernel sends them SIGKILL when ifblame dies (PR_SET_PDEATHSIG); bpftrace needs a moment to detach its probes.
@@ -173,7 +199,10 @@ test('a SIGKILLed capture leaves a trace file readable to its last complete line
     const events = complete.slice(1).map((l) => TraceEvent.parse(JSON.parse(l)));
     const probe = events.find((e) => e.type === 'probe' && e.probe === 'nl_link' && e.fields.addr === '02:aa:bb:cc:dd:03');
     assert.ok(probe, 'the raw request was recorded before the kill');
-    assert.ok(events.some((e) => e.type === 'link' && e.ifname === 'vk0' && e.addr === '02:aa:bb:cc:dd:03'), 'the netlink event too');
+    assert.ok(
+      events.some((e) => e.type === 'link' && e.ifname === 'vk0' && e.addr === '02:aa:bb:cc:dd:03'),
+      'the netlink event too',
+    );
   } finally {
     await ns.remove();
   }
@@ -183,7 +212,11 @@ test('text output: one readable line per change with time, interface, before -> 
   const ns = await createNetns('ifb-e2e');
   try {
     await ns.ip('link', 'add', 'vt0', 'type', 'veth', 'peer', 'name', 'vt1');
-    const r = await execa('node', [BIN, 'capture', '--netns', ns.name, '--backend', 'syscalls', '--', 'ip', '-n', ns.name, 'link', 'set', 'dev', 'vt0', 'address', '02:aa:bb:cc:dd:04'], { reject: false, timeout: 120_000 });
+    const r = await execa(
+      'node',
+      [BIN, 'capture', '--netns', ns.name, '--backend', 'syscalls', '--', 'ip', '-n', ns.name, 'link', 'set', 'dev', 'vt0', 'address', '02:aa:bb:cc:dd:04'],
+      { reject: false, timeout: 120_000 },
+    );
     assert.equal(r.exitCode, 0, String(r.stderr));
     assert.match(String(r.stdout), /^\d\d:\d\d:\d\d\.\d{3}  vt0\s+mac\s+[0-9a-f:]{17} -> 02:aa:bb:cc:dd:04  by ip\[\d+\]  \[requested\] via nl_link$/m);
     assert.match(String(r.stdout), /^-- 1 change \(mac 1\) in [\d.]+ s, backend syscalls$/m);

@@ -37,7 +37,13 @@ for (const backend of ['kprobe', 'kfunc'] as const) {
     assert.ok(random, 'bond0 gets a random MAC when its last slave is released');
     const inherit = bondMacs.find((c) => c.ts > enslaves[1]!.ts - 50_000 && c.ts < enslaves[1]!.ts + 1_000_000);
     assert.ok(inherit);
-    assert.equal(inherit.after, pick(cs, 'dum0', 'mac').filter((c) => c.ts < enslaves[1]!.ts).pop()!.after, 'inherits the slave MAC');
+    assert.equal(
+      inherit.after,
+      pick(cs, 'dum0', 'mac')
+        .filter((c) => c.ts < enslaves[1]!.ts)
+        .pop()!.after,
+      'inherits the slave MAC',
+    );
     assert.match(inherit.via.note ?? '', /inherited the MAC of its slave dum0/);
     assert.ok(inherit.via.path.includes('bond_set_dev_addr') || inherit.via.path.includes('bond_enslave'));
     assert.ok(!inherit.via.path.includes('dev_set_mac_address'), 'this write bypasses dev_set_mac_address');
@@ -56,7 +62,10 @@ test('A (kprobe): the stock 98-net-bonding.link leaves bond0 random until it ste
   assert.equal(first.after, pick(cs, 'dum0', 'mac')[0]!.after, 'the MAC udev gave dum0');
   // promisc on the bond propagates to its slaves, attributed to ip with bond_change_rx_flags in the stack
   const slavePromisc = pick(cs, 'veth0', 'promisc');
-  assert.ok(slavePromisc.some((c) => c.actor?.comm === 'ip' && c.via.kstack.some((f) => f.startsWith('bond_change_rx_flags'))), JSON.stringify(slavePromisc.map((c) => c.via.path)));
+  assert.ok(
+    slavePromisc.some((c) => c.actor?.comm === 'ip' && c.via.kstack.some((f) => f.startsWith('bond_change_rx_flags'))),
+    JSON.stringify(slavePromisc.map((c) => c.via.path)),
+  );
 });
 
 test('B (kprobe): bridge port add and tcpdump raise promiscuity; brauto0 follows its lowest port until set by hand', () => {
@@ -65,19 +74,31 @@ test('B (kprobe): bridge port add and tcpdump raise promiscuity; brauto0 follows
   assert.deepEqual([vb0.before, vb0.after, vb0.actor?.comm], [0, 1, 'ip']);
   assert.ok(vb0.via.path.includes('br_add_if'));
   const tcpdump = pick(cs, 'vb0p', 'promisc').filter((c) => c.actor?.comm === 'tcpdump');
-  assert.deepEqual(tcpdump.map((c) => [c.before, c.after]), [[0, 1], [1, 0]]);
+  assert.deepEqual(
+    tcpdump.map((c) => [c.before, c.after]),
+    [
+      [0, 1],
+      [1, 0],
+    ],
+  );
   assert.ok(tcpdump[0]!.via.path.includes('packet_setsockopt'));
   const ipPromisc = pick(cs, 'vb0p', 'promisc').filter((c) => c.actor?.comm === 'ip');
-  assert.ok(ipPromisc[0]!.via.path.includes('dev_change_flags') && !ipPromisc[0]!.via.path.includes('dev_set_promiscuity'), '`ip link set promisc on` reaches only __dev_set_promiscuity');
+  assert.ok(
+    ipPromisc[0]!.via.path.includes('dev_change_flags') && !ipPromisc[0]!.via.path.includes('dev_set_promiscuity'),
+    '`ip link set promisc on` reaches only __dev_set_promiscuity',
+  );
   const follows = pick(cs, 'brauto0', 'mac').filter((c) => /follows its lowest port/.test(c.via.note ?? ''));
-  assert.deepEqual(follows.map((c) => c.after), ['02:00:00:00:00:20', '02:00:00:00:00:05', '02:00:00:00:00:20']);
+  assert.deepEqual(
+    follows.map((c) => c.after),
+    ['02:00:00:00:00:20', '02:00:00:00:00:05', '02:00:00:00:00:20'],
+  );
   const byHand = pick(cs, 'brauto0', 'mac').find((c) => c.after === '02:00:00:00:00:99')!;
   assert.ok(byHand.via.path.includes('dev_set_mac_address_user'));
   const after = pick(cs, 'brauto0', 'mac').filter((c) => c.ts > byHand.ts);
   assert.deepEqual(after, [], 'once set by hand it stops following');
 });
 
-test('C (kprobe): MAC set by hand is ip\'s; the balance-alb failover swap is the kernel\'s own change', () => {
+test("C (kprobe): MAC set by hand is ip's; the balance-alb failover swap is the kernel's own change", () => {
   const cs = correlate('C', 'kprobe');
   const hand = pick(cs, 'dc0', 'mac').find((c) => c.after === '02:11:22:33:44:55')!;
   assert.equal(hand.actor?.comm, 'ip');

@@ -9,7 +9,18 @@ const STACK = ['dev_addr_mod+1', 'dummy_setup+194', 'alloc_netdev_mqs+471', 'rtn
 
 /** The real shape of `dev_addr_mod` while `ip link add` allocates a dummy (Debian 6.1, kfunc program). */
 function allocating(ts: number, pid: number, addr: string): ProbeEvent {
-  return ProbeEvent.parse({ type: 'probe', ts, backend: 'kfunc', probe: 'dev_addr_mod', phase: 'entry', pid, tid: pid, comm: 'ip', fields: { dev: '', ifindex: 0, aat: 0, offset: 0, old: '00:00:00:00:00:00', new: addr }, kstack: STACK });
+  return ProbeEvent.parse({
+    type: 'probe',
+    ts,
+    backend: 'kfunc',
+    probe: 'dev_addr_mod',
+    phase: 'entry',
+    pid,
+    tid: pid,
+    comm: 'ip',
+    fields: { dev: '', ifindex: 0, aat: 0, offset: 0, old: '00:00:00:00:00:00', new: addr },
+    kstack: STACK,
+  });
 }
 
 function newlink(ts: number, ifindex: number, ifname: string, addr: string): LinkEvent {
@@ -34,7 +45,12 @@ test('two devices created by two processes: each link gets its own creator', () 
 test('the creator of dum0 seen only after dum0 was announced is never given to dum1', () => {
   // The late-output case: dum0's netlink message was processed before the probe event arrived.
   const c = new Correlator([]);
-  const out = [...c.push(newlink(1_200, 6, 'dum0', '02:00:00:00:00:a0')), ...c.push(allocating(1_000, 495, '02:00:00:00:00:a0')), ...c.push(newlink(1_500, 7, 'dum1', '02:00:00:00:00:b0')), ...c.flush()];
+  const out = [
+    ...c.push(newlink(1_200, 6, 'dum0', '02:00:00:00:00:a0')),
+    ...c.push(allocating(1_000, 495, '02:00:00:00:00:a0')),
+    ...c.push(newlink(1_500, 7, 'dum1', '02:00:00:00:00:b0')),
+    ...c.flush(),
+  ];
   const dum1 = created(out).find((ch) => ch.iface === 'dum1')!;
   assert.equal(dum1.actor, null, 'nobody was seen creating dum1');
   assert.equal(dum1.evidence, 'inferred');

@@ -12,8 +12,16 @@ import { REPO } from './fixtures/replay/helpers.js';
 
 const MANIFEST = join(REPO, 'deploy/kubernetes/ifblame-daemonset.yaml');
 
-interface Mount { name: string; mountPath: string; readOnly?: boolean; mountPropagation?: string }
-interface Volume { name: string; hostPath?: { path: string; type?: string } }
+interface Mount {
+  name: string;
+  mountPath: string;
+  readOnly?: boolean;
+  mountPropagation?: string;
+}
+interface Volume {
+  name: string;
+  hostPath?: { path: string; type?: string };
+}
 interface Container {
   name: string;
   image: string;
@@ -29,12 +37,17 @@ interface Doc {
   metadata: { name: string; namespace?: string; labels?: Record<string, string> };
   spec?: {
     selector: { matchLabels: Record<string, string> };
-    template: { metadata: { labels: Record<string, string> }; spec: { hostNetwork?: boolean; hostPID?: boolean; tolerations?: unknown[]; containers: Container[]; volumes: Volume[] } };
+    template: {
+      metadata: { labels: Record<string, string> };
+      spec: { hostNetwork?: boolean; hostPID?: boolean; tolerations?: unknown[]; containers: Container[]; volumes: Volume[] };
+    };
   };
 }
 
 async function load(): Promise<Doc[]> {
-  const r = await execa('python3', ['-c', 'import json, sys, yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))', MANIFEST], { reject: false });
+  const r = await execa('python3', ['-c', 'import json, sys, yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))', MANIFEST], {
+    reject: false,
+  });
   assert.equal(r.exitCode, 0, `PyYAML could not read the manifest (apt-get install python3-yaml): ${String(r.stderr)}`);
   return JSON.parse(String(r.stdout)) as Doc[];
 }
@@ -42,7 +55,10 @@ async function load(): Promise<Doc[]> {
 describe('Kubernetes DaemonSet manifest', () => {
   it('parses: a privileged namespace, a service account without API token, a DaemonSet whose selector matches its pods', async () => {
     const docs = await load();
-    assert.deepEqual(docs.map((d) => `${d.apiVersion} ${d.kind}`), ['v1 Namespace', 'v1 ServiceAccount', 'apps/v1 DaemonSet']);
+    assert.deepEqual(
+      docs.map((d) => `${d.apiVersion} ${d.kind}`),
+      ['v1 Namespace', 'v1 ServiceAccount', 'apps/v1 DaemonSet'],
+    );
     const ns = docs[0]!;
     assert.equal(ns.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'privileged');
     for (const d of docs.slice(1)) assert.equal(d.metadata.namespace, ns.metadata.name);
@@ -71,7 +87,8 @@ describe('Kubernetes DaemonSet manifest', () => {
     assert.equal(mounted.get('/run/netns')?.mountPropagation, 'HostToContainer', 'namespaces created after the pod started are seen');
     // The paths are the ones the code looks at: detection (BTF, tracefs) and ip netns (/run/netns).
     const detect = readFileSync(join(REPO, 'src/probes/detect.ts'), 'utf8');
-    for (const p of ['/sys/kernel/btf/vmlinux', '/sys/kernel/tracing', '/sys/kernel/debug/tracing']) assert.ok(detect.includes(p), `detect.ts still reads ${p}`);
+    for (const p of ['/sys/kernel/btf/vmlinux', '/sys/kernel/tracing', '/sys/kernel/debug/tracing'])
+      assert.ok(detect.includes(p), `detect.ts still reads ${p}`);
   });
 
   it('the recorder script is valid sh; with a stand-in ifblame it snapshots, records into the directory, and exits 0 on SIGTERM', async (t) => {
@@ -93,17 +110,23 @@ describe('Kubernetes DaemonSet manifest', () => {
     const calls = join(dir, 'calls.txt');
     await execa('mkdir', ['-p', bin]);
     // The stand-in writes the file it is asked for and, for capture, runs until it is told to stop.
-    writeFileSync(join(bin, 'ifblame'), [
-      '#!/bin/sh',
-      `echo "$*" >> ${calls}`,
-      'case "$1" in',
-      '  snapshot) echo snapshot > "$3" ;;',
-      '  capture) f=; while [ $# -gt 0 ]; do [ "$1" = --record ] && f=$2; shift; done; echo rec > "$f"; trap \'echo stopped >> "$f"; exit 0\' TERM; while :; do sleep 0.1; done ;;',
-      'esac',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      join(bin, 'ifblame'),
+      [
+        '#!/bin/sh',
+        `echo "$*" >> ${calls}`,
+        'case "$1" in',
+        '  snapshot) echo snapshot > "$3" ;;',
+        '  capture) f=; while [ $# -gt 0 ]; do [ "$1" = --record ] && f=$2; shift; done; echo rec > "$f"; trap \'echo stopped >> "$f"; exit 0\' TERM; while :; do sleep 0.1; done ;;',
+        'esac',
+        '',
+      ].join('\n'),
+    );
     chmodSync(join(bin, 'ifblame'), 0o755);
-    const child = spawn('/bin/sh', ['-c', script], { env: { PATH: `${bin}:${process.env.PATH}`, NODE_NAME: 'node-7', RECORD_DIR: rec, RECORD_HOURS: '24', RETAIN_DAYS: '14' }, stdio: 'ignore' });
+    const child = spawn('/bin/sh', ['-c', script], {
+      env: { PATH: `${bin}:${process.env.PATH}`, NODE_NAME: 'node-7', RECORD_DIR: rec, RECORD_HOURS: '24', RETAIN_DAYS: '14' },
+      stdio: 'ignore',
+    });
     const done = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
     const until = Date.now() + 10_000;
     while (!readdirSync(dir).includes('rec') || readdirSync(rec).length < 2) {
@@ -119,6 +142,12 @@ describe('Kubernetes DaemonSet manifest', () => {
     assert.match(files[0]!, /^node-7-\d{8}T\d{6}Z-snapshot\.ifblame$/);
     assert.match(files[1]!, /^node-7-\d{8}T\d{6}Z\.ifblame$/);
     assert.equal(readFileSync(join(rec, files[1]!), 'utf8'), 'rec\nstopped\n', 'capture was stopped with SIGTERM, not killed');
-    assert.deepEqual(readFileSync(calls, 'utf8').trim().split('\n').map((l) => l.split(' ')[0]), ['doctor', 'snapshot', 'capture']);
+    assert.deepEqual(
+      readFileSync(calls, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ')[0]),
+      ['doctor', 'snapshot', 'capture'],
+    );
   });
 });

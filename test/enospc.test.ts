@@ -40,7 +40,20 @@ function tinyFs(t: { after(fn: () => void): void }, size = '64k'): string {
 let n = 0;
 function mac(i: number): TraceEvent {
   const hex = (i % 256).toString(16).padStart(2, '0');
-  return { type: 'change', seq: n++, ts: 1_795_260_056_887_063 + i, iface: 'eth0', ifindex: 2, kind: 'mac', before: '02:00:00:00:00:01', after: `02:00:00:00:01:${hex}`, actor: null, via: { kstack: [], path: [], note: 'padding '.repeat(20) }, evidence: 'inferred', refs: [] };
+  return {
+    type: 'change',
+    seq: n++,
+    ts: 1_795_260_056_887_063 + i,
+    iface: 'eth0',
+    ifindex: 2,
+    kind: 'mac',
+    before: '02:00:00:00:00:01',
+    after: `02:00:00:00:01:${hex}`,
+    actor: null,
+    via: { kstack: [], path: [], note: 'padding '.repeat(20) },
+    evidence: 'inferred',
+    refs: [],
+  };
 }
 
 async function readAll(path: string): Promise<{ events: TraceEvent[]; problems: string[] }> {
@@ -70,7 +83,12 @@ describe('the trace writer: a failed write stops recording, once, and leaves a v
     assert.equal(f.code, 'ENOSPC');
     assert.equal(rec.failed, f);
     assert.equal(f.events, written);
-    assert.match(f.message, new RegExp(`^recording stopped: no space left on device after \\d+(\\.\\d)? KiB \\(file ${path.replace(/[.]/g, '\\.')} is valid up to its last complete line\\)$`));
+    assert.match(
+      f.message,
+      new RegExp(
+        `^recording stopped: no space left on device after \\d+(\\.\\d)? KiB \\(file ${path.replace(/[.]/g, '\\.')} is valid up to its last complete line\\)$`,
+      ),
+    );
     assert.equal(statSync(path).size, f.bytes, 'cut back to the last complete line');
     rec.close();
     const back = await readAll(path);
@@ -97,7 +115,10 @@ describe('the trace writer: a failed write stops recording, once, and leaves a v
     fail = false;
     const plain = createRecorder(join(dir, 'b.trace'), header(), { io });
     fail = true;
-    assert.throws(() => plain.write(mac(3)), (e: unknown) => e instanceof IfblameError && e.exitCode === EXIT.recording && /^recording stopped: input\/output error/.test(e.message));
+    assert.throws(
+      () => plain.write(mac(3)),
+      (e: unknown) => e instanceof IfblameError && e.exitCode === EXIT.recording && /^recording stopped: input\/output error/.test(e.message),
+    );
     assert.equal(EXIT.recording, 5);
   });
 
@@ -128,33 +149,52 @@ describe('capture --record onto a tiny tmpfs that fills up mid-run (real bpftrac
 
   const CHANGES = 40;
   /** `rounds` x 40 MAC changes (02:00:00:00:RR:10 .. 02:00:00:00:RR:49), each its own `ip` process. */
-  const script = (rounds = 1) => `for r in $(seq 10 ${9 + rounds}); do for i in $(seq 10 ${9 + CHANGES}); do ip -n ${ns.name} link set vf0 address 02:00:00:00:$r:$i; done; done`;
+  const script = (rounds = 1) =>
+    `for r in $(seq 10 ${9 + rounds}); do for i in $(seq 10 ${9 + CHANGES}); do ip -n ${ns.name} link set vf0 address 02:00:00:00:$r:$i; done; done`;
 
   it('a disk already full when recording starts: one line, exit 5, nothing traced', { timeout: 120_000 }, async (t) => {
     const dir = tinyFs(t);
     // dd fails (ENOSPC) once the tmpfs is full: that is the point
     spawnSync('dd', ['if=/dev/zero', `of=${join(dir, 'fill')}`, 'bs=4k', 'count=100'], { stdio: 'ignore' });
     const path = join(dir, 'x.trace');
-    const r = await execa(process.execPath, [CLI, 'capture', '--netns', ns.name, '--backend', 'syscalls', '--duration', '1s', '--record', path], { reject: false, timeout: 100_000 });
+    const r = await execa(process.execPath, [CLI, 'capture', '--netns', ns.name, '--backend', 'syscalls', '--duration', '1s', '--record', path], {
+      reject: false,
+      timeout: 100_000,
+    });
     assert.equal(r.exitCode, EXIT.recording, String(r.stderr));
-    assert.deepEqual(String(r.stderr).split('\n').filter(Boolean), [`ifblame: cannot write the trace file ${path}: no space left on device (hint: choose another path (or free some space))`]);
+    assert.deepEqual(String(r.stderr).split('\n').filter(Boolean), [
+      `ifblame: cannot write the trace file ${path}: no space left on device (hint: choose another path (or free some space))`,
+    ]);
   });
 
   it('a trace file that cannot be created (its directory does not exist): one line, exit 5', { timeout: 120_000 }, async (t) => {
     const path = join(tempDir(t), 'gone', 'x.trace');
-    const r = await execa(process.execPath, [CLI, 'capture', '--netns', ns.name, '--backend', 'syscalls', '--duration', '1s', '--record', path], { reject: false, timeout: 100_000 });
+    const r = await execa(process.execPath, [CLI, 'capture', '--netns', ns.name, '--backend', 'syscalls', '--duration', '1s', '--record', path], {
+      reject: false,
+      timeout: 100_000,
+    });
     assert.equal(r.exitCode, EXIT.recording, String(r.stderr));
-    assert.deepEqual(String(r.stderr).split('\n').filter(Boolean), [`ifblame: cannot write the trace file ${path}: no such directory (hint: choose a writable path)`]);
+    assert.deepEqual(String(r.stderr).split('\n').filter(Boolean), [
+      `ifblame: cannot write the trace file ${path}: no such directory (hint: choose a writable path)`,
+    ]);
   });
 
   it('one line, exit 5, the text output complete, the file valid up to its last complete line', { todo: WIRING_TODO, timeout: 180_000 }, async (t) => {
     const dir = tinyFs(t);
     const path = join(dir, 'run.trace');
-    const r = await execa(process.execPath, [CLI, 'capture', '--netns', ns.name, '--backend', 'syscalls', '--record', path, '--', 'sh', '-c', script()], { reject: false, timeout: 150_000 });
+    const r = await execa(process.execPath, [CLI, 'capture', '--netns', ns.name, '--backend', 'syscalls', '--record', path, '--', 'sh', '-c', script()], {
+      reject: false,
+      timeout: 150_000,
+    });
     const stderr = String(r.stderr).split('\n').filter(Boolean);
     const failLines = stderr.filter((l) => /recording stopped/.test(l));
     assert.equal(failLines.length, 1, String(r.stderr));
-    assert.match(failLines[0]!, new RegExp(`^ifblame: recording stopped: no space left on device after \\d+(\\.\\d)? KiB \\(file ${path.replace(/[.]/g, '\\.')} is valid up to its last complete line\\)$`));
+    assert.match(
+      failLines[0]!,
+      new RegExp(
+        `^ifblame: recording stopped: no space left on device after \\d+(\\.\\d)? KiB \\(file ${path.replace(/[.]/g, '\\.')} is valid up to its last complete line\\)$`,
+      ),
+    );
     assert.ok(!/\n\s+at /.test(String(r.stderr)), 'no stack dump');
     assert.equal(r.exitCode, EXIT.recording, String(r.stderr));
     const out = String(r.stdout);
@@ -172,9 +212,16 @@ describe('capture --record onto a tiny tmpfs that fills up mid-run (real bpftrac
   it('ndjson: the summary carries the failure, stdout stays JSON', { todo: WIRING_TODO, timeout: 180_000 }, async (t) => {
     const dir = tinyFs(t);
     const path = join(dir, 'run.trace');
-    const r = await execa(process.execPath, [CLI, 'capture', '--netns', ns.name, '--backend', 'syscalls', '--format', 'ndjson', '--record', path, '--', 'sh', '-c', script()], { reject: false, timeout: 150_000 });
+    const r = await execa(
+      process.execPath,
+      [CLI, 'capture', '--netns', ns.name, '--backend', 'syscalls', '--format', 'ndjson', '--record', path, '--', 'sh', '-c', script()],
+      { reject: false, timeout: 150_000 },
+    );
     assert.equal(r.exitCode, EXIT.recording, String(r.stderr));
-    const lines = String(r.stdout).trim().split('\n').map((l) => JSON.parse(l) as { type: string; recording?: { path: string; failure?: string }; source?: string });
+    const lines = String(r.stdout)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; recording?: { path: string; failure?: string }; source?: string });
     const summary = lines.at(-1)!;
     assert.equal(summary.type, 'summary');
     assert.equal(summary.recording?.path, path);

@@ -22,7 +22,8 @@ import { header } from './fixtures/replay/helpers.js';
 const RUNS = { numRuns: 400 };
 
 /** What must never reach a terminal raw (a newline is checked separately: it is structure in multi-line output). */
-const RAW_UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const RAW_UNSAFE =
+  /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 function assertSafe(out: string, what: string): void {
   const m = RAW_UNSAFE.exec(out);
@@ -38,8 +39,38 @@ function assertNoDataTags(out: string, what: string): void {
 
 /** Hostile pieces: terminal sequences, bidi, braces and tags, invalid bytes, backslashes. */
 const HOSTILE = [
-  '\x1b]0;PWN\x07', '\x1b[31m', '\x1b[2J', '\x1bP', '\x9b31m', '\x9d0;x\x9c', '\x07', '\x08', '\r', '\n', '\t', '\x7f', '\0',
-  '\u202e', '\u2066', '\u2069', '\u200f', '\u061c', '\u2028', '{red-fg}', '{/}', '{bold}', '}', '{', '\\', '\\x1b', '\udcff', '\ud800', '\udc80', 'é', '日本', '😀',
+  '\x1b]0;PWN\x07',
+  '\x1b[31m',
+  '\x1b[2J',
+  '\x1bP',
+  '\x9b31m',
+  '\x9d0;x\x9c',
+  '\x07',
+  '\x08',
+  '\r',
+  '\n',
+  '\t',
+  '\x7f',
+  '\0',
+  '\u202e',
+  '\u2066',
+  '\u2069',
+  '\u200f',
+  '\u061c',
+  '\u2028',
+  '{red-fg}',
+  '{/}',
+  '{bold}',
+  '}',
+  '{',
+  '\\',
+  '\\x1b',
+  '\udcff',
+  '\ud800',
+  '\udc80',
+  'é',
+  '日本',
+  '😀',
 ];
 const hostile = fc.oneof(
   { weight: 3, arbitrary: fc.array(fc.oneof(fc.constantFrom(...HOSTILE), fc.string({ maxLength: 4 })), { maxLength: 6 }).map((a) => a.join('')) },
@@ -48,14 +79,68 @@ const hostile = fc.oneof(
 );
 
 function actorOf(comm: string, pcomm: string, other: string): Actor {
-  return { pid: 77, tid: 77, comm, ppid: 1, pcomm, chain: [{ pid: 1, comm: pcomm }, { pid: 0, comm: other }], service: other, unit: other, container: other, cgroup: other, kernel: false };
+  return {
+    pid: 77,
+    tid: 77,
+    comm,
+    ppid: 1,
+    pcomm,
+    chain: [
+      { pid: 1, comm: pcomm },
+      { pid: 0, comm: other },
+    ],
+    service: other,
+    unit: other,
+    container: other,
+    cgroup: other,
+    kernel: false,
+  };
 }
 
 const events = fc.record({ a: hostile, b: hostile, c: hostile, d: hostile, kernel: fc.boolean() }).map(({ a, b, c, d, kernel }): TraceEvent[] => {
   const act = { ...actorOf(b, c, d), kernel };
-  const change: Change = { type: 'change', seq: 5, ts: 1_795_260_056_887_063, iface: a, ifindex: 3, kind: 'enslave', before: c, after: d, actor: act, via: { probe: b, kstack: [c, d], path: [a, b], note: d }, evidence: 'inferred', refs: [1, 2, 99] };
-  const probe: ProbeEvent = { type: 'probe', seq: 1, ts: 1_795_260_056_887_063, backend: 'syscalls', probe: d, phase: 'entry', pid: 77, tid: 77, comm: b, pcomm: c, fields: { dev: a, [c]: d, n: 3, z: null }, kstack: [d], actor: act };
-  const link: LinkEvent = { type: 'link', seq: 2, ts: 1_795_260_056_887_063, action: 'new', ifindex: 3, ifname: a, family: 'link', flags: [b], master: c, event: d, raw: a };
+  const change: Change = {
+    type: 'change',
+    seq: 5,
+    ts: 1_795_260_056_887_063,
+    iface: a,
+    ifindex: 3,
+    kind: 'enslave',
+    before: c,
+    after: d,
+    actor: act,
+    via: { probe: b, kstack: [c, d], path: [a, b], note: d },
+    evidence: 'inferred',
+    refs: [1, 2, 99],
+  };
+  const probe: ProbeEvent = {
+    type: 'probe',
+    seq: 1,
+    ts: 1_795_260_056_887_063,
+    backend: 'syscalls',
+    probe: d,
+    phase: 'entry',
+    pid: 77,
+    tid: 77,
+    comm: b,
+    pcomm: c,
+    fields: { dev: a, [c]: d, n: 3, z: null },
+    kstack: [d],
+    actor: act,
+  };
+  const link: LinkEvent = {
+    type: 'link',
+    seq: 2,
+    ts: 1_795_260_056_887_063,
+    action: 'new',
+    ifindex: 3,
+    ifname: a,
+    family: 'link',
+    flags: [b],
+    master: c,
+    event: d,
+    raw: a,
+  };
   const lost: Lost = { type: 'lost', seq: 3, ts: 1_795_260_056_887_063, source: 'parser', count: 2, detail: b };
   const note: Note = { type: 'note', seq: 4, ts: 1_795_260_056_887_063, level: 'warn', source: c, message: d };
   return [probe, link, lost, note, change];
@@ -63,12 +148,28 @@ const events = fc.record({ a: hostile, b: hostile, c: hostile, d: hostile, kerne
 
 function collect(): { out: Writable; text: () => string } {
   let s = '';
-  const out = new Writable({ write(chunk, _enc, cb) { s += String(chunk); cb(); } });
+  const out = new Writable({
+    write(chunk, _enc, cb) {
+      s += String(chunk);
+      cb();
+    },
+  });
   return { out, text: () => s };
 }
 
 function summaryOf(s: string): Summary {
-  return { backend: 'syscalls', changes: { mac: 1 }, total: 1, lost: 0, badLines: 0, dropped: [{ probe: s, reason: s }], durationMs: 10, command: { argv: [s, s], exitCode: 0 }, recording: { path: s, failure: s || '-' }, error: s || '-' };
+  return {
+    backend: 'syscalls',
+    changes: { mac: 1 },
+    total: 1,
+    lost: 0,
+    badLines: 0,
+    dropped: [{ probe: s, reason: s }],
+    durationMs: 10,
+    command: { argv: [s, s], exitCode: 0 },
+    recording: { path: s, failure: s || '-' },
+    error: s || '-',
+  };
 }
 
 describe('displayText: the one rule', () => {
@@ -84,24 +185,36 @@ describe('displayText: the one rule', () => {
   });
 
   it('property: no raw control, bidi or lone surrogate survives, and plain text is unchanged', () => {
-    fc.assert(fc.property(hostile, (s) => {
-      const d = displayText(s);
-      assertSafe(d, 'displayText');
-      assert.ok(!d.includes('\n'));
-      if (!RAW_UNSAFE.test(s) && !/[\\\n]/.test(s)) assert.equal(d, s);
-    }), RUNS);
+    fc.assert(
+      fc.property(hostile, (s) => {
+        const d = displayText(s);
+        assertSafe(d, 'displayText');
+        assert.ok(!d.includes('\n'));
+        if (!RAW_UNSAFE.test(s) && !/[\\\n]/.test(s)) assert.equal(d, s);
+      }),
+      RUNS,
+    );
   });
 
   it('property: bytes that are not UTF-8 stay representable (decodeBytes/textBytes round trip) and show as \\xNN', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (b) => {
-      const s = decodeBytes(b);
-      assert.deepEqual([...textBytes(s)], [...b]);
-      assert.equal(byteLength(s), b.length);
-      assertSafe(displayText(s), 'displayText(decodeBytes)');
-      // valid UTF-8 decodes exactly as TextDecoder does
-      const strict = (() => { try { return new TextDecoder('utf-8', { fatal: true }).decode(b); } catch { return null; } })();
-      if (strict !== null) assert.equal(s, strict);
-    }), RUNS);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (b) => {
+        const s = decodeBytes(b);
+        assert.deepEqual([...textBytes(s)], [...b]);
+        assert.equal(byteLength(s), b.length);
+        assertSafe(displayText(s), 'displayText(decodeBytes)');
+        // valid UTF-8 decodes exactly as TextDecoder does
+        const strict = (() => {
+          try {
+            return new TextDecoder('utf-8', { fatal: true }).decode(b);
+          } catch {
+            return null;
+          }
+        })();
+        if (strict !== null) assert.equal(s, strict);
+      }),
+      RUNS,
+    );
     assert.equal(displayText(decodeBytes(Buffer.from([0x65, 0x74, 0x68, 0xff, 0xc3, 0xa9, 0xc3]))), 'eth\\xffé\\xc3');
   });
 
@@ -114,34 +227,51 @@ describe('displayText: the one rule', () => {
   });
 
   it('terminalSafeJson: the same value for a parser, no DEL/C1/bidi raw in the text', () => {
-    fc.assert(fc.property(hostile, (s) => {
-      const j = terminalSafeJson(JSON.stringify({ s }));
-      assertSafe(j, 'json');
-      assert.equal((JSON.parse(j) as { s: string }).s, s);
-    }), RUNS);
+    fc.assert(
+      fc.property(hostile, (s) => {
+        const j = terminalSafeJson(JSON.stringify({ s }));
+        assertSafe(j, 'json');
+        assert.equal((JSON.parse(j) as { s: string }).s, s);
+      }),
+      RUNS,
+    );
   });
 });
 
 describe('sinks never print untrusted text raw', () => {
   it('property: text output (every event type, raw and stacks on, the summary) is escaped, one line per event', () => {
-    fc.assert(fc.property(events, hostile, (evs, s) => {
-      for (const ev of evs) {
-        const line = formatEvent(ev, { raw: true, stacks: false });
-        if (line === null) continue;
-        assertSafe(line, `text ${ev.type}`);
-        assert.ok(!line.includes('\n'), `text ${ev.type}: one line`);
-        const stacked = formatEvent(ev, { raw: true, stacks: true })!;
-        assertSafe(stacked, `text ${ev.type} with stacks`);
-        if (ev.type === 'change') assert.equal(stacked.split('\n').length, 1 + ev.via.kstack.length);
-      }
-      const sum = formatSummary(summaryOf(s));
-      assertSafe(sum, 'summary');
-      assert.equal(sum.split('\n').length, formatSummary(summaryOf('x')).split('\n').length, 'no line forged in the summary');
-    }), RUNS);
+    fc.assert(
+      fc.property(events, hostile, (evs, s) => {
+        for (const ev of evs) {
+          const line = formatEvent(ev, { raw: true, stacks: false });
+          if (line === null) continue;
+          assertSafe(line, `text ${ev.type}`);
+          assert.ok(!line.includes('\n'), `text ${ev.type}: one line`);
+          const stacked = formatEvent(ev, { raw: true, stacks: true })!;
+          assertSafe(stacked, `text ${ev.type} with stacks`);
+          if (ev.type === 'change') assert.equal(stacked.split('\n').length, 1 + ev.via.kstack.length);
+        }
+        const sum = formatSummary(summaryOf(s));
+        assertSafe(sum, 'summary');
+        assert.equal(sum.split('\n').length, formatSummary(summaryOf('x')).split('\n').length, 'no line forged in the summary');
+      }),
+      RUNS,
+    );
   });
 
   it('text columns count the escaped form: the kind column starts at the same place for any name of 15 cells or less', () => {
-    const base = { type: 'change', ts: 1_795_260_056_887_063, ifindex: 3, kind: 'mac', before: '02:00:00:00:00:01', after: '02:00:00:00:00:02', actor: null, via: { kstack: [], path: [] }, evidence: 'inferred', refs: [] } as const;
+    const base = {
+      type: 'change',
+      ts: 1_795_260_056_887_063,
+      ifindex: 3,
+      kind: 'mac',
+      before: '02:00:00:00:00:01',
+      after: '02:00:00:00:00:02',
+      actor: null,
+      via: { kstack: [], path: [] },
+      evidence: 'inferred',
+      refs: [],
+    } as const;
     const col = (iface: string) => formatEvent({ ...base, iface, via: { kstack: [], path: [] }, refs: [] } as Change)!.indexOf(' mac ');
     const at = col('eth0');
     for (const name of ['a\x1bb', '\x1b[2J', '{red-fg}x', 'é\u202e', '\udcffab', 'exactly15chars_']) {
@@ -152,62 +282,115 @@ describe('sinks never print untrusted text raw', () => {
   });
 
   it('property: JSON and NDJSON keep exact values and are terminal-safe', () => {
-    fc.assert(fc.property(events, hostile, (evs, s) => {
-      for (const format of ['ndjson', 'json'] as const) {
-        const c = collect();
-        const sink = createJsonSink(c.out, format, { raw: true });
-        for (const ev of evs) sink.write(ev);
-        sink.end(summaryOf(s));
-        assertSafe(c.text().replace(/\n/g, ''), format);
-        const parsed = format === 'ndjson' ? c.text().trim().split('\n').map((l) => JSON.parse(l) as unknown) : (JSON.parse(c.text()) as { events: unknown[] }).events;
-        assert.deepEqual(format === 'ndjson' ? parsed.slice(0, evs.length) : parsed, JSON.parse(JSON.stringify(evs)));
-      }
-    }), { numRuns: 150 });
+    fc.assert(
+      fc.property(events, hostile, (evs, s) => {
+        for (const format of ['ndjson', 'json'] as const) {
+          const c = collect();
+          const sink = createJsonSink(c.out, format, { raw: true });
+          for (const ev of evs) sink.write(ev);
+          sink.end(summaryOf(s));
+          assertSafe(c.text().replace(/\n/g, ''), format);
+          const parsed =
+            format === 'ndjson'
+              ? c
+                  .text()
+                  .trim()
+                  .split('\n')
+                  .map((l) => JSON.parse(l) as unknown)
+              : (JSON.parse(c.text()) as { events: unknown[] }).events;
+          assert.deepEqual(format === 'ndjson' ? parsed.slice(0, evs.length) : parsed, JSON.parse(JSON.stringify(evs)));
+        }
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it('property: TUI timeline, detail, raw events, interface table and status line: escaped, no tag from data, widths hold', () => {
-    fc.assert(fc.property(events, hostile, (evs, s) => {
-      const change = evs.find((e): e is Change => e.type === 'change')!;
-      const byseq = new Map(evs.map((e) => [e.seq!, e]));
-      const out: [string, string][] = [];
-      const segs = changeSegs(change);
-      for (const w of [20, 60, 200]) {
-        const line = renderSegs(segs, w);
-        out.push([`timeline@${w}`, line]);
-        const visible = line.replace(OUR_TAGS, (t) => (t === '{open}' ? '{' : t === '{close}' ? '}' : ''));
-        assert.ok([...visible].length <= w, `timeline fits ${w}: ${visible}`);
-      }
-      assert.equal(plainSegs(segs), segs.map((g) => displayText(g.text)).join(''));
-      for (const l of detailLines(change, (q) => byseq.get(q))) out.push(['detail', l]);
-      for (const ev of evs) out.push(['raw', safeTagged(rawText(ev))]);
-      const h = header({ host: s, kernel: s, probes: { used: [s], dropped: [{ probe: s, reason: s }] }, filters: { iface: [s], comm: [s] } });
-      const notes = evs.filter((e): e is Note => e.type === 'note');
-      for (const l of idleLines(h, notes, 3)) out.push(['idle', l]);
-      const state: IfaceState = { ifindex: 3, name: change.iface, addr: '02:00:00:00:00:01', master: s, flags: [], kind: s, lastChange: { ts: change.ts, kind: 'mac', by: s } };
-      for (const width of [80, 120]) {
-        const widths = ifaceColumns(width);
-        const cells = ifaceCells({ state, highlight: { kinds: ['shared'], reasons: [s] } }, widths);
-        cells.forEach((c, i) => assert.ok([...c.replace(/\x1b\[[0-9;]*m/g, '')].length <= widths[i]!, `cell ${i} fits ${widths[i]}: ${c}`));
-        const row = ifaceRowText(cells, widths);
-        out.push(['iface row', row.replace(/\x1b\[[0-9;]*m/g, '')]);
-        const visible = row.replace(/\x1b\[[0-9;]*m/g, '').replace(/\{open\}/g, '{').replace(/\{close\}/g, '}');
-        assert.equal([...visible].length, widths.reduce((a, b) => a + b + 1, 0), 'the row is exactly as wide as its columns');
-        // Displayable text, its tags escaped with the row (ifaceRowText).
-        assertSafe(lastChangeText(state.lastChange!, widths[6]!), 'last change');
-      }
-      const status: StatusInput = { mode: 'live', backend: 'syscalls', probesUsed: 3, probesDropped: 1, lost: 0, events: 9, recording: { path: null, bytes: 0 }, viewPaused: false, pending: 0, filter: s, flash: null, recordingFailure: `recording stopped: ${s} after 1 KiB (file ${s} is valid up to its last complete line)` };
-      out.push(['status', renderSegs(statusSegs(status), 200)]);
-      out.push(['status flash', renderSegs(statusSegs({ ...status, flash: s }), 200)]);
-      for (const [what, text] of out) {
-        assertSafe(text, what);
-        assert.ok(!text.includes('\n'), `${what}: one line`);
-        assertNoDataTags(text, what);
-      }
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(events, hostile, (evs, s) => {
+        const change = evs.find((e): e is Change => e.type === 'change')!;
+        const byseq = new Map(evs.map((e) => [e.seq!, e]));
+        const out: [string, string][] = [];
+        const segs = changeSegs(change);
+        for (const w of [20, 60, 200]) {
+          const line = renderSegs(segs, w);
+          out.push([`timeline@${w}`, line]);
+          const visible = line.replace(OUR_TAGS, (t) => (t === '{open}' ? '{' : t === '{close}' ? '}' : ''));
+          assert.ok([...visible].length <= w, `timeline fits ${w}: ${visible}`);
+        }
+        assert.equal(plainSegs(segs), segs.map((g) => displayText(g.text)).join(''));
+        for (const l of detailLines(change, (q) => byseq.get(q))) out.push(['detail', l]);
+        for (const ev of evs) out.push(['raw', safeTagged(rawText(ev))]);
+        const h = header({ host: s, kernel: s, probes: { used: [s], dropped: [{ probe: s, reason: s }] }, filters: { iface: [s], comm: [s] } });
+        const notes = evs.filter((e): e is Note => e.type === 'note');
+        for (const l of idleLines(h, notes, 3)) out.push(['idle', l]);
+        const state: IfaceState = {
+          ifindex: 3,
+          name: change.iface,
+          addr: '02:00:00:00:00:01',
+          master: s,
+          flags: [],
+          kind: s,
+          lastChange: { ts: change.ts, kind: 'mac', by: s },
+        };
+        for (const width of [80, 120]) {
+          const widths = ifaceColumns(width);
+          const cells = ifaceCells({ state, highlight: { kinds: ['shared'], reasons: [s] } }, widths);
+          cells.forEach((c, i) => assert.ok([...c.replace(/\x1b\[[0-9;]*m/g, '')].length <= widths[i]!, `cell ${i} fits ${widths[i]}: ${c}`));
+          const row = ifaceRowText(cells, widths);
+          out.push(['iface row', row.replace(/\x1b\[[0-9;]*m/g, '')]);
+          const visible = row
+            .replace(/\x1b\[[0-9;]*m/g, '')
+            .replace(/\{open\}/g, '{')
+            .replace(/\{close\}/g, '}');
+          assert.equal(
+            [...visible].length,
+            widths.reduce((a, b) => a + b + 1, 0),
+            'the row is exactly as wide as its columns',
+          );
+          // Displayable text, its tags escaped with the row (ifaceRowText).
+          assertSafe(lastChangeText(state.lastChange!, widths[6]!), 'last change');
+        }
+        const status: StatusInput = {
+          mode: 'live',
+          backend: 'syscalls',
+          probesUsed: 3,
+          probesDropped: 1,
+          lost: 0,
+          events: 9,
+          recording: { path: null, bytes: 0 },
+          viewPaused: false,
+          pending: 0,
+          filter: s,
+          flash: null,
+          recordingFailure: `recording stopped: ${s} after 1 KiB (file ${s} is valid up to its last complete line)`,
+        };
+        out.push(['status', renderSegs(statusSegs(status), 200)]);
+        out.push(['status flash', renderSegs(statusSegs({ ...status, flash: s }), 200)]);
+        for (const [what, text] of out) {
+          assertSafe(text, what);
+          assert.ok(!text.includes('\n'), `${what}: one line`);
+          assertNoDataTags(text, what);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('the status line keeps a recording failure in view until a new recording starts', () => {
-    const base: StatusInput = { mode: 'live', backend: 'syscalls', probesUsed: 3, probesDropped: 0, lost: 0, events: 9, recording: { path: null, bytes: 0 }, viewPaused: false, pending: 0, filter: null, flash: null };
+    const base: StatusInput = {
+      mode: 'live',
+      backend: 'syscalls',
+      probesUsed: 3,
+      probesDropped: 0,
+      lost: 0,
+      events: 9,
+      recording: { path: null, bytes: 0 },
+      viewPaused: false,
+      pending: 0,
+      filter: null,
+      flash: null,
+    };
     const msg = 'recording stopped: no space left on device after 1.2 MiB (file /mnt/x.trace is valid up to its last complete line)';
     assert.match(plainSegs(statusSegs({ ...base, recordingFailure: msg })), /REC STOPPED: no space left on device after 1\.2 MiB /);
     assert.match(plainSegs(statusSegs({ ...base, recordingFailure: msg, flash: 'recording to y' })), /REC STOPPED/, 'a flash message does not hide it');

@@ -30,7 +30,9 @@ function bondSnapshot(): LinkState[] {
 }
 
 function recording(name: string): { header: TraceHeader; events: TraceEvent[] } {
-  const [h, ...rest] = readFileSync(join(REPO, 'recordings', name), 'utf8').split('\n').filter(Boolean);
+  const [h, ...rest] = readFileSync(join(REPO, 'recordings', name), 'utf8')
+    .split('\n')
+    .filter(Boolean);
   return { header: JSON.parse(h!) as TraceHeader, events: rest.map((l) => JSON.parse(l) as TraceEvent) };
 }
 
@@ -54,7 +56,7 @@ describe('explain: a slave released from a bond that keeps its MAC', () => {
     assert.deepEqual(f.fix?.commands, ['ip link set dev bond0 address 52:54:00:00:00:02'], "the remaining slave's own MAC");
   });
 
-  it('a slave released without getting its own MAC back (fail_over_mac) keeps the bond\'s: the same finding', () => {
+  it("a slave released without getting its own MAC back (fail_over_mac) keeps the bond's: the same finding", () => {
     resetSeq();
     const events = [change(0, 'eth1', 'release', 'bond0', null, IP, RELEASE, { ifindex: 4 })];
     const r = explainTraces([{ file: 'keep.trace', header: header({}, bondSnapshot()), events }]);
@@ -65,34 +67,63 @@ describe('explain: a slave released from a bond that keeps its MAC', () => {
     resetSeq();
     const restored = [
       change(0, 'eth1', 'release', 'bond0', null, IP, RELEASE, { ifindex: 4 }),
-      change(10, 'eth1', 'mac', '52:54:00:00:00:01', '52:54:00:00:00:02', IP, { path: ['__bond_release_one', 'dev_set_mac_address'], note: 'eth1 got its own MAC back when released from bond0' }, { ifindex: 4 }),
+      change(
+        10,
+        'eth1',
+        'mac',
+        '52:54:00:00:00:01',
+        '52:54:00:00:00:02',
+        IP,
+        { path: ['__bond_release_one', 'dev_set_mac_address'], note: 'eth1 got its own MAC back when released from bond0' },
+        { ifindex: 4 },
+      ),
     ];
     assert.deepEqual(ids(explainTraces([{ file: 'a.trace', header: header({}, bondSnapshot()), events: restored }])), []);
     resetSeq();
     const snap = bondSnapshot().filter((l) => l.ifname !== 'eth1');
     const last = [
       change(0, 'eth0', 'release', 'bond0', null, IP, RELEASE, { ifindex: 3 }),
-      change(20, 'bond0', 'mac', '52:54:00:00:00:01', '86:c2:c9:87:70:a9', IP, { path: ['__bond_release_one', 'dev_addr_mod'], note: 'bond bond0 took a new random MAC after its slave eth0 was released' }, { ifindex: 2 }),
+      change(
+        20,
+        'bond0',
+        'mac',
+        '52:54:00:00:00:01',
+        '86:c2:c9:87:70:a9',
+        IP,
+        { path: ['__bond_release_one', 'dev_addr_mod'], note: 'bond bond0 took a new random MAC after its slave eth0 was released' },
+        { ifindex: 2 },
+      ),
     ];
     assert.deepEqual(ids(explainTraces([{ file: 'b.trace', header: header({}, snap), events: last }])), []);
     resetSeq();
     const deleted = [
       change(0, 'eth0', 'release', 'bond0', null, IP, RELEASE, { ifindex: 3 }),
       change(10, 'eth1', 'release', 'bond0', null, IP, RELEASE, { ifindex: 4 }),
-      change(20, 'eth1', 'mac', '52:54:00:00:00:01', '52:54:00:00:00:02', IP, { path: ['__bond_release_one', 'dev_set_mac_address'], note: 'eth1 got its own MAC back when released from bond0' }, { ifindex: 4 }),
+      change(
+        20,
+        'eth1',
+        'mac',
+        '52:54:00:00:00:01',
+        '52:54:00:00:00:02',
+        IP,
+        { path: ['__bond_release_one', 'dev_set_mac_address'], note: 'eth1 got its own MAC back when released from bond0' },
+        { ifindex: 4 },
+      ),
       change(30, 'bond0', 'deleted', '52:54:00:00:00:01', null, IP, {}, { ifindex: 2 }),
     ];
     assert.deepEqual(ids(explainTraces([{ file: 'c.trace', header: header({}, bondSnapshot()), events: deleted }])), []);
   });
 
-  it('a change in another network namespace is about that namespace\'s interface, whatever its name and index', () => {
+  it("a change in another network namespace is about that namespace's interface, whatever its name and index", () => {
     resetSeq();
     const ns = { netns: { inode: 4026532177, name: 'ns1' } };
     const events = [change(0, 'eth0', 'release', 'bond0', null, IP, RELEASE, { ifindex: 3, ...ns }), change(5_000_000, 'eth1', 'promisc', 0, 1, IP)];
     const r = explainTraces([{ file: 'ns.trace', header: header({}, bondSnapshot()), events }]);
     assert.deepEqual(ids(r), [], "the watched namespace's eth0 is still bond0's port");
     resetSeq();
-    const flaps = Array.from({ length: 8 }, (_, i) => change(i * 1000, 'eth0', 'mac', `02:00:00:00:00:0${i}`, `02:00:00:00:00:0${i + 1}`, IP, {}, { ifindex: 3, ...ns }));
+    const flaps = Array.from({ length: 8 }, (_, i) =>
+      change(i * 1000, 'eth0', 'mac', `02:00:00:00:00:0${i}`, `02:00:00:00:00:0${i + 1}`, IP, {}, { ifindex: 3, ...ns }),
+    );
     const f = only(explainTraces([{ file: 'ns.trace', header: header({}, bondSnapshot()), events: flaps }]), 'mac-flapping');
     assert.equal(f.title, 'eth0@ns1: MAC flapping (8 changes)');
     assert.deepEqual(f.evidence[0]!.event, flaps[0], 'the evidence is the event as recorded');
@@ -111,15 +142,41 @@ describe('explain: a bridge following its ports is not also a flapping MAC', () 
   /** br0 follows the lowest MAC of its ports while two container veths come and go, ten times in 20 s. */
   function churn(): { header: TraceHeader; events: TraceEvent[] } {
     resetSeq();
-    const snap = [lnk(2, 'br0', { kind: 'bridge', addr: '02:00:00:00:00:10' }), lnk(3, 'veth-a', { kind: 'veth', master: 'br0', addr: '02:00:00:00:00:10' }), lnk(4, 'veth-b', { kind: 'veth', addr: '02:00:00:00:00:05' })];
+    const snap = [
+      lnk(2, 'br0', { kind: 'bridge', addr: '02:00:00:00:00:10' }),
+      lnk(3, 'veth-a', { kind: 'veth', master: 'br0', addr: '02:00:00:00:00:10' }),
+      lnk(4, 'veth-b', { kind: 'veth', addr: '02:00:00:00:00:05' }),
+    ];
     const dockerd = actor('dockerd', 812, { service: 'dockerd', unit: 'docker.service' });
     const events: TraceEvent[] = [];
     let mac = '02:00:00:00:00:10';
     for (let i = 0; i < 10; i++) {
       const join = i % 2 === 0;
       const next = join ? '02:00:00:00:00:05' : '02:00:00:00:00:10';
-      events.push(change(i * 2_000_000, 'veth-b', join ? 'enslave' : 'release', join ? null : 'br0', join ? 'br0' : null, dockerd, { path: [join ? 'br_add_if' : 'br_del_if'] }, { ifindex: 4 }));
-      events.push(change(i * 2_000_000 + 10, 'br0', 'mac', mac, next, dockerd, { path: [join ? 'br_add_if' : 'br_del_if', 'br_stp_recalculate_bridge_id'], note: `bridge br0 follows its lowest port MAC` }, { ifindex: 2 }));
+      events.push(
+        change(
+          i * 2_000_000,
+          'veth-b',
+          join ? 'enslave' : 'release',
+          join ? null : 'br0',
+          join ? 'br0' : null,
+          dockerd,
+          { path: [join ? 'br_add_if' : 'br_del_if'] },
+          { ifindex: 4 },
+        ),
+      );
+      events.push(
+        change(
+          i * 2_000_000 + 10,
+          'br0',
+          'mac',
+          mac,
+          next,
+          dockerd,
+          { path: [join ? 'br_add_if' : 'br_del_if', 'br_stp_recalculate_bridge_id'], note: `bridge br0 follows its lowest port MAC` },
+          { ifindex: 2 },
+        ),
+      );
       mac = next;
     }
     return { header: header({}, snap), events };
@@ -134,17 +191,27 @@ describe('explain: a bridge following its ports is not also a flapping MAC', () 
 
   it('the same bridge set by hand back and forth is still flapping: only explained changes are left out', () => {
     const t = churn();
-    const hand = t.events.map((e) => (e.type === 'change' && e.kind === 'mac' ? { ...e, actor: IP, via: { kstack: [], path: ['do_setlink', 'dev_set_mac_address_user'] } } : e));
+    const hand = t.events.map((e) =>
+      e.type === 'change' && e.kind === 'mac' ? { ...e, actor: IP, via: { kstack: [], path: ['do_setlink', 'dev_set_mac_address_user'] } } : e,
+    );
     const r = explainTraces([{ file: 'hand.trace', header: t.header, events: hand }]);
     assert.ok(ids(r).includes('warning mac-flapping'), ids(r).join(', '));
     assert.ok(!ids(r).includes('warning bridge-mac-moved'), 'set by hand is not a move with a port');
   });
 
   it('the committed bridge recordings: the bridge moved, nothing flapped', () => {
-    for (const name of ['kernel-c-bridge-kprobe.ndjson', 'kernel-c-bridge-kfunc.ndjson', 'kernel-c-bridge-syscalls.ndjson', 'local-bridge-mac-follows-port.ifblame']) {
+    for (const name of [
+      'kernel-c-bridge-kprobe.ndjson',
+      'kernel-c-bridge-kfunc.ndjson',
+      'kernel-c-bridge-syscalls.ndjson',
+      'local-bridge-mac-follows-port.ifblame',
+    ]) {
       const t = recording(name);
       const r = explainTraces([{ file: name, header: t.header, events: t.events }]);
-      assert.ok(r.findings.some((f) => f.id === 'bridge-mac-moved'), `${name}: ${ids(r).join(', ')}`);
+      assert.ok(
+        r.findings.some((f) => f.id === 'bridge-mac-moved'),
+        `${name}: ${ids(r).join(', ')}`,
+      );
       assert.ok(!r.findings.some((f) => f.id === 'mac-flapping'), `${name}: ${ids(r).join(', ')}`);
     }
   });
@@ -156,17 +223,20 @@ describe('explain: one finding from several files of one host and time span', ()
     const t = recording(name);
     const st = new ReplayState(t.header.snapshot);
     for (const e of t.events.slice(0, at)) st.apply(e);
-    const snapshot: LinkState[] = st.table.all().filter((s) => !s.deleted).map((s) => ({
-      ifindex: s.ifindex,
-      ifname: s.name,
-      flags: s.flags,
-      master: s.master ?? null,
-      ...(s.addr !== undefined ? { addr: s.addr } : {}),
-      ...(s.permAddr !== undefined ? { permAddr: s.permAddr } : {}),
-      ...(s.aat !== undefined ? { addrAssignType: s.aat } : {}),
-      ...(s.kind !== undefined ? { kind: s.kind } : {}),
-      ...(s.promiscuity !== undefined ? { promiscuity: s.promiscuity } : {}),
-    }));
+    const snapshot: LinkState[] = st.table
+      .all()
+      .filter((s) => !s.deleted)
+      .map((s) => ({
+        ifindex: s.ifindex,
+        ifname: s.name,
+        flags: s.flags,
+        master: s.master ?? null,
+        ...(s.addr !== undefined ? { addr: s.addr } : {}),
+        ...(s.permAddr !== undefined ? { permAddr: s.permAddr } : {}),
+        ...(s.aat !== undefined ? { addrAssignType: s.aat } : {}),
+        ...(s.kind !== undefined ? { kind: s.kind } : {}),
+        ...(s.promiscuity !== undefined ? { promiscuity: s.promiscuity } : {}),
+      }));
     const second = t.events[at]!;
     return [
       { file: `${name}.1`, header: t.header, events: t.events.slice(0, at) },
@@ -179,16 +249,29 @@ describe('explain: one finding from several files of one host and time span', ()
     const whole = explainTraces([{ file: name, ...recording(name) }]);
     const moves = only(whole, 'bridge-mac-moved');
     const events = recording(name).events;
-    const secondMove = events.findIndex((e, i) => e.type === 'change' && e.kind === 'mac' && e.iface === 'brauto0' && events.slice(0, i).some((x) => x.type === 'change' && x.kind === 'mac' && x.iface === 'brauto0'));
+    const secondMove = events.findIndex(
+      (e, i) =>
+        e.type === 'change' &&
+        e.kind === 'mac' &&
+        e.iface === 'brauto0' &&
+        events.slice(0, i).some((x) => x.type === 'change' && x.kind === 'mac' && x.iface === 'brauto0'),
+    );
     const parts = rotate(name, secondMove);
     const split = explainTraces(parts);
     const f = only(split, 'bridge-mac-moved');
     assert.deepEqual(new Set(f.evidence.map((e) => e.file)), new Set([`${name}.1`, `${name}.2`]), 'evidence from both files');
-    assert.deepEqual(f.evidence.map((e) => (e.event as Change).after), moves.evidence.map((e) => (e.event as Change).after), 'the same moves, in order');
+    assert.deepEqual(
+      f.evidence.map((e) => (e.event as Change).after),
+      moves.evidence.map((e) => (e.event as Change).after),
+      'the same moves, in order',
+    );
     assert.match(f.detail, /Seen in 2 files of ifblame-kt from one time span/);
     assert.equal(f.title, moves.title, 'the moves of both files counted');
     // two copies of one file (a capture and a recording of one incident): the same count, every file:line listed
-    const copies = explainTraces([{ file: 'capture', ...recording(name) }, { file: 'recording', ...recording(name) }]);
+    const copies = explainTraces([
+      { file: 'capture', ...recording(name) },
+      { file: 'recording', ...recording(name) },
+    ]);
     const c = only(copies, 'bridge-mac-moved');
     assert.equal(c.title, moves.title);
     assert.equal(c.evidence.length, 2 * moves.evidence.length);

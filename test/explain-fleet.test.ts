@@ -40,7 +40,14 @@ describe('explain over the snapshots of three hosts', () => {
     assert.equal(r.stderr, '');
     const rep = JSON.parse(r.stdout) as Report;
     for (const f of rep.findings) FindingSchema.parse(f);
-    assert.deepEqual(rep.files.map((f) => [f.host, f.events]), [['web-1', 0], ['web-2', 0], ['web-3', 0]]);
+    assert.deepEqual(
+      rep.files.map((f) => [f.host, f.events]),
+      [
+        ['web-1', 0],
+        ['web-2', 0],
+        ['web-3', 0],
+      ],
+    );
     assert.deepEqual(keys(rep), [
       'error bridged-lower-not-promisc web-1 eno2,bond0,br0',
       'error duplicate-mac-hosts web-2,web-3 eno3,eth1',
@@ -52,19 +59,28 @@ describe('explain over the snapshots of three hosts', () => {
     assert.deepEqual(rep.summary, { errors: 4, warnings: 2, infos: 0 });
   });
 
-  it('a bond whose MAC is set (addr_assign_type 3) and none of its slaves\': the likely setters and how to catch one', () => {
+  it("a bond whose MAC is set (addr_assign_type 3) and none of its slaves': the likely setters and how to catch one", () => {
     const r = fleet();
     const [f] = of(r, 'bond-mac-set').filter((x) => x.hosts[0] === 'web-1');
     assert.ok(f);
     assert.equal(f.title, `bond0: MAC ${BOND_MAC} set explicitly (addr_assign_type 3), belongs to none of its slaves (eno1, eno2)`);
-    for (const setter of [/systemd-udevd with MACAddressPolicy=persistent/, /systemd-networkd sets MACAddress=/, /NetworkManager sets the connection's cloned-mac-address/, /ifupdown sets hwaddress/, /a script ran ip link set dev bond0 address/]) {
+    for (const setter of [
+      /systemd-udevd with MACAddressPolicy=persistent/,
+      /systemd-networkd sets MACAddress=/,
+      /NetworkManager sets the connection's cloned-mac-address/,
+      /ifupdown sets hwaddress/,
+      /a script ran ip link set dev bond0 address/,
+    ]) {
       assert.match(f.detail, setter);
     }
     assert.match(f.detail, /own addresses are 3c:ec:ef:10:00:01, 3c:ec:ef:10:00:02/);
     assert.match(f.fix!.summary, /ifblame capture --record bond0\.trace -- systemctl restart networking/);
     assert.match(f.fix!.summary, /boot recorder/);
     assert.ok(f.fix!.commands.includes('ifblame explain bond0.trace'));
-    assert.deepEqual(f.evidence.map((e) => [e.file, e.line]), [['web-1.ifblame', undefined]]);
+    assert.deepEqual(
+      f.evidence.map((e) => [e.file, e.line]),
+      [['web-1.ifblame', undefined]],
+    );
     // not: web-3's bond1 has its first slave's MAC (STOLEN); a bond MAC set to a RANDOM one is not "set"
     assert.ok(!of(r, 'bond-mac-set').some((x) => x.hosts.includes('web-3')));
     // a bond set explicitly to its first slave's own MAC (NetworkManager does so): nothing to tell
@@ -77,7 +93,10 @@ describe('explain over the snapshots of three hosts', () => {
   it('one MAC on several hosts (kept): a NIC MAC of a cloned VM on two hosts; not when only one host has it', () => {
     const [f] = of(fleet(), 'duplicate-mac-hosts');
     assert.equal(f!.title, '3c:ec:ef:20:00:03 is used on 2 hosts: eno3 on web-2, eth1 on web-3');
-    assert.deepEqual(f!.evidence.map((e) => e.text), ['eno3 on web-2 has 3c:ec:ef:20:00:03 (snapshot)', 'eth1 on web-3 has 3c:ec:ef:20:00:03 (snapshot)']);
+    assert.deepEqual(
+      f!.evidence.map((e) => e.text),
+      ['eno3 on web-2 has 3c:ec:ef:20:00:03 (snapshot)', 'eth1 on web-3 has 3c:ec:ef:20:00:03 (snapshot)'],
+    );
     assert.equal(of(fleet({ 'web-3': edit('eth1', { addr: '3c:ec:ef:30:00:01' }) }), 'duplicate-mac-hosts').length, 0);
   });
 
@@ -87,7 +106,10 @@ describe('explain over the snapshots of three hosts', () => {
     assert.equal(mgmt.title, '02:00:0a:0a:0a:01 is used on 2 hosts: mgmt0 on web-2, mgmt0 on web-3');
     assert.match(mgmt.detail, /locally administered address \(bit 0x02 of its first byte/);
     assert.match(mgmt.detail, /hard-coded MAC in a configuration or script copied from host to host/);
-    assert.ok(mgmt.fix!.commands.some((c) => c.includes('machine-id')), 'SET alone could be udev on clones: compare machine-ids');
+    assert.ok(
+      mgmt.fix!.commands.some((c) => c.includes('machine-id')),
+      'SET alone could be udev on clones: compare machine-ids',
+    );
     const bonds = of(r, 'hardcoded-mac-hosts').find((f) => f.ifaces.includes('bond0'))!;
     assert.equal(bonds.title, `${BOND_MAC} is used on 2 hosts: bond0 on web-1, bond0 on web-2`, 'the bond speaks for its host, not the ports carrying its MAC');
     assert.ok(!r.findings.some((f) => f.title.includes('02:00:0a:0a:0a:99')), 'mgmt1 is on web-1 only');
@@ -101,15 +123,32 @@ describe('explain over the snapshots of three hosts', () => {
     const [f, ...more] = of(fleet(), 'bridged-lower-not-promisc');
     assert.equal(more.length, 0, 'web-2 is active-backup: its backup slave eno2 needs none');
     assert.equal(f!.title, 'eno2: not promiscuous, though bond0 is a port of bridge br0');
-    assert.deepEqual(f!.evidence.map((e) => e.text), ['eno2 (port of bond0, port of br0) has promiscuity 0 in the snapshot']);
+    assert.deepEqual(
+      f!.evidence.map((e) => e.text),
+      ['eno2 (port of bond0, port of br0) has promiscuity 0 in the snapshot'],
+    );
     // active-backup with no promiscuous slave at all: the active one is missing it too
     const none = fleet({ 'web-2': edit('eno1', { promiscuity: 0 }) });
-    assert.deepEqual(of(none, 'bridged-lower-not-promisc').filter((x) => x.hosts[0] === 'web-2').map((x) => x.ifaces[0]).sort(), ['eno1', 'eno2']);
+    assert.deepEqual(
+      of(none, 'bridged-lower-not-promisc')
+        .filter((x) => x.hosts[0] === 'web-2')
+        .map((x) => x.ifaces[0])
+        .sort(),
+      ['eno1', 'eno2'],
+    );
     // 802.3ad with both promiscuous: fine
     assert.equal(of(fleet({ 'web-1': edit('eno2', { promiscuity: 1 }) }), 'bridged-lower-not-promisc').length, 0);
     // the bond's kind known only from its ports (IFLA_INFO_SLAVE_KIND): still found
-    const portsOnly = fleet({ 'web-1': (ls) => ls.map((l) => (l.ifname === 'bond0' ? (({ kind: _k, ...rest }) => rest)(l) : l)).map((l) => (l.ifname === 'bond0' ? { ...l, ifname: 'uplink' } : l.master === 'bond0' ? { ...l, master: 'uplink' } : l)) });
-    assert.deepEqual(of(portsOnly, 'bridged-lower-not-promisc').map((x) => x.ifaces.join(',')), ['eno2,uplink,br0']);
+    const portsOnly = fleet({
+      'web-1': (ls) =>
+        ls
+          .map((l) => (l.ifname === 'bond0' ? (({ kind: _k, ...rest }) => rest)(l) : l))
+          .map((l) => (l.ifname === 'bond0' ? { ...l, ifname: 'uplink' } : l.master === 'bond0' ? { ...l, master: 'uplink' } : l)),
+    });
+    assert.deepEqual(
+      of(portsOnly, 'bridged-lower-not-promisc').map((x) => x.ifaces.join(',')),
+      ['eno2,uplink,br0'],
+    );
   });
 });
 
@@ -126,18 +165,38 @@ describe('explain over several snapshots of one host', () => {
     const set = of(r, 'bond-mac-set');
     assert.equal(set.length, 2, keys(r).join('\n'));
     const twice = set.find((f) => f.evidence.length === 2)!;
-    assert.deepEqual(twice.evidence.map((e) => e.file), ['web-1.ifblame', 'web-1-again.ifblame']);
+    assert.deepEqual(
+      twice.evidence.map((e) => e.file),
+      ['web-1.ifblame', 'web-1-again.ifblame'],
+    );
     assert.match(twice.detail, /Seen in 2 files of web-1 from one time span/);
-    assert.deepEqual(set.find((f) => f !== twice)!.evidence.map((e) => e.file), ['web-1@netns-blue.ifblame']);
+    assert.deepEqual(
+      set.find((f) => f !== twice)!.evidence.map((e) => e.file),
+      ['web-1@netns-blue.ifblame'],
+    );
     assert.equal(of(r, 'bridged-lower-not-promisc').length, 2);
     assert.equal(of(r, 'duplicate-mac-hosts').length + of(r, 'hardcoded-mac-hosts').length, 0, 'one host, however many files');
   });
 
-  it('a snapshot and a recording started with it (the recorder\'s pattern): one finding per cause', () => {
+  it("a snapshot and a recording started with it (the recorder's pattern): one finding per cause", () => {
     const h = fixture('web-2');
     const ts = Date.parse(h.createdAt) * 1000 + 2_000_000;
     const recorded = { ...h, backend: 'kprobe' as const, program: 'BEGIN { }' };
-    const events = [{ type: 'change' as const, ts, iface: 'eno3', ifindex: 6, kind: 'promisc' as const, before: 0, after: 1, actor: null, via: { kstack: [], path: ['br_add_if', 'dev_set_promiscuity'] }, evidence: 'observed' as const, refs: [] }];
+    const events = [
+      {
+        type: 'change' as const,
+        ts,
+        iface: 'eno3',
+        ifindex: 6,
+        kind: 'promisc' as const,
+        before: 0,
+        after: 1,
+        actor: null,
+        via: { kstack: [], path: ['br_add_if', 'dev_set_promiscuity'] },
+        evidence: 'observed' as const,
+        refs: [],
+      },
+    ];
     const r = explainTraces([
       { file: 'snapshot.ifblame', header: h, events: [] },
       { file: 'recorded.ifblame', header: recorded, events },
@@ -151,21 +210,49 @@ describe('explain over several snapshots of one host', () => {
 describe('explain over a recording and a snapshot of one host', () => {
   it('the boot recorder saw udev set the bond MAC, the snapshot a minute later shows it SET: one finding, udev-bond-mac', () => {
     resetSeq();
-    const h = header({ host: 'web-1' }, [lnk(2, 'eno1', { addr: '3c:ec:ef:10:00:01', permAddr: '3c:ec:ef:10:00:01' }), lnk(4, 'bond0', { kind: 'bond', addr: 'ce:49:9d:df:70:7a', addrAssignType: 1 })]);
+    const h = header({ host: 'web-1' }, [
+      lnk(2, 'eno1', { addr: '3c:ec:ef:10:00:01', permAddr: '3c:ec:ef:10:00:01' }),
+      lnk(4, 'bond0', { kind: 'bond', addr: 'ce:49:9d:df:70:7a', addrAssignType: 1 }),
+    ]);
     const events = [
-      change(0, 'bond0', 'mac', 'ce:49:9d:df:70:7a', BOND_MAC, UDEV, { probe: 'dev_set_mac_address', path: ['rtnl_setlink', 'do_setlink', 'dev_set_mac_address_user'] }, { ifindex: 4 }),
+      change(
+        0,
+        'bond0',
+        'mac',
+        'ce:49:9d:df:70:7a',
+        BOND_MAC,
+        UDEV,
+        { probe: 'dev_set_mac_address', path: ['rtnl_setlink', 'do_setlink', 'dev_set_mac_address_user'] },
+        { ifindex: 4 },
+      ),
       change(2_000_000, 'eno1', 'enslave', null, 'bond0', IP, { probe: 'bond_enslave', path: ['bond_enslave'] }, { ifindex: 2 }),
-      change(2_000_010, 'eno1', 'mac', '3c:ec:ef:10:00:01', BOND_MAC, IP, { path: ['bond_enslave', 'dev_set_mac_address'], note: "bond bond0 overwrote its slave's MAC with its own (bond_enslave)" }, { ifindex: 2 }),
+      change(
+        2_000_010,
+        'eno1',
+        'mac',
+        '3c:ec:ef:10:00:01',
+        BOND_MAC,
+        IP,
+        { path: ['bond_enslave', 'dev_set_mac_address'], note: "bond bond0 overwrote its slave's MAC with its own (bond_enslave)" },
+        { ifindex: 2 },
+      ),
     ];
     const snap = fixture('web-1');
     const snapshot = { ...snap, createdAt: new Date((T0 + 60_000_000) / 1000).toISOString() };
     const apart = [explainTraces([{ file: 'boot.ifblame', header: h, events }]), explainTraces([{ file: 'snapshot.ifblame', header: snapshot, events: [] }])];
-    assert.deepEqual(apart.map((r) => of(r, 'udev-bond-mac').length + of(r, 'bond-mac-set').length), [1, 1], 'each alone tells it');
+    assert.deepEqual(
+      apart.map((r) => of(r, 'udev-bond-mac').length + of(r, 'bond-mac-set').length),
+      [1, 1],
+      'each alone tells it',
+    );
     const r = explainTraces([
       { file: 'boot.ifblame', header: h, events },
       { file: 'snapshot.ifblame', header: snapshot, events: [] },
     ]);
-    assert.deepEqual(of(r, 'udev-bond-mac').map((f) => f.ifaces), [['bond0', 'eno1']]);
+    assert.deepEqual(
+      of(r, 'udev-bond-mac').map((f) => f.ifaces),
+      [['bond0', 'eno1']],
+    );
     assert.equal(of(r, 'bond-mac-set').length, 0, 'the same cause, told once: by the file that saw who did it');
   });
 });
@@ -184,7 +271,10 @@ describe('explain over the snapshots of three hosts: legitimate patterns stay qu
     assert.ok(!r.findings.some((f) => f.ifaces.includes('enP30832s1') || (f.hosts.includes('web-3') && f.ifaces.includes('eth0'))), keys(r).join('\n'));
     // the same two without the enslavement are two interfaces with one MAC
     const loose = fleet({ 'web-3': edit('enP30832s1', { master: null, flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'] }) });
-    assert.deepEqual(of(loose, 'duplicate-mac').map((f) => f.ifaces), [['enP30832s1', 'eth0']]);
+    assert.deepEqual(
+      of(loose, 'duplicate-mac').map((f) => f.ifaces),
+      [['enP30832s1', 'eth0']],
+    );
   });
 
   it('VLANs of one parent share its MAC by design', () => {

@@ -23,9 +23,13 @@ test('one rule per finding id, each with what it looks for', () => {
   for (const r of RULES) assert.ok(r.about.length > 20, `${r.id}: says what it looks for`);
 });
 
-test('every finding carries its rule\'s id and is no more severe than the rule (recordings, fleet fixtures, all at once)', () => {
+test("every finding carries its rule's id and is no more severe than the rule (recordings, fleet fixtures, all at once)", () => {
   const dirs = [join(REPO, 'recordings'), join(REPO, 'test/fixtures/explain')];
-  const files = dirs.flatMap((d) => readdirSync(d).filter((f) => /\.(ndjson|ifblame)$/.test(f)).map((f) => join(d, f)));
+  const files = dirs.flatMap((d) =>
+    readdirSync(d)
+      .filter((f) => /\.(ndjson|ifblame)$/.test(f))
+      .map((f) => join(d, f)),
+  );
   const traces = files.map(read);
   const reports = [...traces.map((t) => explainTraces([t])), explainTraces(traces)];
   const seen = new Set<string>();

@@ -25,9 +25,9 @@ function lab(scenario: string, host?: string) {
 }
 
 describe('explain on real captures', () => {
-  it('incident 1 (lab A2): udev set bond0\'s MAC before enslavement; the fix is the bonding .link file', () => {
+  it("incident 1 (lab A2): udev set bond0's MAC before enslavement; the fix is the bonding .link file", () => {
     const r = explainTraces([lab('A2')]);
-    assert.deepEqual(ids(r), ['error udev-bond-mac'], 'nothing else: the slave sharing its bond\'s MAC is by design');
+    assert.deepEqual(ids(r), ['error udev-bond-mac'], "nothing else: the slave sharing its bond's MAC is by design");
     const f = one(r, 'udev-bond-mac');
     assert.match(f.title, /^bond0: MAC set by systemd-udevd \(MACAddressPolicy=persistent\) before its slaves were enslaved$/);
     assert.match(f.detail, /0a:70:07:d1:dc:2f from \(udev-worker\)\[942\] of systemd-udevd/);
@@ -36,7 +36,10 @@ describe('explain on real captures', () => {
     const ev = f.evidence.map((e) => e.event as TraceEvent & { type: 'change' });
     assert.equal(ev[0]!.iface, 'bond0');
     assert.equal(ev[0]!.actor?.comm, '(udev-worker)');
-    assert.ok(ev[0]!.via.kstack.some((k) => k.startsWith('dev_set_mac_address')), 'the decisive kernel stack is in the evidence');
+    assert.ok(
+      ev[0]!.via.kstack.some((k) => k.startsWith('dev_set_mac_address')),
+      'the decisive kernel stack is in the evidence',
+    );
     assert.ok(ev.some((e) => e.iface === 'dum0' && e.kind === 'enslave'));
     assert.ok(ev.some((e) => e.iface === 'dum0' && e.kind === 'mac' && e.after === '0a:70:07:d1:dc:2f' && e.via.path.includes('bond_enslave')));
     assert.equal(f.fix?.file?.path, '/etc/systemd/network/98-net-bonding.link');
@@ -136,7 +139,10 @@ describe('explain on hand-made traces', () => {
     const sh = actor('ifenslave-setup', 77, { service: 'ifenslave-setup' });
     const events = [
       change(0, 'bond0', 'mac', '02:00:00:00:00:11', '02:de:ad:be:ef:01', sh, { probe: 'dev_set_mac_address', path: ['rtnl_setlink', 'dev_set_mac_address'] }),
-      change(10, 'eth0', 'mac', '02:00:00:00:00:11', '02:de:ad:be:ef:01', sh, { probe: 'dev_set_mac_address', path: ['bond_set_mac_address', 'dev_set_mac_address'] }),
+      change(10, 'eth0', 'mac', '02:00:00:00:00:11', '02:de:ad:be:ef:01', sh, {
+        probe: 'dev_set_mac_address',
+        path: ['bond_set_mac_address', 'dev_set_mac_address'],
+      }),
       change(3_000_000, 'bond0', 'promisc', 0, 1, IP),
     ];
     const r = explainTraces([{ file: 'script.trace', header: header({}, snap), events }]);
@@ -149,10 +155,23 @@ describe('explain on hand-made traces', () => {
     assert.equal(p.fix?.file?.path, '/etc/systemd/network/98-net-bonding.link');
   });
 
-  it('a udev RUN rule setting the bond MAC is told apart from udev\'s own policy', () => {
+  it("a udev RUN rule setting the bond MAC is told apart from udev's own policy", () => {
     resetSeq();
-    const fromRule = actor('ip', 501, { ppid: 500, pcomm: '(udev-worker)', chain: [{ pid: 500, comm: '(udev-worker)' }, { pid: 226, comm: 'systemd-udevd' }], service: 'ip' });
-    const events = [change(0, 'bond0', 'mac', 'ce:49:9d:df:70:7a', '02:00:00:00:99:99', fromRule, { probe: 'dev_set_mac_address', path: ['rtnl_setlink', 'dev_set_mac_address'] })];
+    const fromRule = actor('ip', 501, {
+      ppid: 500,
+      pcomm: '(udev-worker)',
+      chain: [
+        { pid: 500, comm: '(udev-worker)' },
+        { pid: 226, comm: 'systemd-udevd' },
+      ],
+      service: 'ip',
+    });
+    const events = [
+      change(0, 'bond0', 'mac', 'ce:49:9d:df:70:7a', '02:00:00:00:99:99', fromRule, {
+        probe: 'dev_set_mac_address',
+        path: ['rtnl_setlink', 'dev_set_mac_address'],
+      }),
+    ];
     const r = explainTraces([{ file: 'rule.trace', header: header({}, [lnk(3, 'bond0', { kind: 'bond' })]), events }]);
     const f = one(r, 'udev-bond-mac');
     assert.equal(f.title, 'bond0: MAC set by ip, run from a udev rule');
@@ -160,7 +179,13 @@ describe('explain on hand-made traces', () => {
     assert.match(f.fix!.summary, /udev RUN rule ran ip/);
     assert.equal(f.fix?.file, undefined);
     // and udev's policy on a bond that never got a slave in the trace is still an error while it holds the MAC
-    const solo = explainTraces([{ file: 'solo.trace', header: header({}, [lnk(3, 'bond0', { kind: 'bond' })]), events: [change(0, 'bond0', 'mac', 'ce:49:9d:df:70:7a', '0a:70:07:d1:dc:2f', UDEV)] }]);
+    const solo = explainTraces([
+      {
+        file: 'solo.trace',
+        header: header({}, [lnk(3, 'bond0', { kind: 'bond' })]),
+        events: [change(0, 'bond0', 'mac', 'ce:49:9d:df:70:7a', '0a:70:07:d1:dc:2f', UDEV)],
+      },
+    ]);
     assert.match(one(solo, 'udev-bond-mac').detail, /No slave joined during the trace/);
   });
 
@@ -180,7 +205,10 @@ describe('explain on hand-made traces', () => {
     const lost = one(rep, 'lost-events');
     assert.equal(lost.severity, 'warning');
     assert.equal(lost.title, 'the picture is incomplete: 7 from bpftrace, 1 unreadable line in the file');
-    assert.deepEqual(lost.evidence.map((e) => e.line), [3, 4]);
+    assert.deepEqual(
+      lost.evidence.map((e) => e.line),
+      [3, 4],
+    );
     assert.match(one(rep, 'probes-dropped').title, /bond_enslave/);
     assert.equal(rep.files[0]!.skipped, 1);
   });

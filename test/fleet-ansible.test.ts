@@ -90,7 +90,11 @@ describe('Ansible playbook against three hosts in network namespaces', { timeout
 
   before(async () => {
     const t0 = Date.now();
-    for (const [bin, pkg] of [[SSHD, 'openssh-server'], ['/usr/bin/ansible-playbook', 'ansible-core'], ['/usr/bin/ssh-keygen', 'openssh-client']] as const) {
+    for (const [bin, pkg] of [
+      [SSHD, 'openssh-server'],
+      ['/usr/bin/ansible-playbook', 'ansible-core'],
+      ['/usr/bin/ssh-keygen', 'openssh-client'],
+    ] as const) {
       assert.ok(existsSync(bin), `${bin} is missing: apt-get install -y ${pkg} (scripts/setup.sh installs it)`);
     }
     assert.equal(process.getuid?.(), 0, 'needs root (network namespaces, sshd)');
@@ -125,26 +129,33 @@ describe('Ansible playbook against three hosts in network namespaces', { timeout
         const dir = join(tmp, spec.alias);
         mkdirSync(join(dir, 'boot'), { recursive: true });
         await sh(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'hostkey')]);
-        writeFileSync(join(dir, 'sshd_config'), [
-          `ListenAddress ${spec.ip}`,
-          'Port 22',
-          `HostKey ${join(dir, 'hostkey')}`,
-          `PidFile ${join(dir, 'sshd.pid')}`,
-          `AuthorizedKeysFile ${join(tmp, 'authorized_keys')}`,
-          'PermitRootLogin prohibit-password',
-          'PasswordAuthentication no',
-          'KbdInteractiveAuthentication no',
-          'UsePAM no',
-          'StrictModes no',
-          'Subsystem sftp internal-sftp',
-          'LogLevel ERROR',
-          '',
-        ].join('\n'));
+        writeFileSync(
+          join(dir, 'sshd_config'),
+          [
+            `ListenAddress ${spec.ip}`,
+            'Port 22',
+            `HostKey ${join(dir, 'hostkey')}`,
+            `PidFile ${join(dir, 'sshd.pid')}`,
+            `AuthorizedKeysFile ${join(tmp, 'authorized_keys')}`,
+            'PermitRootLogin prohibit-password',
+            'PasswordAuthentication no',
+            'KbdInteractiveAuthentication no',
+            'UsePAM no',
+            'StrictModes no',
+            'Subsystem sftp internal-sftp',
+            'LogLevel ERROR',
+            '',
+          ].join('\n'),
+        );
         // Own UTS namespace: the host's name is what `hostname` (and ifblame) say inside it.
-        h.sshd = spawn('ip', ['netns', 'exec', ns.name, 'unshare', '--uts', 'sh', '-c', `hostname ${spec.uts} && exec ${SSHD} -D -e -f ${join(dir, 'sshd_config')}`], {
-          detached: true,
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
+        h.sshd = spawn(
+          'ip',
+          ['netns', 'exec', ns.name, 'unshare', '--uts', 'sh', '-c', `hostname ${spec.uts} && exec ${SSHD} -D -e -f ${join(dir, 'sshd_config')}`],
+          {
+            detached: true,
+            stdio: ['ignore', 'ignore', 'pipe'],
+          },
+        );
         let err = '';
         h.sshd.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
         h.sshd.on('exit', (code) => {
@@ -152,8 +163,27 @@ describe('Ansible playbook against three hosts in network namespaces', { timeout
         });
       }
 
-      const ssh = (h: Host) => ['ip', 'netns', 'exec', ctl!.name, 'ssh', '-i', join(tmp, 'id'), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no',
-        '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=2', `root@${h.ip}`, 'hostname'];
+      const ssh = (h: Host) => [
+        'ip',
+        'netns',
+        'exec',
+        ctl!.name,
+        'ssh',
+        '-i',
+        join(tmp, 'id'),
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'StrictHostKeyChecking=no',
+        '-o',
+        'UserKnownHostsFile=/dev/null',
+        '-o',
+        'LogLevel=ERROR',
+        '-o',
+        'ConnectTimeout=2',
+        `root@${h.ip}`,
+        'hostname',
+      ];
       for (const h of hosts) {
         const until = Date.now() + 15_000;
         for (;;) {
@@ -182,22 +212,29 @@ describe('Ansible playbook against three hosts in network namespaces', { timeout
         await sh(['cp', '-r', join(REPO, 'node_modules'), stage], { timeoutMs: 60_000 });
       });
       rmSync(join(stage, '.package-lock.json'), { force: true });
-      if (existsSync(join(REPO, 'node_modules', '.package-lock.json'))) writeFileSync(join(stage, '.package-lock.json'), readFileSync(join(REPO, 'node_modules', '.package-lock.json')));
+      if (existsSync(join(REPO, 'node_modules', '.package-lock.json')))
+        writeFileSync(join(stage, '.package-lock.json'), readFileSync(join(REPO, 'node_modules', '.package-lock.json')));
 
       // What a recorder left on db-1 (a real recording of this project), for the collection of a boot directory.
       mkdirSync(join(tmp, 'node-c', 'boot', '2026-11'), { recursive: true });
       writeFileSync(join(tmp, 'node-c', 'boot', '2026-11', 'recorded.ifblame'), readFileSync(join(REPO, 'recordings', 'local-hand-set-mac.ifblame')));
-      writeFileSync(join(tmp, 'inventory.ini'), [
-        '[fleet]',
-        ...HOSTS.map((s) => `${s.alias} ansible_host=${s.ip} ifblame_prefix=${join(tmp, s.alias, 'opt')} ifblame_remote_dir=${join(tmp, s.alias, 'out')} ifblame_boot_dir=${join(tmp, s.alias, 'boot')}`),
-        '',
-        '[fleet:vars]',
-        'ansible_user=root',
-        `ansible_ssh_private_key_file=${join(tmp, 'id')}`,
-        "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'",
-        'ansible_python_interpreter=/usr/bin/python3',
-        '',
-      ].join('\n'));
+      writeFileSync(
+        join(tmp, 'inventory.ini'),
+        [
+          '[fleet]',
+          ...HOSTS.map(
+            (s) =>
+              `${s.alias} ansible_host=${s.ip} ifblame_prefix=${join(tmp, s.alias, 'opt')} ifblame_remote_dir=${join(tmp, s.alias, 'out')} ifblame_boot_dir=${join(tmp, s.alias, 'boot')}`,
+          ),
+          '',
+          '[fleet:vars]',
+          'ansible_user=root',
+          `ansible_ssh_private_key_file=${join(tmp, 'id')}`,
+          "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'",
+          'ansible_python_interpreter=/usr/bin/python3',
+          '',
+        ].join('\n'),
+      );
       mkdirSync(join(tmp, 'ansible', 'tmp'), { recursive: true });
       env = {
         PATH: process.env.PATH,
@@ -216,9 +253,24 @@ describe('Ansible playbook against three hosts in network namespaces', { timeout
         npm_config_cache: join(tmp, 'npm-cache'),
         npm_config_update_notifier: 'false',
       };
-      playbookArgs = ['ip', 'netns', 'exec', ctl.name, 'ansible-playbook', '-i', join(tmp, 'inventory.ini'), join(REPO, 'deploy/ansible/ifblame.yml'),
-        '-e', `ifblame_package=${tarball}`, '-e', `ifblame_build_dir=${join(tmp, 'build')}`, '-e', `ifblame_collected=${join(tmp, 'collected')}`,
-        '-e', `ifblame_controller_node=${process.execPath}`];
+      playbookArgs = [
+        'ip',
+        'netns',
+        'exec',
+        ctl.name,
+        'ansible-playbook',
+        '-i',
+        join(tmp, 'inventory.ini'),
+        join(REPO, 'deploy/ansible/ifblame.yml'),
+        '-e',
+        `ifblame_package=${tarball}`,
+        '-e',
+        `ifblame_build_dir=${join(tmp, 'build')}`,
+        '-e',
+        `ifblame_collected=${join(tmp, 'collected')}`,
+        '-e',
+        `ifblame_controller_node=${process.execPath}`,
+      ];
       process.stderr.write(`# fleet set-up (namespaces, sshd, npm pack) ${Date.now() - t0} ms\n`);
     } catch (e) {
       await stopAll();
@@ -268,13 +320,23 @@ describe('Ansible playbook against three hosts in network namespaces', { timeout
     // Idempotent: the same package again installs nothing. This run collects what the boot recorder left instead
     // (ifblame_mode=boot): only db-1 has a file there, and only fetching it changes anything.
     const t1 = Date.now();
-    const second = await execa(playbookArgs[0]!, [...playbookArgs.slice(1), '-e', 'ifblame_mode=boot'], { reject: false, env, timeout: 70_000, stdin: 'ignore', all: true });
+    const second = await execa(playbookArgs[0]!, [...playbookArgs.slice(1), '-e', 'ifblame_mode=boot'], {
+      reject: false,
+      env,
+      timeout: 70_000,
+      stdin: 'ignore',
+      all: true,
+    });
     t.diagnostic(`second run (boot mode) ${Date.now() - t1} ms`);
     const out2 = String(second.all ?? '');
     assert.equal(second.exitCode, 0, out2.slice(-4000));
     const changed = taskResults(out2).filter((r) => r.status === 'changed');
     // Fetching db-1's file changes collected/, and so the report kept beside it; nothing else changes.
-    assert.deepEqual(changed.map((r) => `${r.task} ${r.host}`), ['ifblame : Fetch them into collected/<host>/ node-c', 'ifblame : Keep the report beside the files node-a'], out2.slice(-4000));
+    assert.deepEqual(
+      changed.map((r) => `${r.task} ${r.host}`),
+      ['ifblame : Fetch them into collected/<host>/ node-c', 'ifblame : Keep the report beside the files node-a'],
+      out2.slice(-4000),
+    );
     assert.ok(!taskResults(out2).some((r) => /Snapshot/.test(r.task) && r.status !== 'skipping'), 'no snapshot in boot mode');
     assert.deepEqual(readdirSync(join(collected, 'node-c')).sort(), ['recorded.ifblame', 'snapshot.ifblame']);
     for (const h of HOSTS.slice(0, 2)) assert.deepEqual(readdirSync(join(collected, h.alias)), ['snapshot.ifblame']);

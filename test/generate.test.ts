@@ -22,7 +22,18 @@ for (const b of GOLDEN_BACKENDS) {
 test('kprobe and kfunc programs probe every catalog function the incidents need', () => {
   for (const backend of ['kprobe', 'kfunc'] as const) {
     const text = generate({ backend, filters: none }).text;
-    for (const fn of ['dev_set_mac_address', 'dev_set_mac_address_user', 'bond_enslave', '__bond_release_one', 'dev_set_promiscuity', '__dev_set_promiscuity', 'br_add_if', 'br_del_if', 'dev_addr_mod', 'team_port_add']) {
+    for (const fn of [
+      'dev_set_mac_address',
+      'dev_set_mac_address_user',
+      'bond_enslave',
+      '__bond_release_one',
+      'dev_set_promiscuity',
+      '__dev_set_promiscuity',
+      'br_add_if',
+      'br_del_if',
+      'dev_addr_mod',
+      'team_port_add',
+    ]) {
       assert.match(text, new RegExp(`^(kprobe|kfunc):(\\w+:)?${fn}$`, 'm'), `${backend} lacks ${fn}`);
     }
   }
@@ -45,7 +56,14 @@ test('kfunc program reads the parameter names this kernel BTF reports (sockaddr_
 });
 
 test('dropping dev_addr_mod brings in the NETDEV_CHANGEADDR notifier fallback; module probes drop with their reason in the header', () => {
-  const p = generate({ backend: 'kprobe', filters: none, dropped: [{ probe: 'dev_addr_mod', reason: 'absent' }, { probe: 'bond_enslave', reason: 'module bonding is not loaded' }] });
+  const p = generate({
+    backend: 'kprobe',
+    filters: none,
+    dropped: [
+      { probe: 'dev_addr_mod', reason: 'absent' },
+      { probe: 'bond_enslave', reason: 'module bonding is not loaded' },
+    ],
+  });
   assert.ok(p.probes.includes('netdev_changeaddr'));
   assert.ok(!p.probes.includes('bond_enslave'));
   assert.match(p.text, /^kprobe:call_netdevice_notifiers\n\/ arg0 == 8 \/$/m);
@@ -93,8 +111,26 @@ function splitArgs(s: string): string[] {
 
 test('the parser decodes a line by the same field list: escaped names, 6- and 20-byte addresses, a forged tab stays inside', () => {
   const ib = Array.from({ length: 20 }, (_, i) => `\\x${(0x80 + i).toString(16)}`).join('');
-  const line = ['dev_set_mac_address', '5000000', '42', '43', 'ip\\x09evil\\x00\\x00', '1', 'bash\\x00', '7', '4026531840', 'ib0', '9', '3', ib, '\\x02\\x11\\x22\\x33\\x44\\x55' + ib.slice(24)].join('\t');
-  const d = decodePrintf(`${line}\n\n        dev_set_mac_address+1\n        bpf_trampoline_6442508470+190\n        do_setlink+589\n`, { backend: 'kprobe', monoToWallUs: 1_000_000 });
+  const line = [
+    'dev_set_mac_address',
+    '5000000',
+    '42',
+    '43',
+    'ip\\x09evil\\x00\\x00',
+    '1',
+    'bash\\x00',
+    '7',
+    '4026531840',
+    'ib0',
+    '9',
+    '3',
+    ib,
+    '\\x02\\x11\\x22\\x33\\x44\\x55' + ib.slice(24),
+  ].join('\t');
+  const d = decodePrintf(`${line}\n\n        dev_set_mac_address+1\n        bpf_trampoline_6442508470+190\n        do_setlink+589\n`, {
+    backend: 'kprobe',
+    monoToWallUs: 1_000_000,
+  });
   assert.equal(d.kind, 'event');
   if (d.kind !== 'event') return;
   assert.equal(d.event.comm, 'ip\tevil');
@@ -116,13 +152,27 @@ const HOSTILE = ['', 'a"b', "x'y", 'br{0}', 'eth0\nkprobe:x', 'eth/0', 'a'.repea
 
 test('hostile --iface values are refused with one clear line (unit)', () => {
   for (const v of HOSTILE) {
-    assert.throws(() => parseFilters([v], []), (e: unknown) => e instanceof IfblameError && !e.message.includes('\n') && e.message.startsWith('--iface'), JSON.stringify(v));
+    assert.throws(
+      () => parseFilters([v], []),
+      (e: unknown) => e instanceof IfblameError && !e.message.includes('\n') && e.message.startsWith('--iface'),
+      JSON.stringify(v),
+    );
   }
-  assert.deepEqual(parseFilters(['eth0,bond0.100', 'br-lan'], ['(udev-worker)', 'ip']), { iface: ['eth0', 'bond0.100', 'br-lan'], comm: ['(udev-worker)', 'ip'] });
+  assert.deepEqual(parseFilters(['eth0,bond0.100', 'br-lan'], ['(udev-worker)', 'ip']), {
+    iface: ['eth0', 'bond0.100', 'br-lan'],
+    comm: ['(udev-worker)', 'ip'],
+  });
 });
 
 test('hostile --iface and --comm values: `ifblame script` exits 2 with one line on stderr and prints no program', async () => {
-  for (const [flag, v] of [...HOSTILE.map((h) => ['--iface', h]), ['--comm', 'a"b'], ['--comm', 'x{y}'], ['--comm', 'a\nb'], ['--comm', 'c'.repeat(16)], ['--comm', '']] as const) {
+  for (const [flag, v] of [
+    ...HOSTILE.map((h) => ['--iface', h]),
+    ['--comm', 'a"b'],
+    ['--comm', 'x{y}'],
+    ['--comm', 'a\nb'],
+    ['--comm', 'c'.repeat(16)],
+    ['--comm', ''],
+  ] as const) {
     const r = await execa('node', [`${ROOT}bin/ifblame.js`, 'script', '--all', '--backend', 'kprobe', flag, v], { reject: false });
     assert.equal(r.exitCode, 2, `${flag} ${JSON.stringify(v)}`);
     assert.equal(r.stdout, '');
@@ -134,7 +184,10 @@ test('hostile --iface and --comm values: `ifblame script` exits 2 with one line 
 
 test('filters land in the program as predicates on the device name and comm', () => {
   const text = generate({ backend: 'kprobe', filters: { iface: ['bond0'], comm: ['ip'] } }).text;
-  assert.match(text, /kprobe:bond_enslave\n\/ \(comm == "ip"\) && \(\(\(struct net_device \*\)arg0\)->name == "bond0" \|\| \(\(struct net_device \*\)arg1\)->name == "bond0"\) \//);
+  assert.match(
+    text,
+    /kprobe:bond_enslave\n\/ \(comm == "ip"\) && \(\(\(struct net_device \*\)arg0\)->name == "bond0" \|\| \(\(struct net_device \*\)arg1\)->name == "bond0"\) \//,
+  );
   const sys = generate({ backend: 'syscalls', filters: { iface: ['bond0'], comm: ['ip'] } }).text;
   assert.match(sys, /tracepoint:syscalls:sys_enter_sendmsg\n\/ \(comm == "ip"\) \//);
   assert.match(sys, /--iface is applied by ifblame/);
@@ -142,5 +195,8 @@ test('filters land in the program as predicates on the device name and comm', ()
 
 test('catalog: every probe documents why it exists; syscall probes cover netlink, ioctl, packet socket, sysfs', () => {
   for (const p of [...KERNEL_PROBES, ...SYSCALL_PROBES]) assert.ok(p.why.length > 10, p.id);
-  assert.deepEqual(SYSCALL_PROBES.map((p) => p.id), ['nl_link', 'ioctl_link', 'packet_membership', 'sysfs_write']);
+  assert.deepEqual(
+    SYSCALL_PROBES.map((p) => p.id),
+    ['nl_link', 'ioctl_link', 'packet_membership', 'sysfs_write'],
+  );
 });

@@ -48,82 +48,121 @@ function hostileScript(ns: string, round: number): string {
   return [py(PWN, 'vh1', `0200000${round}0011`), py(TAG, EVIL_IF, `0200000${round}0022`)].join(' && ');
 }
 
-describe('hostile names live: comm with ESC/OSC/CSI and {red-fg}, an interface named with ESC and braces', { skip: (!isRoot && 'needs root, bpftrace, ip') || (!havePython && 'needs python3') }, () => {
-  let ns: Netns;
-  const dir = mkdtempSync(join(tmpdir(), 'ifb-hostile-'));
-  before(async () => {
-    ns = await createNetns('ifb-hostile');
-    await execa('ip', ['-n', ns.name, 'link', 'add', 'name', EVIL_IF, 'type', 'veth', 'peer', 'name', 'vh1'], { timeout: 10_000 });
-  });
-  after(async () => {
-    await ns?.remove();
-    rmSync(dir, { recursive: true, force: true });
-  });
+describe(
+  'hostile names live: comm with ESC/OSC/CSI and {red-fg}, an interface named with ESC and braces',
+  { skip: (!isRoot && 'needs root, bpftrace, ip') || (!havePython && 'needs python3') },
+  () => {
+    let ns: Netns;
+    const dir = mkdtempSync(join(tmpdir(), 'ifb-hostile-'));
+    before(async () => {
+      ns = await createNetns('ifb-hostile');
+      await execa('ip', ['-n', ns.name, 'link', 'add', 'name', EVIL_IF, 'type', 'veth', 'peer', 'name', 'vh1'], { timeout: 10_000 });
+    });
+    after(async () => {
+      await ns?.remove();
+      rmSync(dir, { recursive: true, force: true });
+    });
 
-  let trace = '';
+    let trace = '';
 
-  it('capture --format text: every name escaped, the change attributed to the hostile process', { timeout: 180_000 }, async () => {
-    trace = join(dir, 'hostile-live.trace');
-    const r = await execa(process.execPath, [CLI, 'capture', '--netns', ns.name, '--backend', 'syscalls', '--format', 'text', '--output-stacks', '--output-raw', '--record', trace, '--', 'sh', '-c', hostileScript(ns.name, 1)], { reject: false, timeout: 150_000 });
-    const out = String(r.stdout);
-    assertSafe(out, 'capture stdout');
-    assertSafe(String(r.stderr), 'capture stderr');
-    assert.equal(r.exitCode, 0, String(r.stderr));
-    // the issue's example, now escaped: `by ^[]0;PWN^G^[[31mEV[1421]` was printed raw
-    assert.match(out, new RegExp(` vh1 +mac .*-> 02:00:00:01:00:11  by ${esc(PWN).replace(/[\\[\]]/g, '\\$&')}\\[\\d+\\]`), out);
-    assert.match(out, new RegExp(`${esc(EVIL_IF).replace(/[\\[\]{}]/g, '\\$&')} +mac .*-> 02:00:00:01:00:22  by \\{red-fg\\}x\\\\x1b\\[2J\\[\\d+\\]`), out);
-  });
+    it('capture --format text: every name escaped, the change attributed to the hostile process', { timeout: 180_000 }, async () => {
+      trace = join(dir, 'hostile-live.trace');
+      const r = await execa(
+        process.execPath,
+        [
+          CLI,
+          'capture',
+          '--netns',
+          ns.name,
+          '--backend',
+          'syscalls',
+          '--format',
+          'text',
+          '--output-stacks',
+          '--output-raw',
+          '--record',
+          trace,
+          '--',
+          'sh',
+          '-c',
+          hostileScript(ns.name, 1),
+        ],
+        { reject: false, timeout: 150_000 },
+      );
+      const out = String(r.stdout);
+      assertSafe(out, 'capture stdout');
+      assertSafe(String(r.stderr), 'capture stderr');
+      assert.equal(r.exitCode, 0, String(r.stderr));
+      // the issue's example, now escaped: `by ^[]0;PWN^G^[[31mEV[1421]` was printed raw
+      assert.match(out, new RegExp(` vh1 +mac .*-> 02:00:00:01:00:11  by ${esc(PWN).replace(/[\\[\]]/g, '\\$&')}\\[\\d+\\]`), out);
+      assert.match(out, new RegExp(`${esc(EVIL_IF).replace(/[\\[\]{}]/g, '\\$&')} +mac .*-> 02:00:00:01:00:22  by \\{red-fg\\}x\\\\x1b\\[2J\\[\\d+\\]`), out);
+    });
 
-  it('the recorded trace: replay text escapes, ndjson keeps the exact bytes', async () => {
-    assert.ok(trace, 'the capture ran');
-    const r = await runCli(['replay', trace, '--format', 'text', '--raw']);
-    assertSafe(r.stdout, 'replay stdout');
-    assertSafe(r.stderr, 'replay stderr');
-    assert.equal(r.code, 0, r.stderr);
-    assert.ok(r.stdout.includes(esc(PWN)), r.stdout);
-    const j = await runCli(['replay', trace, '--format', 'ndjson']);
-    const changes = j.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Change).filter((c) => c.type === 'change' && c.kind === 'mac');
-    assert.ok(changes.some((c) => c.actor?.comm === PWN && c.iface === 'vh1'), j.stdout);
-    assert.ok(changes.some((c) => c.actor?.comm === TAG && c.iface === EVIL_IF), j.stdout);
-  });
+    it('the recorded trace: replay text escapes, ndjson keeps the exact bytes', async () => {
+      assert.ok(trace, 'the capture ran');
+      const r = await runCli(['replay', trace, '--format', 'text', '--raw']);
+      assertSafe(r.stdout, 'replay stdout');
+      assertSafe(r.stderr, 'replay stderr');
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(r.stdout.includes(esc(PWN)), r.stdout);
+      const j = await runCli(['replay', trace, '--format', 'ndjson']);
+      const changes = j.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Change)
+        .filter((c) => c.type === 'change' && c.kind === 'mac');
+      assert.ok(
+        changes.some((c) => c.actor?.comm === PWN && c.iface === 'vh1'),
+        j.stdout,
+      );
+      assert.ok(
+        changes.some((c) => c.actor?.comm === TAG && c.iface === EVIL_IF),
+        j.stdout,
+      );
+    });
 
-  it('explain on the recorded trace: names escaped', async () => {
-    assert.ok(trace, 'the capture ran');
-    const r = await runCli(['explain', trace]);
-    assertSafe(r.stdout, 'explain stdout');
-    assertSafe(r.stderr, 'explain stderr');
-    const j = await runCli(['explain', trace, '--format', 'json']);
-    JSON.parse(j.stdout);
-    assertSafe(j.stdout.replace(/\n/g, ''), 'explain json');
-  });
+    it('explain on the recorded trace: names escaped', async () => {
+      assert.ok(trace, 'the capture ran');
+      const r = await runCli(['explain', trace]);
+      assertSafe(r.stdout, 'explain stdout');
+      assertSafe(r.stderr, 'explain stderr');
+      const j = await runCli(['explain', trace, '--format', 'json']);
+      JSON.parse(j.stdout);
+      assertSafe(j.stdout.replace(/\n/g, ''), 'explain json');
+    });
 
-  it('the live TUI under tmux: names escaped on screen, the tag shown as text, the title untouched', { skip: !haveTmux() && 'tmux not installed', timeout: 180_000 }, async (t) => {
-    const dir = tempDir(t);
-    const term = new Tmux(dir, 140, 40);
-    t.after(() => term.kill());
-    const title = () => execFileSync('tmux', ['display-message', '-p', '-t', term.name, '#{pane_title}'], { encoding: 'utf8' }).trim();
-    term.type(`${process.execPath} ${CLI} --backend syscalls --netns ${ns.name} 2>${join(dir, 'err')}; echo EXIT=$?`);
-    await term.waitFor(/ LIVE .*probes \d+/, 120_000);
-    await execa('sh', ['-c', hostileScript(ns.name, 2)], { timeout: 60_000 });
-    // the MAC requests (seen by the ioctl probe) name their processes
-    await term.waitFor(/\\x1b\]0;PWN|\\x1b\[31mEV/, 30_000);
-    const screen = await term.waitFor(/\{red-fg\}x\\x1b\[2J/, 30_000);
-    assertSafe(screen.replace(/\n/g, ''), 'screen');
-    assert.ok(screen.includes(esc(EVIL_IF)), `the interface name shown escaped, its tag as text:\n${screen}`);
-    assert.ok(screen.includes('\\x1b]0;PWN') || screen.includes('\\x1b[31mEV'), `the comm shown escaped:\n${screen}`);
-    assert.notEqual(title(), 'PWN', 'OSC 0 did not reach the terminal');
-    // the detail of a change made by a hostile process names it in full, escaped: walk the timeline to one
-    // (the detail's `by` line: the interface table's last-change column names them too)
-    const named = (text: string) => /by {7}(\{red-fg\}x\\x1b\[2J|\\x1b\]0;PWN\\x07\\x1b\[31mEV)\[\d+\]/.test(text);
-    for (let i = 0; i < 8 && !named(term.screen()); i++) {
-      term.keys('Down');
-      await new Promise((r) => setTimeout(r, 300));
-    }
-    term.keys('Enter');
-    const detail = await term.waitFor(/Esc closes/, 10_000);
-    assertSafe(detail.replace(/\n/g, ''), 'detail');
-    assert.ok(named(detail), `the process named in full, escaped:\n${detail}`);
-    term.keys('Escape', 'q');
-    await term.waitFor(/EXIT=0/, 30_000);
-  });
-});
+    it(
+      'the live TUI under tmux: names escaped on screen, the tag shown as text, the title untouched',
+      { skip: !haveTmux() && 'tmux not installed', timeout: 180_000 },
+      async (t) => {
+        const dir = tempDir(t);
+        const term = new Tmux(dir, 140, 40);
+        t.after(() => term.kill());
+        const title = () => execFileSync('tmux', ['display-message', '-p', '-t', term.name, '#{pane_title}'], { encoding: 'utf8' }).trim();
+        term.type(`${process.execPath} ${CLI} --backend syscalls --netns ${ns.name} 2>${join(dir, 'err')}; echo EXIT=$?`);
+        await term.waitFor(/ LIVE .*probes \d+/, 120_000);
+        await execa('sh', ['-c', hostileScript(ns.name, 2)], { timeout: 60_000 });
+        // the MAC requests (seen by the ioctl probe) name their processes
+        await term.waitFor(/\\x1b\]0;PWN|\\x1b\[31mEV/, 30_000);
+        const screen = await term.waitFor(/\{red-fg\}x\\x1b\[2J/, 30_000);
+        assertSafe(screen.replace(/\n/g, ''), 'screen');
+        assert.ok(screen.includes(esc(EVIL_IF)), `the interface name shown escaped, its tag as text:\n${screen}`);
+        assert.ok(screen.includes('\\x1b]0;PWN') || screen.includes('\\x1b[31mEV'), `the comm shown escaped:\n${screen}`);
+        assert.notEqual(title(), 'PWN', 'OSC 0 did not reach the terminal');
+        // the detail of a change made by a hostile process names it in full, escaped: walk the timeline to one
+        // (the detail's `by` line: the interface table's last-change column names them too)
+        const named = (text: string) => /by {7}(\{red-fg\}x\\x1b\[2J|\\x1b\]0;PWN\\x07\\x1b\[31mEV)\[\d+\]/.test(text);
+        for (let i = 0; i < 8 && !named(term.screen()); i++) {
+          term.keys('Down');
+          await new Promise((r) => setTimeout(r, 300));
+        }
+        term.keys('Enter');
+        const detail = await term.waitFor(/Esc closes/, 10_000);
+        assertSafe(detail.replace(/\n/g, ''), 'detail');
+        assert.ok(named(detail), `the process named in full, escaped:\n${detail}`);
+        term.keys('Escape', 'q');
+        await term.waitFor(/EXIT=0/, 30_000);
+      },
+    );
+  },
+);

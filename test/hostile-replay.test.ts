@@ -30,7 +30,15 @@ const BAD_BYTES = 'ip\udcff\udcfe';
 function hostileTrace(dir: string): { path: string; lines: Record<string, number> } {
   resetSeq();
   const snapshot = [lnk(2, 'eth0', { addr: '02:00:00:00:00:01' }), lnk(3, EVIL_IF, { addr: '02:00:00:00:00:02', kind: 'veth' })];
-  const h = header({ host: 'host\x1b[5m', kernel: '6.1\u202e', program: 'BEGIN { }\n// ' + 'x'.repeat(1024 * 1024), probes: { used: ['nl_link'], dropped: [{ probe: 'x\x1b[2J', reason: 'gone\x07' }] } }, snapshot);
+  const h = header(
+    {
+      host: 'host\x1b[5m',
+      kernel: '6.1\u202e',
+      program: 'BEGIN { }\n// ' + 'x'.repeat(1024 * 1024),
+      probes: { used: ['nl_link'], dropped: [{ probe: 'x\x1b[2J', reason: 'gone\x07' }] },
+    },
+    snapshot,
+  );
   const a = actor(PWN, 1421, { ppid: 1, pcomm: BIDI_PCOMM, chain: [{ pid: 1, comm: BIDI_PCOMM }], service: PWN, unit: 'u\x1b[8m.service' });
   const events: (object | string)[] = [];
   const lines: Record<string, number> = {};
@@ -39,7 +47,19 @@ function hostileTrace(dir: string): { path: string; lines: Record<string, number
     lines[name] = events.length + 1;
   };
   add('link', link(0, 3, EVIL_IF, { addr: '02:00:00:00:00:03' }));
-  add('mac', change(1000, EVIL_IF, 'mac', '02:00:00:00:00:02', '02:00:00:00:00:03', a, { probe: 'sioc\x1b[2J', kstack: ['dev_set_mac_address+0\x1b[31m', 'x\u202e'], path: ['ioctl\x07'], note: C1_NOTE }, { ifindex: 3, evidence: 'requested' }));
+  add(
+    'mac',
+    change(
+      1000,
+      EVIL_IF,
+      'mac',
+      '02:00:00:00:00:02',
+      '02:00:00:00:00:03',
+      a,
+      { probe: 'sioc\x1b[2J', kstack: ['dev_set_mac_address+0\x1b[31m', 'x\u202e'], path: ['ioctl\x07'], note: C1_NOTE },
+      { ifindex: 3, evidence: 'requested' },
+    ),
+  );
   add('enslave', change(2000, 'eth0', 'enslave', null, EVIL_IF, actor(BAD_BYTES, 7, { pcomm: 'b\x1b[0m' }), {}, { ifindex: 2 }));
   add('note', { type: 'note', ts: 1_795_260_056_890_000, level: 'warn', source: 'bpftrace\x1b[2J', message: 'WARNING \x1b]0;title\x07 \u202eevil' });
   add('lost', { type: 'lost', ts: 1_795_260_056_890_001, source: 'bpftrace', count: 3, detail: 'perf \x1b[2J' });
@@ -88,7 +108,10 @@ describe('hostile trace file: escaped on every terminal path, exact in JSON, lim
     const { path } = hostileTrace(dir);
     const r = await runCli(['replay', path, '--format', 'ndjson']);
     assertSafe(r.stdout.replace(/\n/g, ''), 'ndjson');
-    const evs = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string });
+    const evs = r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { type: string });
     const changes = evs.filter((e): e is Change => e.type === 'change');
     assert.equal(changes[0]!.actor!.comm, PWN);
     assert.equal(changes[0]!.iface, EVIL_IF);
@@ -118,47 +141,84 @@ describe('hostile trace file: escaped on every terminal path, exact in JSON, lim
     assertSafe(j.stdout.replace(/\n/g, ''), 'explain json');
   });
 
-  it('the TUI (replay under tmux): names escaped on screen, blessed tags shown as text, the screen intact', { skip: !haveTmux() && 'tmux not installed' }, async (t) => {
-    const dir = tempDir(t);
-    const { path } = hostileTrace(dir);
-    const term = new Tmux(dir, 120, 40);
-    t.after(() => term.kill());
-    term.type(`${process.execPath} ${CLI} replay ${path} --speed max 2>/dev/null; echo EXIT=$?`);
-    const screen = await term.waitFor(/REPLAY END/, 30_000);
-    assertSafe(screen.replace(/\n/g, ''), 'screen');
-    // the raw ESC [2J would have cleared the screen, OSC 0 set the title: the names are there as text instead
-    assert.ok(screen.includes('\\x1b[2J{red-fg}'), screen);
-    assert.match(screen, /\\x1b\]0;PWN|EV \(|\\x1b\[31mEV/, screen);
-    term.keys('Down', 'Down', 'Enter');
-    const detail = await term.waitFor(/Esc closes/, 10_000);
-    assertSafe(detail.replace(/\n/g, ''), 'detail');
-    assert.ok(detail.includes('\\x1b]0;PWN\\x07\\x1b[31mEV[1421]') || detail.includes('\\x1b[31mEV[1421]'), detail);
-    term.keys('Escape', 'q');
-    await term.waitFor(/EXIT=\d+/, 15_000);
-  });
+  it(
+    'the TUI (replay under tmux): names escaped on screen, blessed tags shown as text, the screen intact',
+    { skip: !haveTmux() && 'tmux not installed' },
+    async (t) => {
+      const dir = tempDir(t);
+      const { path } = hostileTrace(dir);
+      const term = new Tmux(dir, 120, 40);
+      t.after(() => term.kill());
+      term.type(`${process.execPath} ${CLI} replay ${path} --speed max 2>/dev/null; echo EXIT=$?`);
+      const screen = await term.waitFor(/REPLAY END/, 30_000);
+      assertSafe(screen.replace(/\n/g, ''), 'screen');
+      // the raw ESC [2J would have cleared the screen, OSC 0 set the title: the names are there as text instead
+      assert.ok(screen.includes('\\x1b[2J{red-fg}'), screen);
+      assert.match(screen, /\\x1b\]0;PWN|EV \(|\\x1b\[31mEV/, screen);
+      term.keys('Down', 'Down', 'Enter');
+      const detail = await term.waitFor(/Esc closes/, 10_000);
+      assertSafe(detail.replace(/\n/g, ''), 'detail');
+      assert.ok(detail.includes('\\x1b]0;PWN\\x07\\x1b[31mEV[1421]') || detail.includes('\\x1b[31mEV[1421]'), detail);
+      term.keys('Escape', 'q');
+      await term.waitFor(/EXIT=\d+/, 15_000);
+    },
+  );
 });
 
 describe('trace-file limits (unit)', () => {
-  const probe = (over: Partial<ProbeEvent> = {}): ProbeEvent => ({ type: 'probe', ts: 1, backend: 'syscalls', probe: 'nl_link', phase: 'entry', pid: 1, tid: 1, comm: 'ip', fields: { dev: 'eth0' }, kstack: [], ...over });
+  const probe = (over: Partial<ProbeEvent> = {}): ProbeEvent => ({
+    type: 'probe',
+    ts: 1,
+    backend: 'syscalls',
+    probe: 'nl_link',
+    phase: 'entry',
+    pid: 1,
+    tid: 1,
+    comm: 'ip',
+    fields: { dev: 'eth0' },
+    kstack: [],
+    ...over,
+  });
   it('names are held to the kernel sizes in bytes: a byte that was not UTF-8 is one byte, a multi-byte character its UTF-8 length', () => {
     assert.equal(eventLimitProblem(probe({ comm: '\udcff'.repeat(15) })), null, '15 invalid bytes are 15 bytes');
     assert.match(eventLimitProblem(probe({ comm: '\udcff'.repeat(16) })) ?? '', /^comm is 16 bytes, longer than TASK_COMM_LEN allows \(15\)/);
     assert.equal(eventLimitProblem(probe({ comm: 'ééééééé' })), null, '14 bytes');
     assert.match(eventLimitProblem(probe({ comm: 'éééééééé' })) ?? '', /^comm is 16 bytes/);
-    assert.equal(eventLimitProblem(probe({ comm: '\ufffd'.repeat(15) })), null, "U+FFFD stands for the one byte ip could not decode");
+    assert.equal(eventLimitProblem(probe({ comm: '\ufffd'.repeat(15) })), null, 'U+FFFD stands for the one byte ip could not decode');
     assert.match(eventLimitProblem(probe({ pcomm: 'p'.repeat(16) })) ?? '', /^pcomm is 16 bytes/);
   });
   it('other strings, lists and keys are bounded; the message names the place, never the value', () => {
     assert.match(eventLimitProblem(probe({ kstack: Array(300).fill('f') })) ?? '', /^kstack has 300 entries, more than the 256 limit$/);
     assert.match(eventLimitProblem(probe({ kstack: ['ok', 'x'.repeat(5000)] })) ?? '', /^kstack\[1\] is 5000 bytes, longer than the 4096-byte limit$/);
     assert.match(eventLimitProblem(probe({ fields: { dev: 'eth0', addr: 'y'.repeat(5000) } })) ?? '', /^fields\.addr is 5000 bytes/);
-    assert.match(eventLimitProblem(probe({ fields: { ['\x1b[2J' + 'k'.repeat(100)]: 1 } })) ?? '', /^fields has a key of 104 bytes, longer than the 64-byte limit$/);
-    assert.match(eventLimitProblem(probe({ fields: { ['\x1b[2J']: 'v'.repeat(5000) } })) ?? '', /^fields\.\(key\) is 5000 bytes/, 'a key with controls is not echoed');
-    const c: Change = { type: 'change', ts: 1, iface: 'eth0', kind: 'mac', before: null, after: null, actor: { pid: 1, comm: 'ip', chain: [{ pid: 2, comm: 'c'.repeat(20) }], kernel: false }, via: { kstack: [], path: [] }, evidence: 'observed', refs: [] };
+    assert.match(
+      eventLimitProblem(probe({ fields: { ['\x1b[2J' + 'k'.repeat(100)]: 1 } })) ?? '',
+      /^fields has a key of 104 bytes, longer than the 64-byte limit$/,
+    );
+    assert.match(
+      eventLimitProblem(probe({ fields: { ['\x1b[2J']: 'v'.repeat(5000) } })) ?? '',
+      /^fields\.\(key\) is 5000 bytes/,
+      'a key with controls is not echoed',
+    );
+    const c: Change = {
+      type: 'change',
+      ts: 1,
+      iface: 'eth0',
+      kind: 'mac',
+      before: null,
+      after: null,
+      actor: { pid: 1, comm: 'ip', chain: [{ pid: 2, comm: 'c'.repeat(20) }], kernel: false },
+      via: { kstack: [], path: [] },
+      evidence: 'observed',
+      refs: [],
+    };
     assert.match(eventLimitProblem(c) ?? '', /^actor\.chain\[0\]\.comm is 20 bytes, longer than TASK_COMM_LEN/);
   });
   it('a header over the limits is cut, never rejected, with one warning per cut (then a count)', () => {
-    const h = header({ program: 'p'.repeat(MAX_PROGRAM_BYTES + 10), host: 'h'.repeat(300) }, Array.from({ length: 20 }, (_, i) => lnk(i + 1, `n${i}`.padEnd(30, 'x'))));
+    const h = header(
+      { program: 'p'.repeat(MAX_PROGRAM_BYTES + 10), host: 'h'.repeat(300) },
+      Array.from({ length: 20 }, (_, i) => lnk(i + 1, `n${i}`.padEnd(30, 'x'))),
+    );
     const { header: b, warnings } = boundHeader(h);
     assert.equal(b.program.length, MAX_PROGRAM_BYTES);
     assert.equal(b.host.length, 255);

@@ -11,7 +11,10 @@ import { CAPTURES, change, CLI, FIXTURES, header, IP, link, resetSeq, runCli, te
 type Ev = Record<string, unknown> & { type: string };
 
 function ndjson(stdout: string): Ev[] {
-  return stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Ev);
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Ev);
 }
 
 function problems(stderr: string): string[] {
@@ -76,16 +79,31 @@ describe('hostile trace files', () => {
     assert.deepEqual(problems(r.stderr), [`ifblame: ${p}:5: warning: torn last line (the recording stopped mid-write): skipped`]);
     const out = ndjson(r.stdout);
     assert.equal(out.filter((e) => e.type === 'change').length, 3);
-    assert.deepEqual(out.filter((e) => e.type === 'lost').map((e) => e.detail), [`${p}:5: torn last line (the recording stopped mid-write): skipped`]);
+    assert.deepEqual(
+      out.filter((e) => e.type === 'lost').map((e) => e.detail),
+      [`${p}:5: torn last line (the recording stopped mid-write): skipped`],
+    );
   });
 
   it('wrong formats and versions: what the file is, and what to do, in one line', async (t) => {
     const dir = tempDir(t);
     const cases: [string, string | Buffer, RegExp][] = [
-      ['bt.json', readFileSync(join(FIXTURES, 'local-a/bt.json')), /:1: this is raw bpftrace output, not an ifblame trace file \(hint: build a trace file from raw outputs with `ifblame import/],
+      [
+        'bt.json',
+        readFileSync(join(FIXTURES, 'local-a/bt.json')),
+        /:1: this is raw bpftrace output, not an ifblame trace file \(hint: build a trace file from raw outputs with `ifblame import/,
+      ],
       ['ipmon.txt', readFileSync(join(CAPTURES, 'A/ipmon.txt')), /:1: this is `ip -ts monitor` output, not an ifblame trace file \(hint: build a trace file/],
-      ['link.json', readFileSync(join(CAPTURES, 'A/link-before.json')), /:1: this looks like `ip -j link` output, not an ifblame trace file \(hint: pass it to import as --snapshot/],
-      ['v2.trace', JSON.stringify({ ...header(), version: 2 }) + '\n', /:1: trace format version 2 is newer than this ifblame reads \(version 1\) \(hint: replay it with a newer ifblame\)/],
+      [
+        'link.json',
+        readFileSync(join(CAPTURES, 'A/link-before.json')),
+        /:1: this looks like `ip -j link` output, not an ifblame trace file \(hint: pass it to import as --snapshot/,
+      ],
+      [
+        'v2.trace',
+        JSON.stringify({ ...header(), version: 2 }) + '\n',
+        /:1: trace format version 2 is newer than this ifblame reads \(version 1\) \(hint: replay it with a newer ifblame\)/,
+      ],
       ['vx.trace', JSON.stringify({ ...header(), version: 'one' }) + '\n', /:1: unsupported trace format version "one"/],
       ['other.trace', JSON.stringify({ format: 'pcapng', version: 1 }) + '\n', /:1: not an ifblame trace file \(first line: /],
       ['headless.trace', JSON.stringify(change(0, 'eth0', 'mac', 'a', 'b', IP)) + '\n', /:1: no trace header: the file starts with an event/],
@@ -129,14 +147,22 @@ describe('hostile trace files', () => {
       `ifblame: ${p}:9: event without a "type": skipped`,
     ]);
     const out = ndjson(r.stdout);
-    assert.deepEqual(out.filter((e) => e.type === 'change').map((e) => e.after), ['02:00:00:00:00:02', '02:00:00:00:00:03', '02:00:00:00:00:04']);
+    assert.deepEqual(
+      out.filter((e) => e.type === 'change').map((e) => e.after),
+      ['02:00:00:00:00:02', '02:00:00:00:00:03', '02:00:00:00:00:04'],
+    );
     // the gaps are in the stream, in place, as lost events (the sinks show them)
-    assert.deepEqual(out.map((e) => e.type), ['change', 'change', 'lost', 'lost', 'lost', 'lost', 'lost', 'lost', 'change', 'summary']);
+    assert.deepEqual(
+      out.map((e) => e.type),
+      ['change', 'change', 'lost', 'lost', 'lost', 'lost', 'lost', 'lost', 'change', 'summary'],
+    );
     assert.equal(out.at(-1)!.badLines, 6);
     // --strict: the events before the first problem, then stop
     const s = await runCli(['replay', p, '--format', 'ndjson', '--strict']);
     assert.equal(s.code, 2);
-    assert.deepEqual(problems(s.stderr), [`ifblame: ${p}:4: not JSON: "garbage": skipped (hint: without --strict bad lines are reported and skipped, and the rest is read)`]);
+    assert.deepEqual(problems(s.stderr), [
+      `ifblame: ${p}:4: not JSON: "garbage": skipped (hint: without --strict bad lines are reported and skipped, and the rest is read)`,
+    ]);
     assert.deepEqual(ndjson(s.stdout).filter((e) => e.type === 'change').length, 2);
     // explain reads past them too, and says the picture is incomplete
     const e = await runCli(['explain', p, '--format', 'json']);
@@ -159,7 +185,12 @@ describe('hostile trace files', () => {
     const r = await runMeasured(['replay', p, '--format', 'ndjson']);
     assert.equal(r.code, 2);
     assert.deepEqual(problems(r.stderr), [`ifblame: ${p}:3: line is ${100 * 1024 * 1024 + 63} bytes, longer than the 16 MiB limit: skipped`]);
-    assert.deepEqual(ndjson(r.stdout).filter((e) => e.type === 'change').map((e) => e.after), ['a2', 'a3']);
+    assert.deepEqual(
+      ndjson(r.stdout)
+        .filter((e) => e.type === 'change')
+        .map((e) => e.after),
+      ['a2', 'a3'],
+    );
     assert.ok(r.peakKb > 0 && r.peakKb < 120 * 1024, `peak RSS ${Math.round(r.peakKb / 1024)} MB: the line was buffered`);
   });
 
@@ -168,7 +199,11 @@ describe('hostile trace files', () => {
     resetSeq();
     const good = JSON.stringify(change(0, 'eth0', 'mac', 'a1', 'a2', IP));
     const good2 = JSON.stringify(change(10, 'eth0', 'mac', 'a2', 'a3', IP));
-    const bad = Buffer.concat([Buffer.from('{"type":"note","ts":1,"level":"info","source":"x","message":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}')]);
+    const bad = Buffer.concat([
+      Buffer.from('{"type":"note","ts":1,"level":"info","source":"x","message":"'),
+      Buffer.from([0xc3, 0x28, 0xff]),
+      Buffer.from('"}'),
+    ]);
     const p = join(dir, 'latin.trace');
     writeFileSync(p, Buffer.concat([Buffer.from(JSON.stringify(header()) + '\n' + good + '\n'), bad, Buffer.from('\n' + good2 + '\n')]));
     const r = await runCli(['replay', p, '--format', 'ndjson']);
@@ -187,8 +222,16 @@ describe('hostile trace files', () => {
     const p = writeTrace(join(dir, 'order.trace'), header(), [l1, l2, l3, l4]);
     const r = await runCli(['replay', p, '--format', 'ndjson', '--raw']);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(problems(r.stderr), [`ifblame: ${p}:4: warning: out of order: seq 0 after seq 1`, `ifblame: ${p}:4: warning: out of order: time goes back 11.000 s`]);
-    assert.deepEqual(ndjson(r.stdout).filter((e) => e.type === 'link').map((e) => e.seq), [0, 1, 0, 3]);
+    assert.deepEqual(problems(r.stderr), [
+      `ifblame: ${p}:4: warning: out of order: seq 0 after seq 1`,
+      `ifblame: ${p}:4: warning: out of order: time goes back 11.000 s`,
+    ]);
+    assert.deepEqual(
+      ndjson(r.stdout)
+        .filter((e) => e.type === 'link')
+        .map((e) => e.seq),
+      [0, 1, 0, 3],
+    );
     const s = await runCli(['replay', p, '--format', 'ndjson', '--strict']);
     assert.equal(s.code, 2);
     assert.match(s.stderr, /:4: out of order: seq 0 after seq 1 \(hint: /);

@@ -18,14 +18,27 @@ const netnsA = readFileSync(join(A, 'netns.txt'), 'utf8').trim();
 /** steps.log of the capture: µs and the command. */
 function steps(dir: string): { at: number; cmd: string }[] {
   // a step's command can span lines (python3 -c '...'): steps start with their time
-  return readFileSync(join(dir, 'steps.log'), 'utf8').split('\n').filter((l) => /^\d{16} /.test(l)).map((l) => {
-    const [at, ...cmd] = l.split(' ');
-    return { at: Number(at), cmd: cmd.join(' ') };
-  });
+  return readFileSync(join(dir, 'steps.log'), 'utf8')
+    .split('\n')
+    .filter((l) => /^\d{16} /.test(l))
+    .map((l) => {
+      const [at, ...cmd] = l.split(' ');
+      return { at: Number(at), cmd: cmd.join(' ') };
+    });
 }
 
 type Ev = Record<string, unknown> & { type: string };
-const changes = (evs: Ev[]) => evs.filter((e) => e.type === 'change') as (Ev & { iface: string; kind: string; before: unknown; after: unknown; ts: number; evidence: string; actor: { comm: string } | null; via: { note?: string } })[];
+const changes = (evs: Ev[]) =>
+  evs.filter((e) => e.type === 'change') as (Ev & {
+    iface: string;
+    kind: string;
+    before: unknown;
+    after: unknown;
+    ts: number;
+    evidence: string;
+    actor: { comm: string } | null;
+    via: { note?: string };
+  })[];
 
 describe('ifblame import of real captures', () => {
   it('builds a valid trace: facts from the files next to the inputs, backend detected, seq in order', async (t) => {
@@ -87,7 +100,16 @@ describe('ifblame import of real captures', () => {
 
   it('--program keeps the exact text; --kernel/--host/--backend override what would be found', async (t) => {
     const dir = tempDir(t);
-    const path = await importLocal('local-a', dir, ['--program', join(A, 'program.bt'), '--kernel', '6.1.0-50-amd64', '--host', 'web-7', '--backend', 'syscalls']);
+    const path = await importLocal('local-a', dir, [
+      '--program',
+      join(A, 'program.bt'),
+      '--kernel',
+      '6.1.0-50-amd64',
+      '--host',
+      'web-7',
+      '--backend',
+      'syscalls',
+    ]);
     const h = TraceHeader.parse(readTraceLines(path).header);
     assert.equal(h.program, readFileSync(join(A, 'program.bt'), 'utf8'));
     assert.equal(h.kernel, '6.1.0-50-amd64');
@@ -95,15 +117,30 @@ describe('ifblame import of real captures', () => {
   });
 
   it('the reasons a program gives for its dropped probes go into the header', () => {
-    const prog = generate({ backend: 'kprobe', filters: { iface: [], comm: [] }, dropped: [{ probe: 'team_port_add', reason: 'module team not loaded' }, { probe: 'br_del_if', reason: 'inlined on this kernel' }] }).text;
-    assert.deepEqual([...droppedReasons(prog)], [['team_port_add', 'module team not loaded'], ['br_del_if', 'inlined on this kernel']]);
+    const prog = generate({
+      backend: 'kprobe',
+      filters: { iface: [], comm: [] },
+      dropped: [
+        { probe: 'team_port_add', reason: 'module team not loaded' },
+        { probe: 'br_del_if', reason: 'inlined on this kernel' },
+      ],
+    }).text;
+    assert.deepEqual(
+      [...droppedReasons(prog)],
+      [
+        ['team_port_add', 'module team not loaded'],
+        ['br_del_if', 'inlined on this kernel'],
+      ],
+    );
     assert.equal(droppedReasons('BEGIN { }').size, 0);
   });
 
-  it('joins the two clocks: the bpftrace #clock zone reads ip\'s local timestamps, --utc-offset overrides it', async (t) => {
+  it("joins the two clocks: the bpftrace #clock zone reads ip's local timestamps, --utc-offset overrides it", async (t) => {
     const dir = tempDir(t);
     const base = readTraceLines(await importLocal('local-a', dir)).events.filter((e) => e.type === 'link') as (Ev & { ts: number })[];
-    const shifted = readTraceLines(await importLocal('local-a', tempDir(t), ['--utc-offset', '+01:00'])).events.filter((e) => e.type === 'link') as (Ev & { ts: number })[];
+    const shifted = readTraceLines(await importLocal('local-a', tempDir(t), ['--utc-offset', '+01:00'])).events.filter((e) => e.type === 'link') as (Ev & {
+      ts: number;
+    })[];
     assert.equal(base.length, shifted.length);
     assert.equal(base[0]!.ts - shifted[0]!.ts, 3_600_000_000, 'local time one hour east of UTC is one hour earlier');
     assert.equal(parseUtcOffset('-0500'), -300);
@@ -122,12 +159,30 @@ describe('ifblame import of real captures', () => {
     writeFileSync(join(dir, 'ipmon.txt'), badIp);
     copyFileSync(join(A, 'snapshot.json'), join(dir, 'snapshot.json'));
     const out = join(dir, 'out.trace');
-    const r = await runCli(['import', '--bpftrace', join(dir, 'bt.json'), '--netlink', join(dir, 'ipmon.txt'), '--snapshot', join(dir, 'snapshot.json'), '--netns', netnsA, '-o', out]);
+    const r = await runCli([
+      'import',
+      '--bpftrace',
+      join(dir, 'bt.json'),
+      '--netlink',
+      join(dir, 'ipmon.txt'),
+      '--snapshot',
+      join(dir, 'snapshot.json'),
+      '--netns',
+      netnsA,
+      '-o',
+      out,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stderr.trim().split('\n');
     assert.match(lines[0]!, new RegExp(`^ifblame: ${dir}/bt.json:10: nl_link: 1 fields, expected \\d+: skipped$`));
-    assert.ok(lines.some((l) => new RegExp(`^ifblame: ${dir}/ipmon.txt:3: not a link line .*: skipped$`).test(l)), r.stderr);
-    assert.ok(lines.some((l) => new RegExp(`^ifblame: ${dir}/bt.json:${bt.length + 2}: warning: torn last line .*: skipped$`).test(l)), r.stderr);
+    assert.ok(
+      lines.some((l) => new RegExp(`^ifblame: ${dir}/ipmon.txt:3: not a link line .*: skipped$`).test(l)),
+      r.stderr,
+    );
+    assert.ok(
+      lines.some((l) => new RegExp(`^ifblame: ${dir}/bt.json:${bt.length + 2}: warning: torn last line .*: skipped$`).test(l)),
+      r.stderr,
+    );
     assert.match(lines.at(-1)!, /^ifblame: imported \d+ events .*3 bad lines/);
     const evs = readTraceLines(out).events;
     const lost = evs.filter((e) => e.type === 'lost');
@@ -136,17 +191,31 @@ describe('ifblame import of real captures', () => {
     const good = changes(readTraceLines(await importLocal('local-a', tempDir(t))).events);
     assert.ok(changes(evs).length >= good.length - 2, 'the good lines still tell the story');
     // --strict stops at the first
-    const s = await runCli(['import', '--bpftrace', join(dir, 'bt.json'), '--netlink', join(dir, 'ipmon.txt'), '--netns', netnsA, '-o', join(dir, 'strict.trace'), '--strict']);
+    const s = await runCli([
+      'import',
+      '--bpftrace',
+      join(dir, 'bt.json'),
+      '--netlink',
+      join(dir, 'ipmon.txt'),
+      '--netns',
+      netnsA,
+      '-o',
+      join(dir, 'strict.trace'),
+      '--strict',
+    ]);
     assert.equal(s.code, 2);
     assert.match(s.stderr, new RegExp(`ifblame: ${dir}/(bt.json:10|ipmon.txt:3): `));
     assert.ok(!existsSync(join(dir, 'strict.trace')), 'no half-made trace left behind');
   });
 
-  it('refuses input that is not ifblame\'s, in one line with what to do', async (t) => {
+  it("refuses input that is not ifblame's, in one line with what to do", async (t) => {
     const dir = tempDir(t);
     const cases: [string[], RegExp][] = [
       // the lab's own bpftrace scripts print "EV ..." lines, not ifblame's program output
-      [['--bpftrace', join(CAPTURES, 'A/bt-kprobe.json'), '--netlink', join(CAPTURES, 'A/ipmon.txt')], /bt-kprobe\.json:1: not the output of an ifblame program: no #clock line .*\(hint: run the program `ifblame script` prints/],
+      [
+        ['--bpftrace', join(CAPTURES, 'A/bt-kprobe.json'), '--netlink', join(CAPTURES, 'A/ipmon.txt')],
+        /bt-kprobe\.json:1: not the output of an ifblame program: no #clock line .*\(hint: run the program `ifblame script` prints/,
+      ],
       [['--bpftrace', join(dir, 'missing.json'), '--netlink', join(A, 'ipmon.txt')], /missing\.json: no such file/],
       [['--netlink', join(A, 'ipmon.txt')], /import needs --bpftrace FILE/],
       [['--bpftrace', join(A, 'bt.json'), '--netlink', join(A, 'ipmon.txt'), '--backend', 'ebpf'], /--backend "ebpf" is not a backend/],

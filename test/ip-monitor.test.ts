@@ -14,7 +14,9 @@ import { createNetns, type Netns } from './netns.js';
 const UTC = { utcOffset: 0 } as const;
 
 function captureLines(scenario: string, file: string): string[] {
-  return readFileSync(join(CAPTURES, scenario, file), 'utf8').split('\n').filter((l) => l !== '');
+  return readFileSync(join(CAPTURES, scenario, file), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
 }
 
 /** Parses and insists on success. */
@@ -60,8 +62,30 @@ describe('parseIpMonitorLine: lab captures', () => {
   it('A line 8: bond0 takes 32:34:71:a6:f6:09 (timestamp read as the guest UTC wall clock)', () => {
     const ev = ok(captureLines('A', 'ipmon.txt')[7] ?? '', 8);
     assert.deepEqual(
-      { ts: ev.ts, action: ev.action, ifindex: ev.ifindex, ifname: ev.ifname, family: ev.family, addr: ev.addr, master: ev.master, state: ev.state, mtu: ev.mtu, linkType: ev.linkType },
-      { ts: usAt('2026-11-21T12:41:03.123117'), action: 'new', ifindex: 5, ifname: 'bond0', family: 'link', addr: '32:34:71:a6:f6:09', master: null, state: 'DOWN', mtu: 1500, linkType: 'ether' },
+      {
+        ts: ev.ts,
+        action: ev.action,
+        ifindex: ev.ifindex,
+        ifname: ev.ifname,
+        family: ev.family,
+        addr: ev.addr,
+        master: ev.master,
+        state: ev.state,
+        mtu: ev.mtu,
+        linkType: ev.linkType,
+      },
+      {
+        ts: usAt('2026-11-21T12:41:03.123117'),
+        action: 'new',
+        ifindex: 5,
+        ifname: 'bond0',
+        family: 'link',
+        addr: '32:34:71:a6:f6:09',
+        master: null,
+        state: 'DOWN',
+        mtu: 1500,
+        linkType: 'ether',
+      },
     );
     assert.deepEqual(ev.flags, ['BROADCAST', 'MULTICAST', 'MASTER']);
     assert.equal(ev.peer, undefined);
@@ -88,7 +112,17 @@ describe('parseIpMonitorLine: lab captures', () => {
     const lines = captureLines('B', 'ipmon.txt');
     const port = ok(lines[10] ?? '', 11);
     assert.deepEqual(
-      { action: port.action, family: port.family, ifindex: port.ifindex, ifname: port.ifname, peer: port.peer, master: port.master, state: port.state, addr: port.addr, mtu: port.mtu },
+      {
+        action: port.action,
+        family: port.family,
+        ifindex: port.ifindex,
+        ifname: port.ifname,
+        peer: port.peer,
+        master: port.master,
+        state: port.state,
+        addr: port.addr,
+        mtu: port.mtu,
+      },
       { action: 'new', family: 'bridge', ifindex: 8, ifname: 'vb0', peer: 'vb0p', master: 'br0', state: 'DOWN', addr: '56:fd:43:65:50:b3', mtu: 1500 },
     );
     const left = ok(lines[32] ?? '', 33);
@@ -119,25 +153,35 @@ describe('parseIpMonitorLine: forms seen on this machine and in iproute2 source'
   const T = '[2026-11-21T13:11:05.889605] ';
 
   it('@if2 peer in another netns, link-netnsid, altname', () => {
-    const ev = ok(`${T}3: vp@if2: <BROADCAST,MULTICAST,PROMISC> mtu 1500 qdisc noop state DOWN group default \\    link/ether 6e:c8:fe:42:d6:71 brd ff:ff:ff:ff:ff:ff link-netnsid 0\\    altname vpalt`);
+    const ev = ok(
+      `${T}3: vp@if2: <BROADCAST,MULTICAST,PROMISC> mtu 1500 qdisc noop state DOWN group default \\    link/ether 6e:c8:fe:42:d6:71 brd ff:ff:ff:ff:ff:ff link-netnsid 0\\    altname vpalt`,
+    );
     assert.deepEqual([ev.ifname, ev.peer, ev.addr, ev.family], ['vp', 'if2', '6e:c8:fe:42:d6:71', 'link']);
     assert.ok(ev.flags.includes('PROMISC'));
   });
 
   it('@NONE and a Deleted line for a move to another netns (new-netnsid, new-ifindex)', () => {
-    const ev = ok(`${T}Deleted 2: vq@NONE: <BROADCAST,MULTICAST,M-DOWN> mtu 1500 qdisc noop state DOWN group default \\    link/ether ee:92:e3:c3:78:25 brd ff:ff:ff:ff:ff:ff new-netnsid 0 new-ifindex 2 promiscuity 0  allmulti 0 minmtu 68 maxmtu 65535 \\    veth numtxqueues 2`);
+    const ev = ok(
+      `${T}Deleted 2: vq@NONE: <BROADCAST,MULTICAST,M-DOWN> mtu 1500 qdisc noop state DOWN group default \\    link/ether ee:92:e3:c3:78:25 brd ff:ff:ff:ff:ff:ff new-netnsid 0 new-ifindex 2 promiscuity 0  allmulti 0 minmtu 68 maxmtu 65535 \\    veth numtxqueues 2`,
+    );
     assert.deepEqual([ev.action, ev.peer, ev.promiscuity], ['del', 'NONE', 0]);
   });
 
   it('a user alias cannot inject master/state/promiscuity (alias comes after the details)', () => {
-    const ev = ok(`${T}3: vp@if2: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN group default \\    link/ether 6e:c8:fe:42:d6:71 brd ff:ff:ff:ff:ff:ff link-netnsid 0 promiscuity 1  allmulti 0 minmtu 68 maxmtu 65535 \\    veth numtxqueues 2 \\    alias hello \\ world: <x> master y promiscuity 9 permaddr 00:00:00:00:00:01\\    altname vpalt`);
+    const ev = ok(
+      `${T}3: vp@if2: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN group default \\    link/ether 6e:c8:fe:42:d6:71 brd ff:ff:ff:ff:ff:ff link-netnsid 0 promiscuity 1  allmulti 0 minmtu 68 maxmtu 65535 \\    veth numtxqueues 2 \\    alias hello \\ world: <x> master y promiscuity 9 permaddr 00:00:00:00:00:01\\    altname vpalt`,
+    );
     assert.deepEqual([ev.master, ev.state, ev.promiscuity, ev.permAddr], [null, 'DOWN', 1, undefined]);
   });
 
   it('link/loopback, link/none, tunnels printing IPs, unknown link types', () => {
-    const lo = ok(`${T}1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default \\    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00`);
+    const lo = ok(
+      `${T}1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default \\    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00`,
+    );
     assert.deepEqual([lo.linkType, lo.addr], ['loopback', '00:00:00:00:00:00']);
-    const tun = ok(`${T}7: tun0: <POINTOPOINT,MULTICAST,NOARP> mtu 1500 qdisc noop state DOWN group default qlen 500 \\    link/none  promiscuity 0  allmulti 0 minmtu 68 maxmtu 65535 \\    tun type tun pi off vnet_hdr off persist on`);
+    const tun = ok(
+      `${T}7: tun0: <POINTOPOINT,MULTICAST,NOARP> mtu 1500 qdisc noop state DOWN group default qlen 500 \\    link/none  promiscuity 0  allmulti 0 minmtu 68 maxmtu 65535 \\    tun type tun pi off vnet_hdr off persist on`,
+    );
     assert.deepEqual([tun.linkType, tun.addr, tun.promiscuity], ['none', undefined, 0]);
     const ipip = ok(`${T}8: ipip0@NONE: <POINTOPOINT,NOARP> mtu 1480 qdisc noop state DOWN group default \\    link/ipip 10.8.8.8 peer 10.9.9.9`);
     assert.deepEqual([ipip.linkType, ipip.addr], ['ipip', undefined]);
@@ -148,7 +192,9 @@ describe('parseIpMonitorLine: forms seen on this machine and in iproute2 source'
   it('IPoIB: 20-byte addresses stay 20 bytes; permaddr; uppercase normalized', () => {
     const addr = '80:00:02:08:FE:80:00:00:00:00:00:00:00:02:C9:03:00:0A:BC:01';
     const perm = '80:00:02:08:fe:80:00:00:00:00:00:00:00:02:c9:03:00:0a:bc:02';
-    const ev = ok(`${T}Deleted 6: bond0: <BROADCAST,MULTICAST,MASTER,UP,LOWER_UP> mtu 2044 qdisc noqueue master brx state UP mode DEFAULT group default qlen 1000 event BONDING FAILOVER \\    link/infiniband ${addr} brd 00:ff:ff:ff:ff:12:40:1b:ff:ff:00:00:00:00:00:00:ff:ff:ff:ff permaddr ${perm} promiscuity 3`);
+    const ev = ok(
+      `${T}Deleted 6: bond0: <BROADCAST,MULTICAST,MASTER,UP,LOWER_UP> mtu 2044 qdisc noqueue master brx state UP mode DEFAULT group default qlen 1000 event BONDING FAILOVER \\    link/infiniband ${addr} brd 00:ff:ff:ff:ff:12:40:1b:ff:ff:00:00:00:00:00:00:ff:ff:ff:ff permaddr ${perm} promiscuity 3`,
+    );
     assert.equal(ev.addr, addr.toLowerCase());
     assert.equal(ev.addr?.split(':').length, 20);
     assert.equal(ev.permAddr, perm);
@@ -164,7 +210,8 @@ describe('parseIpMonitorLine: forms seen on this machine and in iproute2 source'
   });
 
   it('timestamps: UTC offset injectable, local zone honours TZ, missing -ts only with now()', () => {
-    const line = '[2026-07-01T12:00:00.000001] 1: lo: <LOOPBACK> mtu 65536 qdisc noop state DOWN group default \\    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00';
+    const line =
+      '[2026-07-01T12:00:00.000001] 1: lo: <LOOPBACK> mtu 65536 qdisc noop state DOWN group default \\    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00';
     const utc = Date.UTC(2026, 6, 1, 12) * 1000 + 1;
     assert.equal(ok(line, 1, { utcOffset: 0 }).ts, utc);
     assert.equal(ok(line, 1, { utcOffset: 120 }).ts, utc - 2 * 3600e6);
@@ -190,7 +237,14 @@ describe('parseIpMonitorLine: hostile input gives typed errors, never throws', (
 
   it('garbage, empty and malformed lines', () => {
     const cases = [
-      '', '   ', 'garbage', '\u0000\u0001', '[', '[]', '[2026-11-21T12:40:59.506377]', '[2026-13-21T12:40:59.5] 1: lo: <UP> mtu 1 group default \\    link/loopback 00:00:00:00:00:00',
+      '',
+      '   ',
+      'garbage',
+      '\u0000\u0001',
+      '[',
+      '[]',
+      '[2026-11-21T12:40:59.506377]',
+      '[2026-13-21T12:40:59.5] 1: lo: <UP> mtu 1 group default \\    link/loopback 00:00:00:00:00:00',
       '[2026-02-30T12:40:59.5] 1: lo: <UP> mtu 1 group default \\    link/loopback 00:00:00:00:00:00',
       '[x] 1: lo: <UP> mtu 1 group default \\    link/loopback 00:00:00:00:00:00',
       '[2026-11-21T12:40:59.506377] Deleted',
@@ -229,15 +283,37 @@ describe('parseIpMonitorLine: hostile input gives typed errors, never throws', (
 
   it('non-strings and random text never throw (property)', () => {
     for (const v of [undefined, null, 42, {}, []]) assert.ok(isParseError(parseIpMonitorLine(v as unknown as string, 3)));
-    fc.assert(fc.property(fc.string({ maxLength: 300 }), fc.nat(), (s, n) => {
-      const r = parseIpMonitorLine(s, n);
-      return isParseError(r) ? r.line === n : LinkEvent.safeParse(r).success;
-    }), { numRuns: 2000 });
-    const pieces = ['[2026-11-21T12:40:59.506377] ', 'Deleted ', '3: ', 'v0@v1: ', '<UP,LOWER_UP> ', 'mtu 1500 ', 'master br0 ', 'group default ', '\\    ', 'link/ether ', '02:11:22:33:44:55 ', 'promiscuity 2 ', 'event X ', 'brd ', ' '];
-    fc.assert(fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 14 }), (parts) => {
-      const r = parseIpMonitorLine(parts.join(''), 1, UTC);
-      return isParseError(r) || LinkEvent.safeParse(r).success;
-    }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), fc.nat(), (s, n) => {
+        const r = parseIpMonitorLine(s, n);
+        return isParseError(r) ? r.line === n : LinkEvent.safeParse(r).success;
+      }),
+      { numRuns: 2000 },
+    );
+    const pieces = [
+      '[2026-11-21T12:40:59.506377] ',
+      'Deleted ',
+      '3: ',
+      'v0@v1: ',
+      '<UP,LOWER_UP> ',
+      'mtu 1500 ',
+      'master br0 ',
+      'group default ',
+      '\\    ',
+      'link/ether ',
+      '02:11:22:33:44:55 ',
+      'promiscuity 2 ',
+      'event X ',
+      'brd ',
+      ' ',
+    ];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 14 }), (parts) => {
+        const r = parseIpMonitorLine(parts.join(''), 1, UTC);
+        return isParseError(r) || LinkEvent.safeParse(r).success;
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('parseIpMonitorText reports 1-based line numbers and keeps going', () => {
@@ -245,14 +321,24 @@ describe('parseIpMonitorLine: hostile input gives typed errors, never throws', (
     const text = [lines[0], 'junk', lines[1], '', lines[2]].join('\n') + '\n';
     const { events, errors } = parseIpMonitorText(text, UTC);
     assert.equal(events.length, 3);
-    assert.deepEqual(errors.map((e) => [e.line, e.error]), [[2, errors[0]?.error], [4, 'empty line']]);
+    assert.deepEqual(
+      errors.map((e) => [e.line, e.error]),
+      [
+        [2, errors[0]?.error],
+        [4, 'empty line'],
+      ],
+    );
   });
 });
 
 describe('startIpMonitor: real ip in a network namespace', { timeout: 60_000 }, () => {
   let ns: Netns;
-  before(async () => { ns = await createNetns('ifb'); });
-  after(async () => { await ns?.remove(); });
+  before(async () => {
+    ns = await createNetns('ifb');
+  });
+  after(async () => {
+    await ns?.remove();
+  });
 
   /** Collects events until `until` matches one or the deadline passes. */
   async function collect(mon: IpMonitorSource, until: (e: LinkEvent) => boolean, ms: number): Promise<LinkEvent[]> {
@@ -261,7 +347,9 @@ describe('startIpMonitor: real ip in a network namespace', { timeout: 60_000 }, 
     const deadline = Date.now() + ms;
     while (Date.now() < deadline) {
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), Math.max(1, deadline - Date.now())); });
+      const timeout = new Promise<'timeout'>((r) => {
+        timer = setTimeout(() => r('timeout'), Math.max(1, deadline - Date.now()));
+      });
       const next = await Promise.race([it.next(), timeout]);
       clearTimeout(timer);
       if (next === 'timeout' || next.done) break;
@@ -299,7 +387,10 @@ describe('startIpMonitor: real ip in a network namespace', { timeout: 60_000 }, 
       const mac = v0.find((e) => e.addr === '02:11:22:33:44:55' && e.action === 'new');
       assert.ok(mac, 'address change seen');
       assert.equal(mac.master, null);
-      assert.ok(v0.some((e) => e.family === 'link' && e.master === 'br0'), 'link message with master br0');
+      assert.ok(
+        v0.some((e) => e.family === 'link' && e.master === 'br0'),
+        'link message with master br0',
+      );
       const port = v0.find((e) => e.family === 'bridge' && e.action === 'new');
       assert.ok(port, 'AF_BRIDGE port line');
       assert.deepEqual([port.master, port.addr, port.promiscuity], ['br0', '02:11:22:33:44:55', undefined]);
@@ -308,7 +399,10 @@ describe('startIpMonitor: real ip in a network namespace', { timeout: 60_000 }, 
       const promisc = v0.find((e) => e.promiscuity === 2);
       assert.ok(promisc, `ip link set promisc on adds one: ${counts.join(',')}`);
       assert.ok(promisc.flags.includes('PROMISC'));
-      assert.ok(v0.some((e) => e.action === 'del' && e.family === 'bridge' && e.master === 'br0'), 'port leaves the bridge (Deleted, AF_BRIDGE)');
+      assert.ok(
+        v0.some((e) => e.action === 'del' && e.family === 'bridge' && e.master === 'br0'),
+        'port leaves the bridge (Deleted, AF_BRIDGE)',
+      );
       const gone = v0.find((e) => e.action === 'del' && e.family === 'link');
       assert.ok(gone, 'device deleted');
       const order = (p: (e: LinkEvent) => boolean): number => seen.findIndex(p);
@@ -371,7 +465,10 @@ describe('startIpMonitor: real ip in a network namespace', { timeout: 60_000 }, 
     const mon = startIpMonitor({ netns: 'ifb-no-such-netns-0000' });
     const ready = await mon.ready;
     assert.equal(ready.how, 'exited');
-    await assert.rejects(collect(mon, () => false, 5000), /exited unexpectedly/);
+    await assert.rejects(
+      collect(mon, () => false, 5000),
+      /exited unexpectedly/,
+    );
     const exit = await mon.done;
     assert.equal(exit.stopped, false);
     assert.match(exit.stderr, /netns|namespace/i);

@@ -69,7 +69,10 @@ for (const name of ['hand-set-mac', 'bridge-mac-follows-port']) {
     p.end(1);
     p.flush();
     assert.deepEqual(out.map(brief).sort(), recorded.map(brief).sort());
-    assert.ok(out.every((c) => c.evidence !== 'inferred' || recorded.some((r) => brief(r) === brief(c))), 'no change became inferred');
+    assert.ok(
+      out.every((c) => c.evidence !== 'inferred' || recorded.some((r) => brief(r) === brief(c))),
+      'no change became inferred',
+    );
     assert.deepEqual(
       out.map((c) => c.ts),
       [...out.map((c) => c.ts)].sort((a, b) => a - b),

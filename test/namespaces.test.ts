@@ -11,8 +11,15 @@ import { createNetns } from './netns.js';
 const BIN = `${ROOT}bin/ifblame.js`;
 
 async function capture(ns: string, script: string) {
-  const r = await execa('node', [BIN, 'capture', '--netns', ns, '--backend', 'syscalls', '--format', 'ndjson', '--', 'sh', '-c', script], { reject: false, timeout: 120_000 });
-  const lines = String(r.stdout).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string });
+  const r = await execa('node', [BIN, 'capture', '--netns', ns, '--backend', 'syscalls', '--format', 'ndjson', '--', 'sh', '-c', script], {
+    reject: false,
+    timeout: 120_000,
+  });
+  const lines = String(r.stdout)
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { type: string });
   return { exitCode: r.exitCode, changes: lines.filter((l) => l.type === 'change').map((l) => Change.parse(l)), stderr: String(r.stderr) };
 }
 
@@ -21,7 +28,10 @@ test('`ip link set X netns N` is a move by ip; the MAC set in N names N; nothing
   const other = await createNetns('ifb-ns');
   try {
     await watched.ip('link', 'add', 'mva', 'type', 'veth', 'peer', 'name', 'mvb');
-    const r = await capture(watched.name, `ip -n ${watched.name} link set mvb netns ${other.name} && ip -n ${other.name} link set dev mvb address 02:aa:bb:cc:dd:07`);
+    const r = await capture(
+      watched.name,
+      `ip -n ${watched.name} link set mvb netns ${other.name} && ip -n ${other.name} link set dev mvb address 02:aa:bb:cc:dd:07`,
+    );
     assert.equal(r.exitCode, 0, r.stderr);
     const moved = r.changes.filter((c) => c.iface === 'mvb' && c.kind === 'moved');
     assert.equal(moved.length, 1, JSON.stringify(r.changes));
@@ -56,7 +66,11 @@ test('ports of a deleted bridge are released by the ip that deleted it', async (
     assert.equal(release.actor?.pid, del!.actor!.pid, 'released by the process that deleted the bridge');
     assert.match(release.via.note ?? '', /master dbr0 was deleted/);
     const times = r.changes.map((c) => c.ts);
-    assert.deepEqual(times, [...times].sort((a, b) => a - b), 'changes in time order');
+    assert.deepEqual(
+      times,
+      [...times].sort((a, b) => a - b),
+      'changes in time order',
+    );
   } finally {
     await ns.remove();
   }

@@ -41,7 +41,10 @@ export async function createNetns(prefix = 'ifb'): Promise<Netns> {
     ip: (...args) => run(['ip', '-n', name, ...args], DEFAULT_TIMEOUT_MS),
     pids: async () => {
       const r = await execa('ip', ['netns', 'pids', name], { reject: false, timeout: DEFAULT_TIMEOUT_MS });
-      return String(r.stdout ?? '').split(/\s+/).filter((p) => /^\d+$/.test(p)).map(Number);
+      return String(r.stdout ?? '')
+        .split(/\s+/)
+        .filter((p) => /^\d+$/.test(p))
+        .map(Number);
     },
     remove: async () => {
       if (!live.delete(name)) return;

@@ -85,6 +85,24 @@ test('an unknown frame stays; wrapper and worker twins (rtnl_newlink/__rtnl_newl
 });
 
 test('the balance-alb worker: workqueue plumbing folded, the bonding frames kept', () => {
-  const kstack = ['dev_addr_mod+1', 'alb_swap_mac_addr+108', 'bond_alb_handle_active_change+353', 'bond_change_active_slave+1092', 'bond_select_active_slave+233', 'bond_mii_monitor+1321', 'process_one_work+476', 'worker_thread+80', 'kthread+218', 'ret_from_fork+41'];
-  assert.deepEqual(pathOf(kstack), ['bond_mii_monitor', 'bond_select_active_slave', 'bond_change_active_slave', 'bond_alb_handle_active_change', 'alb_swap_mac_addr', 'dev_addr_mod']);
+  const kstack = [
+    'dev_addr_mod+1',
+    'alb_swap_mac_addr+108',
+    'bond_alb_handle_active_change+353',
+    'bond_change_active_slave+1092',
+    'bond_select_active_slave+233',
+    'bond_mii_monitor+1321',
+    'process_one_work+476',
+    'worker_thread+80',
+    'kthread+218',
+    'ret_from_fork+41',
+  ];
+  assert.deepEqual(pathOf(kstack), [
+    'bond_mii_monitor',
+    'bond_select_active_slave',
+    'bond_change_active_slave',
+    'bond_alb_handle_active_change',
+    'alb_swap_mac_addr',
+    'dev_addr_mod',
+  ]);
 });

@@ -11,10 +11,18 @@ import type { TraceEvent } from '../src/events.js';
 import { readTraceLines, REPO, runCli } from './fixtures/replay/helpers.js';
 
 const DIR = join(REPO, 'recordings');
-const files = existsSync(DIR) ? readdirSync(DIR).filter((f) => /\.(ifblame|ndjson|trace)$/.test(f)).sort() : [];
+const files = existsSync(DIR)
+  ? readdirSync(DIR)
+      .filter((f) => /\.(ifblame|ndjson|trace)$/.test(f))
+      .sort()
+  : [];
 
 type Ev = Record<string, unknown> & { type: string };
-const ndjson = (s: string) => s.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Ev);
+const ndjson = (s: string) =>
+  s
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Ev);
 
 async function explain(file: string): Promise<{ code: number | null; report: Report }> {
   const r = await runCli(['explain', join(DIR, file), '--format', 'json']);
@@ -42,7 +50,11 @@ describe('every recording replays exactly as recorded', () => {
       assert.deepEqual(JSON.parse(JSON.stringify(got)), recorded);
       const text = await runCli(['replay', join(DIR, f), '--format', 'text']);
       assert.equal(text.code, 0);
-      assert.equal(text.stdout.split('\n').filter((l) => /^\d\d:\d\d:\d\d\.\d{3} +\S+ +(mac|promisc|enslave|release|master|created|deleted) /.test(l)).length, recorded.filter((e) => e.type === 'change').length, 'one text line per change');
+      assert.equal(
+        text.stdout.split('\n').filter((l) => /^\d\d:\d\d:\d\d\.\d{3} +\S+ +(mac|promisc|enslave|release|master|created|deleted) /.test(l)).length,
+        recorded.filter((e) => e.type === 'change').length,
+        'one text line per change',
+      );
     });
   }
 });
@@ -57,7 +69,10 @@ describe('the stories, told by explain', () => {
     assert.deepEqual(ids(report), ['info inferred-only', 'warning bridge-mac-moved']);
     const f = report.findings.find((x) => x.id === 'bridge-mac-moved')!;
     assert.equal(f.title, 'brauto0: bridge MAC moved with its ports (3 times)');
-    assert.deepEqual(f.evidence.map((e) => (e.event as { after: string }).after), ['02:00:00:00:00:20', '02:00:00:00:00:05', '02:00:00:00:00:20']);
+    assert.deepEqual(
+      f.evidence.map((e) => (e.event as { after: string }).after),
+      ['02:00:00:00:00:20', '02:00:00:00:00:05', '02:00:00:00:00:20'],
+    );
     assert.ok(f.evidence.every((e) => e.line !== undefined && (e.event as { actor: { comm: string } }).actor.comm === 'ip'));
   });
 
@@ -69,7 +84,10 @@ describe('the stories, told by explain', () => {
     assert.equal(report.summary.warnings, 0);
     const r = await runCli(['replay', join(DIR, 'local-bridge-tcpdump-promisc.ifblame'), '--comm', 'tcpdump', '--format', 'ndjson']);
     const cs = ndjson(r.stdout).filter((e) => e.type === 'change');
-    assert.deepEqual(cs.map((c) => `${String(c.iface)} ${String(c.before)}->${String(c.after)}`), ['vb0p 0->1', 'vb0p 1->0']);
+    assert.deepEqual(
+      cs.map((c) => `${String(c.iface)} ${String(c.before)}->${String(c.after)}`),
+      ['vb0p 0->1', 'vb0p 1->0'],
+    );
   });
 
   it('local-hand-set-mac: two MAC changes by ip, nothing wrong', async () => {
@@ -81,7 +99,11 @@ describe('the stories, told by explain', () => {
 
   const kernel = files.filter((f) => /^kernel-/.test(f));
   it('kernel recordings (QEMU, Debian stock kernel): incident 1 is found with its fix, the stock bond is clean', async () => {
-    for (const s of ['a-bond-udev', 'b-bond-stock', 'c-bridge', 'e-alb']) assert.ok(kernel.some((f) => f.startsWith(`kernel-${s}-`)), `no recordings/kernel-${s}-*.ndjson (IFBLAME_KERNEL_RECORD=recordings npm run test:kernel)`);
+    for (const s of ['a-bond-udev', 'b-bond-stock', 'c-bridge', 'e-alb'])
+      assert.ok(
+        kernel.some((f) => f.startsWith(`kernel-${s}-`)),
+        `no recordings/kernel-${s}-*.ndjson (IFBLAME_KERNEL_RECORD=recordings npm run test:kernel)`,
+      );
     for (const f of kernel) {
       const { code, report } = await explain(f);
       if (/a-bond-udev/.test(f)) {
@@ -92,9 +114,15 @@ describe('the stories, told by explain', () => {
         assert.match(u.title, /^bond0: MAC set by systemd-udevd/);
         assert.equal(u.fix?.file?.path, '/etc/systemd/network/98-net-bonding.link');
       }
-      if (/b-bond-stock/.test(f)) assert.ok(!report.findings.some((x) => x.id === 'udev-bond-mac' || x.id === 'bond-mac-foreign'), `${f}: ${ids(report).join(', ')}`);
-      if (/c-bridge/.test(f)) assert.ok(report.findings.some((x) => x.id === 'bridge-mac-moved' && x.title.startsWith('brauto0')), `${f}: ${ids(report).join(', ')}`);
-      if (/e-alb/.test(f)) assert.ok(!report.findings.some((x) => x.severity === 'error'), `${f}: balance-alb failover is not an error: ${ids(report).join(', ')}`);
+      if (/b-bond-stock/.test(f))
+        assert.ok(!report.findings.some((x) => x.id === 'udev-bond-mac' || x.id === 'bond-mac-foreign'), `${f}: ${ids(report).join(', ')}`);
+      if (/c-bridge/.test(f))
+        assert.ok(
+          report.findings.some((x) => x.id === 'bridge-mac-moved' && x.title.startsWith('brauto0')),
+          `${f}: ${ids(report).join(', ')}`,
+        );
+      if (/e-alb/.test(f))
+        assert.ok(!report.findings.some((x) => x.severity === 'error'), `${f}: balance-alb failover is not an error: ${ids(report).join(', ')}`);
     }
   });
 });

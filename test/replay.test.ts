@@ -69,7 +69,11 @@ describe('trace file reader', () => {
   it('splits lines across any chunking, counts and skips over-long lines without holding them', () => {
     const lines: string[] = [];
     const long: [number, number][] = [];
-    const sp = new LineSplitter(10, (b, s, e, no) => lines.push(`${no}:${b.toString('utf8', s, e)}`), (no, bytes) => long.push([no, bytes]));
+    const sp = new LineSplitter(
+      10,
+      (b, s, e, no) => lines.push(`${no}:${b.toString('utf8', s, e)}`),
+      (no, bytes) => long.push([no, bytes]),
+    );
     const text = 'abc\n0123456789ABCDEF\nxy\n\nlast';
     for (const ch of Buffer.from(text)) sp.push(Buffer.from([ch]));
     sp.end();
@@ -88,7 +92,10 @@ describe('trace file reader', () => {
     for await (const e of r.events()) events.push(e.event);
     assert.equal(events.length, raw.events.length);
     // what the reader hands out is what was written (zod defaults were already there)
-    assert.deepEqual(events.map((e) => JSON.parse(JSON.stringify(e))), raw.events);
+    assert.deepEqual(
+      events.map((e) => JSON.parse(JSON.stringify(e))),
+      raw.events,
+    );
     assert.deepEqual(r.stats().errors, 0);
   });
 
@@ -121,7 +128,10 @@ describe('replay feed', () => {
     await feed.start();
     await feed.done;
     assert.equal(feed.mode, 'replay');
-    assert.deepEqual(got.map((e) => JSON.parse(JSON.stringify(e))), recorded);
+    assert.deepEqual(
+      got.map((e) => JSON.parse(JSON.stringify(e))),
+      recorded,
+    );
     assert.deepEqual(feed.stats(), { events: recorded.length, lost: 0, badLines: 0 });
     const st = new Map(feed.state().map((s) => [s.name, s]));
     assert.equal(st.get('br0')?.addr, '02:00:00:01:00:20', 'br0 follows d1 again once d2 left');
@@ -136,7 +146,10 @@ describe('replay feed', () => {
   it('paces by recorded time: speed 1, speed 10, and max asks for no timers', async (t) => {
     const dir = tempDir(t);
     const path = smallTrace(dir, 5);
-    for (const [speed, gap] of [[1, 100], [10, 10]] as const) {
+    for (const [speed, gap] of [
+      [1, 100],
+      [10, 10],
+    ] as const) {
       const clock = new FakeClock();
       const feed = await ReplayFeed.open(path, { speed, clock });
       const got: number[] = [];
@@ -262,7 +275,10 @@ describe('replay feed', () => {
     assert.ok(changes.every((c) => c.type === 'change' && c.iface === 'd5'));
     assert.equal(d5.filter((e) => e.type === 'link').length, all.filter((e) => e.type === 'link').length, 'netlink messages all pass, as live');
     const br = await run({ iface: ['br0'], comm: [] });
-    assert.ok(br.some((e) => e.type === 'change' && e.iface === 'd1' && e.kind === 'enslave'), 'a port joining br0 matches --iface br0');
+    assert.ok(
+      br.some((e) => e.type === 'change' && e.iface === 'd1' && e.kind === 'enslave'),
+      'a port joining br0 matches --iface br0',
+    );
     const py = await run({ iface: [], comm: ['python3'] });
     const pc = py.filter((e) => e.type === 'change');
     assert.equal(pc.length, 2);
@@ -278,8 +294,14 @@ describe('ifblame replay', () => {
     const recorded = readTraceLines(path).events.filter((e) => e.type === 'change');
     const nd = await runCli(['replay', path, '--format', 'ndjson']);
     assert.equal(nd.code, 0, nd.stderr);
-    const out = nd.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.deepEqual(out.filter((e) => e.type === 'change'), recorded);
+    const out = nd.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(
+      out.filter((e) => e.type === 'change'),
+      recorded,
+    );
     assert.equal(out.at(-1)?.type, 'summary');
     const raw = await runCli(['replay', path, '--format', 'ndjson', '--raw']);
     assert.equal(raw.stdout.split('\n').filter(Boolean).length, readTraceLines(path).events.length + 1, 'every event plus the summary');
@@ -316,7 +338,12 @@ describe('ifblame replay', () => {
   it('bad flags are one line with a hint and exit 2', async (t) => {
     const dir = tempDir(t);
     const path = smallTrace(dir, 2);
-    for (const args of [['--speed', 'fast'], ['--from', 'noon'], ['--format', 'xml'], ['--iface', 'a/b']]) {
+    for (const args of [
+      ['--speed', 'fast'],
+      ['--from', 'noon'],
+      ['--format', 'xml'],
+      ['--iface', 'a/b'],
+    ]) {
       const r = await runCli(['replay', path, ...args]);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
@@ -353,13 +380,30 @@ describe('ifblame replay', () => {
     symlinkSync(process.execPath, join(bin, 'node'));
     chmodSync(bin, 0o755);
     const env = { PATH: bin, HOME: '/nonexistent', LANG: 'C.UTF-8' };
-    const which = await runCli([], { argv0: ['/usr/bin/setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '/usr/bin/env', `PATH=${bin}`, '/bin/sh', '-c', 'command -v bpftrace || echo none; /usr/bin/id -u'], env });
+    const which = await runCli([], {
+      argv0: [
+        '/usr/bin/setpriv',
+        '--reuid=nobody',
+        '--regid=nogroup',
+        '--clear-groups',
+        '/usr/bin/env',
+        `PATH=${bin}`,
+        '/bin/sh',
+        '-c',
+        'command -v bpftrace || echo none; /usr/bin/id -u',
+      ],
+      env,
+    });
     assert.deepEqual(which.stdout.trim().split('\n'), ['none', '65534'], 'the test really hides bpftrace and drops root');
     const asNobody = ['/usr/bin/setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '/usr/bin/env', `PATH=${bin}`, 'node', CLI];
     const r = await runCli(['replay', path, '--format', 'ndjson'], { argv0: asNobody, env });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, '');
-    const changes = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string }).filter((e) => e.type === 'change');
+    const changes = r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { type: string })
+      .filter((e) => e.type === 'change');
     assert.equal(changes.length, readTraceLines(path).events.filter((e) => e.type === 'change').length);
     const ex = await runCli(['explain', path], { argv0: asNobody, env });
     assert.equal(ex.code, 0, ex.stderr);

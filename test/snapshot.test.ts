@@ -40,7 +40,19 @@ describe('parseIpLinkJson: lab link-before/after.json', () => {
     const by = new Map(merged.map((l) => [l.ifname, l]));
     assert.deepEqual(
       { ...by.get('db0'), flags: undefined },
-      { ifindex: 9, ifname: 'db0', flags: undefined, master: 'br0', addr: '02:00:00:00:00:10', linkType: 'ether', kind: 'dummy', slaveKind: 'bridge', promiscuity: 1, mtu: 1500, addrAssignType: 3 },
+      {
+        ifindex: 9,
+        ifname: 'db0',
+        flags: undefined,
+        master: 'br0',
+        addr: '02:00:00:00:00:10',
+        linkType: 'ether',
+        kind: 'dummy',
+        slaveKind: 'bridge',
+        promiscuity: 1,
+        mtu: 1500,
+        addrAssignType: 3,
+      },
     );
     assert.equal(by.get('br0')?.kind, 'bridge');
     assert.equal(by.get('br0')?.master, null);
@@ -70,8 +82,14 @@ describe('parseIpLinkJson: odd and bad input, never throws', () => {
       { ifindex: 4, ifname: 'ok4', promiscuity: 'many' },
       { ifindex: 5, ifname: 'ok5' },
     ]);
-    assert.deepEqual(r.links.map((l) => l.ifname), ['lo', 'ok5']);
-    assert.deepEqual(r.errors.map((e) => e.line), [2, 3, 4, 5]);
+    assert.deepEqual(
+      r.links.map((l) => l.ifname),
+      ['lo', 'ok5'],
+    );
+    assert.deepEqual(
+      r.errors.map((e) => e.line),
+      [2, 3, 4, 5],
+    );
     assert.ok(r.errors.every((e) => e.error.startsWith('bad link entry')));
     assert.deepEqual(r.links[1], { ifindex: 5, ifname: 'ok5', flags: [], master: null });
   });
@@ -79,7 +97,17 @@ describe('parseIpLinkJson: odd and bad input, never throws', () => {
   it('IPoIB 20-byte address and permaddr kept whole and lowercased; tunnel IP addresses dropped', () => {
     const addr = '80:00:02:08:FE:80:00:00:00:00:00:00:00:02:C9:03:00:0A:BC:01';
     const r = parseIpLinkJson([
-      { ifindex: 3, ifname: 'ib0', link_type: 'infiniband', address: addr, permaddr: addr.replace(/01$/, '02'), master: 'bond0', linkinfo: { info_kind: 'ipoib', info_slave_kind: 'bond' }, promiscuity: 0, flags: ['SLAVE'] },
+      {
+        ifindex: 3,
+        ifname: 'ib0',
+        link_type: 'infiniband',
+        address: addr,
+        permaddr: addr.replace(/01$/, '02'),
+        master: 'bond0',
+        linkinfo: { info_kind: 'ipoib', info_slave_kind: 'bond' },
+        promiscuity: 0,
+        flags: ['SLAVE'],
+      },
       { ifindex: 4, ifname: 'ipip0', link_type: 'ipip', address: '0.0.0.0', flags: [] },
     ]);
     assert.deepEqual(r.errors, []);
@@ -99,54 +127,88 @@ describe('parseIpLinkJson: odd and bad input, never throws', () => {
       { ifname: 'br0', addrAssignType: 3, address: 'be:1d:95:27:a0:98' },
       { ifname: 'noaat', address: 'aa:bb:cc:dd:ee:ff', ifindex: 7 },
     ]);
-    assert.deepEqual(r.errors.map((e) => e.line), [3]);
+    assert.deepEqual(
+      r.errors.map((e) => e.line),
+      [3],
+    );
   });
 
   it('port kind and bond mode from linkinfo (B/link-after.json: bridge ports; a bond as iproute2 prints it)', () => {
     const { links } = parseIpLinkJson(read('B', 'link-after.json'));
-    assert.deepEqual(links.filter((l) => l.slaveKind).map((l) => `${l.ifname}>${l.master}:${l.slaveKind}`).sort(), ['da1>brauto0:bridge', 'da2>brauto0:bridge', 'db0>br0:bridge']);
+    assert.deepEqual(
+      links
+        .filter((l) => l.slaveKind)
+        .map((l) => `${l.ifname}>${l.master}:${l.slaveKind}`)
+        .sort(),
+      ['da1>brauto0:bridge', 'da2>brauto0:bridge', 'db0>br0:bridge'],
+    );
     assert.ok(links.every((l) => l.bondMode === undefined));
     const r = parseIpLinkJson([
       { ifindex: 7, ifname: 'bond7', linkinfo: { info_kind: 'bond', info_data: { mode: '802.3ad', miimon: 100 } } },
       { ifindex: 8, ifname: 'mv0', linkinfo: { info_kind: 'macvlan', info_data: { mode: 'bridge' } } },
       { ifindex: 9, ifname: 'p0', master: 'bond7', linkinfo: { info_slave_kind: 'bond', info_slave_data: { state: 'BACKUP' } } },
     ]);
-    assert.deepEqual(r.links.map((l) => [l.ifname, l.bondMode, l.slaveKind]), [['bond7', '802.3ad', undefined], ['mv0', undefined, undefined], ['p0', undefined, 'bond']]);
+    assert.deepEqual(
+      r.links.map((l) => [l.ifname, l.bondMode, l.slaveKind]),
+      [
+        ['bond7', '802.3ad', undefined],
+        ['mv0', undefined, undefined],
+        ['p0', undefined, 'bond'],
+      ],
+    );
     for (const l of r.links) LinkState.parse(l);
   });
 
   it('sysfs grep output: attributes per interface in any order; bad lines are errors', () => {
-    const r = parseSysfsGrep([
-      '/sys/class/net/eth0/addr_assign_type:0',
-      '/sys/class/net/veth-x.1/addr_assign_type:3',
-      '/sys/class/net/eth0/ifindex:2',
-      '/sys/class/net/veth-x.1/ifindex:17',
-      '/sys/class/net/lo/ifindex:1',
-      '/sys/class/net/odd/addr_assign_type:banana',
-      'grep: something else',
-      '/sys/class/net/eth0/mtu:1500',
-      '',
-    ].join('\n'));
+    const r = parseSysfsGrep(
+      [
+        '/sys/class/net/eth0/addr_assign_type:0',
+        '/sys/class/net/veth-x.1/addr_assign_type:3',
+        '/sys/class/net/eth0/ifindex:2',
+        '/sys/class/net/veth-x.1/ifindex:17',
+        '/sys/class/net/lo/ifindex:1',
+        '/sys/class/net/odd/addr_assign_type:banana',
+        'grep: something else',
+        '/sys/class/net/eth0/mtu:1500',
+        '',
+      ].join('\n'),
+    );
     assert.deepEqual(r.rows, [
       { ifname: 'eth0', addrAssignType: 0, ifindex: 2 },
       { ifname: 'veth-x.1', addrAssignType: 3, ifindex: 17 },
       { ifname: 'lo', ifindex: 1 },
       { ifname: 'odd' },
     ]);
-    assert.deepEqual(r.errors.map((e) => e.line), [6, 7]);
+    assert.deepEqual(
+      r.errors.map((e) => e.line),
+      [6, 7],
+    );
   });
 
   it('merge matches by ifindex and ignores a row whose name changed in between', () => {
-    const links = [{ ifindex: 2, ifname: 'a', flags: [] }, { ifindex: 3, ifname: 'b', flags: [] }];
-    const merged = mergeAssignTypes(links, [{ ifname: 'a', ifindex: 2, addrAssignType: 3 }, { ifname: 'renamed', ifindex: 3, addrAssignType: 1 }]);
-    assert.deepEqual(merged.map((l) => l.addrAssignType), [3, undefined]);
+    const links = [
+      { ifindex: 2, ifname: 'a', flags: [] },
+      { ifindex: 3, ifname: 'b', flags: [] },
+    ];
+    const merged = mergeAssignTypes(links, [
+      { ifname: 'a', ifindex: 2, addrAssignType: 3 },
+      { ifname: 'renamed', ifindex: 3, addrAssignType: 1 },
+    ]);
+    assert.deepEqual(
+      merged.map((l) => l.addrAssignType),
+      [3, undefined],
+    );
   });
 });
 
 describe('takeSnapshot: real ip and sysfs in a network namespace', { timeout: 30_000 }, () => {
   let ns: Netns;
-  before(async () => { ns = await createNetns('ifb'); });
-  after(async () => { await ns?.remove(); });
+  before(async () => {
+    ns = await createNetns('ifb');
+  });
+  after(async () => {
+    await ns?.remove();
+  });
 
   it('sees set MAC (aat 3), random peer (aat 1), loopback (aat 0), bridge port master and promiscuity', async () => {
     await ns.ip('link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v0p');
@@ -158,20 +220,17 @@ describe('takeSnapshot: real ip and sysfs in a network namespace', { timeout: 30
     assert.deepEqual(snap.errors, []);
     assert.ok(snap.takenAt >= before - 1e6 && snap.takenAt <= Date.now() * 1000);
     const by = new Map(snap.links.map((l) => [l.ifname, l]));
-    assert.deepEqual([...by.keys()].sort(), ['br0', 'lo', 'v0', 'v0p'], 'only the namespace\'s links');
+    assert.deepEqual([...by.keys()].sort(), ['br0', 'lo', 'v0', 'v0p'], "only the namespace's links");
     for (const l of snap.links) LinkState.parse(l);
     const v0 = by.get('v0');
-    assert.deepEqual(
-      [v0?.addr, v0?.addrAssignType, v0?.master, v0?.kind, v0?.promiscuity, v0?.linkType],
-      ['02:11:22:33:44:55', 3, 'br0', 'veth', 1, 'ether'],
-    );
+    assert.deepEqual([v0?.addr, v0?.addrAssignType, v0?.master, v0?.kind, v0?.promiscuity, v0?.linkType], ['02:11:22:33:44:55', 3, 'br0', 'veth', 1, 'ether']);
     assert.equal(by.get('v0p')?.addrAssignType, 1);
     assert.equal(by.get('lo')?.addrAssignType, 0);
     assert.equal(by.get('br0')?.kind, 'bridge');
     assert.deepEqual(await ns.pids(), []);
   });
 
-  it('a missing namespace rejects with ip\'s message (a source failure, not bad input)', async () => {
+  it("a missing namespace rejects with ip's message (a source failure, not bad input)", async () => {
     await assert.rejects(takeSnapshot({ netns: 'ifb-no-such-netns-0000', timeoutMs: 5000 }), /ip -d -j link show failed/);
   });
 });
@@ -215,14 +274,20 @@ describe('ifblame snapshot: the command', { timeout: 180_000 }, () => {
     assert.deepEqual([by.get('v0p')?.promiscuity, by.get('v0p')?.addrAssignType, by.get('v0p')?.flags.includes('PROMISC')], [1, 1, true]);
     assert.equal(by.get('br0')?.kind, 'bridge');
     assert.equal(by.get('lo')?.addrAssignType, 0);
-    assert.ok(h.snapshot.every((l) => l.netns === undefined), 'the own namespace is not named');
+    assert.ok(
+      h.snapshot.every((l) => l.netns === undefined),
+      'the own namespace is not named',
+    );
     const rep = await runCli(['replay', f, '--format', 'ndjson']);
     assert.equal(rep.code, 0, rep.stderr);
     assert.equal(rep.stderr, '');
     const ex = await runCli(['explain', f, '--format', 'json']);
     assert.equal(ex.stderr, '');
     assert.equal(ex.code, 0, ex.stdout);
-    assert.deepEqual((JSON.parse(ex.stdout) as Report).files.map((x) => [x.host, x.events]), [['h1', 0]]);
+    assert.deepEqual(
+      (JSON.parse(ex.stdout) as Report).files.map((x) => [x.host, x.events]),
+      [['h1', 0]],
+    );
   });
 
   it('standard output by default (explain reads it from "-"); --netns NAME from outside gives the same links, marked with the namespace', async () => {
@@ -238,7 +303,10 @@ describe('ifblame snapshot: the command', { timeout: 180_000 }, () => {
     assert.match(r.stderr, new RegExp(`snapshot of 4 interfaces on h1 \\(netns ${ns.name}\\) written to`));
     const outside = TraceHeader.parse(readTraceLines(f).header);
     assert.ok(outside.snapshot.every((l) => l.netns === ns.name));
-    assert.deepEqual(outside.snapshot.map(({ netns: _n, ...l }) => l), inside.snapshot);
+    assert.deepEqual(
+      outside.snapshot.map(({ netns: _n, ...l }) => l),
+      inside.snapshot,
+    );
   });
 
   it('without root: the own namespace in full, the same as root sees it; --netns refused (exit 3); --all-netns says which namespaces it lost', async () => {
@@ -268,7 +336,12 @@ describe('ifblame snapshot: the command', { timeout: 180_000 }, () => {
   });
 
   it('bad usage: exit 2 with one line', async () => {
-    for (const args of [['snapshot', 'file'], ['snapshot', '--all-netns'], ['snapshot', '--netns', 'a', '--netns', 'b'], ['snapshot', '--host', 'a b']]) {
+    for (const args of [
+      ['snapshot', 'file'],
+      ['snapshot', '--all-netns'],
+      ['snapshot', '--netns', 'a', '--netns', 'b'],
+      ['snapshot', '--host', 'a b'],
+    ]) {
       const r = await runCli(args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
@@ -286,9 +359,18 @@ describe('ifblame snapshot: the command', { timeout: 180_000 }, () => {
     const r = await runCli(['explain', top, '--format', 'json']);
     assert.equal(r.stderr, '');
     const rep = JSON.parse(r.stdout) as Report;
-    assert.deepEqual(rep.files.map((x) => [x.file, x.host]), [[join(top, 'a', 'snap.ifblame'), 'ha'], [join(top, 'b', 'deeper', 'fetched-without-suffix'), 'hb']]);
+    assert.deepEqual(
+      rep.files.map((x) => [x.file, x.host]),
+      [
+        [join(top, 'a', 'snap.ifblame'), 'ha'],
+        [join(top, 'b', 'deeper', 'fetched-without-suffix'), 'hb'],
+      ],
+    );
     // Both snapshots are of the same namespace: every MAC is on two "hosts".
-    assert.ok(rep.findings.some((x) => x.title.startsWith('02:11:22:33:44:55 is used on 2 hosts')), JSON.stringify(rep.findings.map((x) => x.title)));
+    assert.ok(
+      rep.findings.some((x) => x.title.startsWith('02:11:22:33:44:55 is used on 2 hosts')),
+      JSON.stringify(rep.findings.map((x) => x.title)),
+    );
     const empty = join(dir, 'empty');
     mkdirSync(empty);
     const e = await runCli(['explain', empty]);
@@ -312,7 +394,9 @@ describe('ifblame snapshot: the command', { timeout: 180_000 }, () => {
         inside.push(Number(/in (\d+) ms/.exec(r.stderr)![1]));
       }
       const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-      t.diagnostic(`${pairs * 2 + 1} interfaces: snapshot ${median(inside)} ms (median of ${inside.join(', ')}), whole command with node start ${median(wall)} ms (${wall.join(', ')})`);
+      t.diagnostic(
+        `${pairs * 2 + 1} interfaces: snapshot ${median(inside)} ms (median of ${inside.join(', ')}), whole command with node start ${median(wall)} ms (${wall.join(', ')})`,
+      );
       assert.ok(median(inside) < 800, `snapshot took ${inside.join(', ')} ms`);
       const h = TraceHeader.parse(readTraceLines(join(dir, 'big.ifblame')).header);
       assert.equal(h.snapshot.filter((l) => l.addrAssignType === 1 && l.kind === 'veth').length, pairs * 2, 'every veth with its sysfs assign type');

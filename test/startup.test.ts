@@ -14,15 +14,22 @@ const dir = mkdtempSync(join(tmpdir(), 'ifblame-startup-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 // A resolve hook (run in the loader thread) appends every resolved URL to $IFBLAME_LOAD_LOG.
-writeFileSync(join(dir, 'hooks.mjs'), `import { appendFileSync } from 'node:fs';
+writeFileSync(
+  join(dir, 'hooks.mjs'),
+  `import { appendFileSync } from 'node:fs';
 export async function resolve(spec, ctx, next) { const r = await next(spec, ctx); appendFileSync(process.env.IFBLAME_LOAD_LOG, r.url + '\\n'); return r; }
-`);
+`,
+);
 writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module'; register('./hooks.mjs', import.meta.url);\n`);
 
 /** Runs node with the hook; returns the resolved URLs and the result. */
 async function loads(name: string, args: string[]): Promise<{ urls: string[]; exitCode: number | undefined }> {
   const log = join(dir, `${name}.log`);
-  const r = await execa('node', ['--import', join(dir, 'register.mjs'), ...args], { reject: false, timeout: 120_000, env: { IFBLAME_LOAD_LOG: log, LANG: 'C.UTF-8' } });
+  const r = await execa('node', ['--import', join(dir, 'register.mjs'), ...args], {
+    reject: false,
+    timeout: 120_000,
+    env: { IFBLAME_LOAD_LOG: log, LANG: 'C.UTF-8' },
+  });
   return { urls: existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : [], exitCode: r.exitCode };
 }
 
@@ -43,7 +50,10 @@ for (const [name, args] of [
 ] as const) {
   test(`\`ifblame ${name}\` runs without loading blessed or the TUI`, async () => {
     const r = await loads(name, [BIN, ...args]);
-    assert.ok(r.urls.some((u) => u.includes('/dist/src/cli.js')), 'the hook logged the CLI itself');
+    assert.ok(
+      r.urls.some((u) => u.includes('/dist/src/cli.js')),
+      'the hook logged the CLI itself',
+    );
     assert.ok(r.exitCode === 0 || r.exitCode === 1, `${name} exited ${r.exitCode}`);
     assert.deepEqual(blessed(r.urls), []);
   });

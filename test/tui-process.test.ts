@@ -69,22 +69,98 @@ async function assertRestored(t: Tmux, exitCode: number): Promise<void> {
 
 /** A small recording of incident 1: udev gives bond0 a name-derived MAC, then eth0 is enslaved. */
 function writeRecording(path: string): void {
-  const h = TraceHeader.parse(header({
-    backend: 'kfunc',
-    probes: { used: ['dev_set_mac_address', 'bond_enslave', 'dev_addr_mod'], dropped: [] },
-    snapshot: [
-      { ifindex: 2, ifname: 'eth0', addr: '52:54:00:aa:bb:01', permAddr: '52:54:00:aa:bb:01', addrAssignType: 0, kind: undefined, flags: ['BROADCAST', 'UP'], master: null },
-      { ifindex: 7, ifname: 'bond0', addr: '8e:1f:33:44:55:66', addrAssignType: 1, kind: 'bond', flags: ['BROADCAST', 'MASTER'], master: null },
-    ],
-  }));
+  const h = TraceHeader.parse(
+    header({
+      backend: 'kfunc',
+      probes: { used: ['dev_set_mac_address', 'bond_enslave', 'dev_addr_mod'], dropped: [] },
+      snapshot: [
+        {
+          ifindex: 2,
+          ifname: 'eth0',
+          addr: '52:54:00:aa:bb:01',
+          permAddr: '52:54:00:aa:bb:01',
+          addrAssignType: 0,
+          kind: undefined,
+          flags: ['BROADCAST', 'UP'],
+          master: null,
+        },
+        { ifindex: 7, ifname: 'bond0', addr: '8e:1f:33:44:55:66', addrAssignType: 1, kind: 'bond', flags: ['BROADCAST', 'MASTER'], master: null },
+      ],
+    }),
+  );
   const t0 = Date.now() * 1000;
-  const udev = { pid: 978, comm: '(udev-worker)', chain: [{ pid: 412, comm: 'systemd-udevd' }, { pid: 1, comm: 'systemd' }], service: 'systemd-udevd', unit: 'systemd-udevd.service', kernel: false };
-  const p1 = ProbeEvent.parse(probe({ seq: 1, ts: t0 + 1000, backend: 'kfunc', probe: 'dev_set_mac_address', pid: 978, tid: 978, comm: '(udev-worker)', fields: { dev: 'bond0', addr: '4a:11:22:33:44:55' }, kstack: ['dev_set_mac_address+1', 'do_setlink+2286', 'rtnl_setlink+229'] }));
+  const udev = {
+    pid: 978,
+    comm: '(udev-worker)',
+    chain: [
+      { pid: 412, comm: 'systemd-udevd' },
+      { pid: 1, comm: 'systemd' },
+    ],
+    service: 'systemd-udevd',
+    unit: 'systemd-udevd.service',
+    kernel: false,
+  };
+  const p1 = ProbeEvent.parse(
+    probe({
+      seq: 1,
+      ts: t0 + 1000,
+      backend: 'kfunc',
+      probe: 'dev_set_mac_address',
+      pid: 978,
+      tid: 978,
+      comm: '(udev-worker)',
+      fields: { dev: 'bond0', addr: '4a:11:22:33:44:55' },
+      kstack: ['dev_set_mac_address+1', 'do_setlink+2286', 'rtnl_setlink+229'],
+    }),
+  );
   const l1 = LinkEvent.parse(link({ seq: 2, ts: t0 + 2000, ifindex: 7, ifname: 'bond0', addr: '4a:11:22:33:44:55', flags: ['BROADCAST', 'MASTER'] }));
-  const c1 = Change.parse(change({ seq: 3, ts: t0 + 2000, iface: 'bond0', ifindex: 7, kind: 'mac', before: '8e:1f:33:44:55:66', after: '4a:11:22:33:44:55', actor: udev, evidence: 'observed', refs: [1, 2], via: { probe: 'dev_set_mac_address', kstack: p1.kstack, path: ['rtnl_setlink', 'do_setlink', 'dev_set_mac_address'] } }));
-  const l2 = LinkEvent.parse(link({ seq: 4, ts: t0 + 500_000, ifindex: 2, ifname: 'eth0', addr: '4a:11:22:33:44:55', master: 'bond0', flags: ['BROADCAST', 'SLAVE', 'UP'] }));
-  const c2 = Change.parse(change({ seq: 5, ts: t0 + 500_000, iface: 'eth0', ifindex: 2, kind: 'enslave', before: null, after: 'bond0', actor: { pid: 2001, comm: 'ifenslave', chain: [{ pid: 2000, comm: 'ifup' }], kernel: false }, evidence: 'observed', refs: [4] }));
-  const c3 = Change.parse(change({ seq: 6, ts: t0 + 500_001, iface: 'eth0', ifindex: 2, kind: 'mac', before: '52:54:00:aa:bb:01', after: '4a:11:22:33:44:55', actor: { pid: 2001, comm: 'ifenslave', chain: [{ pid: 2000, comm: 'ifup' }], kernel: false }, evidence: 'observed', refs: [4], via: { note: "bond bond0 overwrote its slave's MAC with its own (bond_enslave)", kstack: [], path: ['bond_enslave'] } }));
+  const c1 = Change.parse(
+    change({
+      seq: 3,
+      ts: t0 + 2000,
+      iface: 'bond0',
+      ifindex: 7,
+      kind: 'mac',
+      before: '8e:1f:33:44:55:66',
+      after: '4a:11:22:33:44:55',
+      actor: udev,
+      evidence: 'observed',
+      refs: [1, 2],
+      via: { probe: 'dev_set_mac_address', kstack: p1.kstack, path: ['rtnl_setlink', 'do_setlink', 'dev_set_mac_address'] },
+    }),
+  );
+  const l2 = LinkEvent.parse(
+    link({ seq: 4, ts: t0 + 500_000, ifindex: 2, ifname: 'eth0', addr: '4a:11:22:33:44:55', master: 'bond0', flags: ['BROADCAST', 'SLAVE', 'UP'] }),
+  );
+  const c2 = Change.parse(
+    change({
+      seq: 5,
+      ts: t0 + 500_000,
+      iface: 'eth0',
+      ifindex: 2,
+      kind: 'enslave',
+      before: null,
+      after: 'bond0',
+      actor: { pid: 2001, comm: 'ifenslave', chain: [{ pid: 2000, comm: 'ifup' }], kernel: false },
+      evidence: 'observed',
+      refs: [4],
+    }),
+  );
+  const c3 = Change.parse(
+    change({
+      seq: 6,
+      ts: t0 + 500_001,
+      iface: 'eth0',
+      ifindex: 2,
+      kind: 'mac',
+      before: '52:54:00:aa:bb:01',
+      after: '4a:11:22:33:44:55',
+      actor: { pid: 2001, comm: 'ifenslave', chain: [{ pid: 2000, comm: 'ifup' }], kernel: false },
+      evidence: 'observed',
+      refs: [4],
+      via: { note: "bond bond0 overwrote its slave's MAC with its own (bond_enslave)", kstack: [], path: ['bond_enslave'] },
+    }),
+  );
   writeFileSync(path, [h, p1, l1, c1, l2, c2, c3].map((o) => JSON.stringify(o)).join('\n') + '\n');
 }
 
@@ -195,7 +271,10 @@ test('live tracing in a network namespace: a real `ip link set address` appears,
     assert.match(screen, /^ LIVE  REC live\.trace \d/m, 'recording while watching');
     const pid = await programPid(t);
     const kids = descendantsOf(pid);
-    assert.ok(kids.some((k) => commOf(k) === 'bpftrace'), `bpftrace runs under ifblame: ${kids.map(commOf)}`);
+    assert.ok(
+      kids.some((k) => commOf(k) === 'bpftrace'),
+      `bpftrace runs under ifblame: ${kids.map(commOf)}`,
+    );
     await ns.ip('link', 'set', 'dev', ifname, 'address', '02:1f:b1:a3:e0:01');
     screen = await t.waitFor(new RegExp(`mac +${ifname} +[*+?]ip `), 20_000);
     assert.match(screen, new RegExp(`│ ${ifname} +02:1f:b1:a3:e0:01 `), 'the table shows the new MAC');
@@ -206,7 +285,10 @@ test('live tracing in a network namespace: a real `ip link set address` appears,
     t.keys('q');
     await assertRestored(t, 0);
     for (const k of kids) assert.ok(!alive(k), `child ${k} is gone`);
-    const recorded = readFileSync(trace, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const recorded = readFileSync(trace, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.equal(recorded[0]!.format, 'ifblame-trace');
     const c = recorded.find((e) => e.type === 'change' && e.iface === ifname && e.kind === 'mac');
     assert.ok(c, 'the change is in the trace file');

@@ -97,7 +97,9 @@ test('the timeline shows changes newest first with their actor; the detail follo
   feed.emit(probe());
   feed.emit(link());
   feed.emit(change({ iface: 'eth0', kind: 'mac' }));
-  feed.emit(change({ iface: 'bond0', kind: 'enslave', after: 'eth0', actor: { pid: 77, comm: 'ifenslave', chain: [{ pid: 70, comm: 'ifup' }], kernel: false } }));
+  feed.emit(
+    change({ iface: 'bond0', kind: 'enslave', after: 'eth0', actor: { pid: 77, comm: 'ifenslave', chain: [{ pid: 70, comm: 'ifup' }], kernel: false } }),
+  );
   let all = await t.text();
   const lines = all.split('\n');
   const i = lines.findIndex((l) => /enslave bond0/.test(l));
@@ -124,7 +126,14 @@ test('Enter opens the detail with the kernel stack and the raw events; Esc close
   const t = await open(feed);
   const p = probe({ probe: 'dev_set_mac_address', kstack: ['dev_set_mac_address+1', 'do_setlink+2286', 'rtnl_setlink+229'] });
   feed.emit(p);
-  feed.emit(change({ iface: 'veth9', refs: [p.seq!], evidence: 'observed', via: { probe: 'dev_set_mac_address', kstack: p.kstack, path: ['rtnl_setlink', 'do_setlink'] } }));
+  feed.emit(
+    change({
+      iface: 'veth9',
+      refs: [p.seq!],
+      evidence: 'observed',
+      via: { probe: 'dev_set_mac_address', kstack: p.kstack, path: ['rtnl_setlink', 'do_setlink'] },
+    }),
+  );
   await t.press(KEY.enter);
   const all = await t.text();
   assert.match(all, /mac veth9 \(up\/down scroll, Esc closes\)/);
@@ -290,7 +299,12 @@ test('resize: the panels re-tile at any size, down to tiny', async () => {
   const feed = bondFeed();
   const t = await open(feed);
   feed.emit(change({ iface: 'eth0' }));
-  for (const [w, h] of [[120, 40], [60, 16], [80, 24], [30, 10]] as const) {
+  for (const [w, h] of [
+    [120, 40],
+    [60, 16],
+    [80, 24],
+    [30, 10],
+  ] as const) {
     t.output.resize(w, h);
     await tick(400); // blessed debounces resize
     const lines = await t.frame();
@@ -363,7 +377,15 @@ test('a storm of 50,000 events per second: frames coalesced, memory bounded, key
   assert.ok(keySeen && keySeen - keyAt < 250, `key answered in ${keySeen - keyAt} ms`);
   frameMs.sort((a, b) => a - b);
   const median = frameMs[Math.floor(frameMs.length / 2)] ?? 0;
-  ctx.diagnostic(JSON.stringify({ eventsPerSecond: Math.round(sent / secs), framesPerSecond: +fps.toFixed(1), frameMsMedian: +median.toFixed(2), keyMs: keySeen - keyAt, loopLagMaxMs: lagMax }));
+  ctx.diagnostic(
+    JSON.stringify({
+      eventsPerSecond: Math.round(sent / secs),
+      framesPerSecond: +fps.toFixed(1),
+      frameMsMedian: +median.toFixed(2),
+      keyMs: keySeen - keyAt,
+      loopLagMaxMs: lagMax,
+    }),
+  );
   assert.ok(median < 15, `a frame costs ${median.toFixed(1)} ms`);
   // Generous: the test machines are small and shared; typical lag is tens of ms, a stall of the whole VM is not ours.
   assert.ok(lagMax < 1000, `event loop lag ${lagMax} ms`);

@@ -17,7 +17,14 @@ import { change, header, iface, link, probe } from './fixtures/tui/fake-feed.js'
 function model(opts: { states?: IfaceState[]; maxChanges?: number; maxRaw?: number; mode?: 'live' | 'replay' } = {}) {
   let now = 1_000_000;
   const states = opts.states ?? [];
-  const m = new TuiModel({ header: header(), mode: opts.mode ?? 'live', states: () => states, now: () => now, ...(opts.maxChanges ? { maxChanges: opts.maxChanges } : {}), ...(opts.maxRaw ? { maxRaw: opts.maxRaw } : {}) });
+  const m = new TuiModel({
+    header: header(),
+    mode: opts.mode ?? 'live',
+    states: () => states,
+    now: () => now,
+    ...(opts.maxChanges ? { maxChanges: opts.maxChanges } : {}),
+    ...(opts.maxRaw ? { maxRaw: opts.maxRaw } : {}),
+  });
   return { m, states, advance: (ms: number) => (now += ms) };
 }
 
@@ -58,7 +65,11 @@ test('raw events behind a change are looked up by seq; ones out of the window po
   const l2 = link();
   const l3 = link();
   [p1, l1, l2, l3].forEach((e) => m.ingest(e));
-  const c = change({ refs: [p1.seq!, l3.seq!], via: { probe: 'dev_set_mac_address', kstack: ['dev_set_mac_address+1', 'do_setlink+300'], path: ['rtnl_setlink', 'do_setlink'], note: 'set by hand' }, evidence: 'observed' });
+  const c = change({
+    refs: [p1.seq!, l3.seq!],
+    via: { probe: 'dev_set_mac_address', kstack: ['dev_set_mac_address+1', 'do_setlink+300'], path: ['rtnl_setlink', 'do_setlink'], note: 'set by hand' },
+    evidence: 'observed',
+  });
   m.ingest(c);
   assert.equal(m.rawBySeq(p1.seq!), undefined);
   assert.equal(m.rawBySeq(l3.seq!), l3);
@@ -84,7 +95,10 @@ test('detail says when evidence is only requested or inferred, and names kernel 
 
 test('a filter matches the interface, or the process, its service and parents; prefixes pick one', () => {
   const { m } = model();
-  const udev = change({ iface: 'bond0', actor: { pid: 9, comm: '(udev-worker)', chain: [{ pid: 8, comm: 'systemd-udevd' }], service: 'systemd-udevd', kernel: false } });
+  const udev = change({
+    iface: 'bond0',
+    actor: { pid: 9, comm: '(udev-worker)', chain: [{ pid: 8, comm: 'systemd-udevd' }], service: 'systemd-udevd', kernel: false },
+  });
   const ip = change({ iface: 'eth0' });
   const ipOnBond = change({ iface: 'bond0' });
   [udev, ip, ipOnBond].forEach((c) => m.ingest(c));
@@ -120,9 +134,18 @@ test('the interface table follows the filter: by name, master, or last actor', (
   ];
   const { m } = model({ states });
   m.setFilter('bond0');
-  assert.deepEqual(m.interfaceRows().map((r) => r.state.name).sort(), ['bond0', 'eth0']);
+  assert.deepEqual(
+    m
+      .interfaceRows()
+      .map((r) => r.state.name)
+      .sort(),
+    ['bond0', 'eth0'],
+  );
   m.setFilter('comm:networkmanager');
-  assert.deepEqual(m.interfaceRows().map((r) => r.state.name), ['eth1']);
+  assert.deepEqual(
+    m.interfaceRows().map((r) => r.state.name),
+    ['eth1'],
+  );
 });
 
 test('selection follows the newest until moved; then it stays on the same change as new ones arrive', () => {
@@ -154,7 +177,10 @@ test('the timeline window scrolls to keep the selection in view', () => {
   const { m } = model();
   for (let i = 0; i < 20; i++) m.ingest(change({ iface: `if${i}` }));
   let w = m.timelineWindow(5);
-  assert.deepEqual(w.rows.map((c) => c.iface), ['if19', 'if18', 'if17', 'if16', 'if15']);
+  assert.deepEqual(
+    w.rows.map((c) => c.iface),
+    ['if19', 'if18', 'if17', 'if16', 'if15'],
+  );
   assert.equal(w.selected, 0);
   m.moveSelection(7);
   w = m.timelineWindow(5);
@@ -299,13 +325,30 @@ test('interface rows: recently changed first, then highlighted, then by ifindex;
     iface('e', { ifindex: 6, addr: '02:00:00:00:00:09' }),
   ];
   const { m } = model({ states });
-  assert.deepEqual(m.interfaceRows().map((r) => r.state.name), ['c', 'b', 'd', 'e', 'a', 'gone']);
+  assert.deepEqual(
+    m.interfaceRows().map((r) => r.state.name),
+    ['c', 'b', 'd', 'e', 'a', 'gone'],
+  );
 });
 
 test('status line: live, replay, paused view, recording, lost; a flash message takes the place of the details', () => {
-  const base = { mode: 'live' as const, backend: 'syscalls', probesUsed: 9, probesDropped: 2, lost: 0, events: 10, recording: { path: null, bytes: 0 }, viewPaused: false, pending: 0, filter: null, flash: null };
+  const base = {
+    mode: 'live' as const,
+    backend: 'syscalls',
+    probesUsed: 9,
+    probesDropped: 2,
+    lost: 0,
+    events: 10,
+    recording: { path: null, bytes: 0 },
+    viewPaused: false,
+    pending: 0,
+    filter: null,
+    flash: null,
+  };
   assert.equal(plainSegs(statusSegs(base)), ' LIVE  syscalls | probes 9 (2 dropped) | lost 0 | ev 10 | ? help');
-  const rec = plainSegs(statusSegs({ ...base, recording: { path: '/var/tmp/x.trace', bytes: 3 * 1024 * 1024 }, lost: 5, viewPaused: true, pending: 4, filter: 'ip' }));
+  const rec = plainSegs(
+    statusSegs({ ...base, recording: { path: '/var/tmp/x.trace', bytes: 3 * 1024 * 1024 }, lost: 5, viewPaused: true, pending: 4, filter: 'ip' }),
+  );
   assert.equal(rec, ' LIVE  VIEW PAUSED +4  REC x.trace 3.0 MiB | syscalls | probes 9 (2 dropped) | lost 5 | ev 10 | /ip | ? help');
   const flash = plainSegs(statusSegs({ ...base, recording: { path: 'x.trace', bytes: 10 }, flash: 'recording to x.trace' }));
   assert.equal(flash, ' LIVE  REC x.trace 10 B | recording to x.trace | lost 0');
@@ -335,7 +378,10 @@ test('timeline rows: time, coloured kind, interface, actor, transition; tags in 
   const c = change({ iface: 'veth0', kind: 'promisc', before: 0, after: 1 });
   const plain = plainSegs(changeSegs(c));
   assert.match(plain, /^\d\d:\d\d:\d\d\.\d{3} promisc veth0     \+ip 0 -> 1$/);
-  const udev = change({ actor: { pid: 9, comm: '(udev-worker)', chain: [{ pid: 8, comm: 'systemd-udevd' }], service: 'systemd-udevd', kernel: false }, evidence: 'observed' });
+  const udev = change({
+    actor: { pid: 9, comm: '(udev-worker)', chain: [{ pid: 8, comm: 'systemd-udevd' }], service: 'systemd-udevd', kernel: false },
+    evidence: 'observed',
+  });
   assert.match(plainSegs(changeSegs(udev)), / \*systemd-udevd /, 'the timeline names the program behind the worker');
   const kw = change({ actor: { pid: 90, comm: 'kworker/0:1', chain: [], kernel: true, service: 'kernel' } });
   assert.match(plainSegs(changeSegs(kw)), / \+kworker\/0:1 \(k\) /);

@@ -29,11 +29,14 @@ const LINGER_MS = 800;
 const CATCH_UP_MS = 30_000;
 
 function failOnKinds(values: string[]): ChangeKind[] {
-  return values.flatMap((v) => v.split(',')).filter(Boolean).map((k) => {
-    const r = ChangeKind.safeParse(k);
-    if (!r.success) throw new IfblameError(`--fail-on ${JSON.stringify(k)} is not a change kind`, `use ${ChangeKind.options.join(', ')}`);
-    return r.data;
-  });
+  return values
+    .flatMap((v) => v.split(','))
+    .filter(Boolean)
+    .map((k) => {
+      const r = ChangeKind.safeParse(k);
+      if (!r.success) throw new IfblameError(`--fail-on ${JSON.stringify(k)} is not a change kind`, `use ${ChangeKind.options.join(', ')}`);
+      return r.data;
+    });
 }
 
 export async function runCaptureCli(argv: string[]): Promise<number> {
@@ -45,7 +48,8 @@ export async function runCaptureCli(argv: string[]): Promise<number> {
   if (!['text', 'json', 'ndjson'].includes(format)) throw new IfblameError(`--format ${JSON.stringify(format)} is not a format`, 'use text, json or ndjson');
   const durationMs = values.duration !== undefined ? parseDuration(String(values.duration)) : command.length ? Number.POSITIVE_INFINITY : 10_000;
   const failOn = failOnKinds((values['fail-on'] as string[] | undefined) ?? []);
-  if (values.netns !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(String(values.netns))) throw new IfblameError(`--netns ${JSON.stringify(values.netns)} is not a namespace name`, 'see `ip netns list`');
+  if (values.netns !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(String(values.netns)))
+    throw new IfblameError(`--netns ${JSON.stringify(values.netns)} is not a namespace name`, 'see `ip netns list`');
   const filters = filtersOf(values);
 
   const started = Date.now();
@@ -87,7 +91,10 @@ export async function runCaptureCli(argv: string[]): Promise<number> {
   } finally {
     if (interrupted) await feed.stop();
   }
-  if (format === 'text') process.stderr.write(`ifblame: tracing with the ${feed.header.backend} backend (${feed.attachedProbes} probes attached)${command.length ? `, running ${command.join(' ')}` : ''}\n`);
+  if (format === 'text')
+    process.stderr.write(
+      `ifblame: tracing with the ${feed.header.backend} backend (${feed.attachedProbes} probes attached)${command.length ? `, running ${command.join(' ')}` : ''}\n`,
+    );
 
   let cmdResult: Summary['command'];
   if (command.length) {
@@ -101,7 +108,7 @@ export async function runCaptureCli(argv: string[]): Promise<number> {
     });
     // If tracing dies first, the command still runs to its end: its exit code is part of the summary.
     const res = (await Promise.race([child, feed.done.then(() => null)])) ?? (await child);
-    const spawnError = res.exitCode === undefined && !res.signal ? (res as { code?: string }).code ?? 'could not start' : undefined;
+    const spawnError = res.exitCode === undefined && !res.signal ? ((res as { code?: string }).code ?? 'could not start') : undefined;
     // A command that could not start is reported like a shell would: one line, exit 127.
     if (spawnError) process.stderr.write(`ifblame: cannot run ${command[0]}: ${spawnError} (hint: check the command after --)\n`);
     cmdResult = { argv: command, exitCode: spawnError ? 127 : (res.exitCode ?? null), ...(res.signal ? { signal: String(res.signal) } : {}) };

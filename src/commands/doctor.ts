@@ -7,13 +7,22 @@ import { KERNEL_PROBES } from '../probes/catalog.js';
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 export async function runDoctor(out: Writable): Promise<number> {
   const caps = await detect();
   const rows: string[][] = [['CHECK', 'STATUS', 'DETAIL', 'FIX']];
-  const add = (c: Check) => rows.push([c.name, c.ok ? 'ok' : 'MISSING', c.detail, c.ok ? '' : c.fix ?? '']);
+  const add = (c: Check) => rows.push([c.name, c.ok ? 'ok' : 'MISSING', c.detail, c.ok ? '' : (c.fix ?? '')]);
   caps.checks.forEach(add);
   const backend = chooseBackend(caps);
   if (backend && backend !== 'syscalls') {
@@ -25,7 +34,9 @@ export async function runDoctor(out: Writable): Promise<number> {
   }
   out.write(`kernel ${caps.kernel}\n`);
   out.write(table(rows));
-  out.write(backend ? `live tracing: ready, backend ${backend} (auto)\n` : 'live tracing: NOT possible here (see the fixes above); `ifblame replay` still works\n');
+  out.write(
+    backend ? `live tracing: ready, backend ${backend} (auto)\n` : 'live tracing: NOT possible here (see the fixes above); `ifblame replay` still works\n',
+  );
   return backend ? EXIT.ok : EXIT.tracing;
 }
 

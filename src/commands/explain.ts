@@ -18,7 +18,11 @@ Exit codes: 0 no error-level finding; 1 at least one; 2 a file could not be read
 `;
 
 export async function runExplain(args: string[], io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream } = process): Promise<number> {
-  const { values, positionals } = parse(args, { format: { type: 'string' }, utc: { type: 'boolean' }, strict: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, true);
+  const { values, positionals } = parse(
+    args,
+    { format: { type: 'string' }, utc: { type: 'boolean' }, strict: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    true,
+  );
   const v = values as Record<string, string | boolean | undefined>;
   if (v.help) {
     io.stdout.write(HELP);
@@ -29,7 +33,8 @@ export async function runExplain(args: string[], io: { stdout: NodeJS.WritableSt
   if (format !== 'text' && format !== 'json') throw new IfblameError(`--format ${JSON.stringify(format)} is not an explain format`, 'use text or json');
   if (positionals.filter((p) => p === '-').length > 1) throw new IfblameError('standard input ("-") can be given once', 'ifblame explain - other.trace');
   const files = positionals.flatMap((p) => (p === '-' ? [p] : expandDir(p)));
-  if (!files.length) throw new IfblameError(`no trace files under ${positionals.join(', ')}`, 'collect some with `ifblame snapshot -o FILE` or `ifblame capture --record FILE`');
+  if (!files.length)
+    throw new IfblameError(`no trace files under ${positionals.join(', ')}`, 'collect some with `ifblame snapshot -o FILE` or `ifblame capture --record FILE`');
   const sources = files.map((p) => (p === '-' ? { name: '<stdin>', stream: process.stdin as unknown as import('node:stream').Readable } : p));
   const printer = problemPrinter((line) => io.stderr.write(line));
   const report = await explainFiles(sources, { strict: v.strict === true, onProblem: (p) => printer.report(p) });

@@ -59,10 +59,12 @@ export async function runImport(args: string[], io: { stdout: NodeJS.WritableStr
     io.stdout.write(HELP);
     return EXIT.ok;
   }
-  if (positionals.length) throw new IfblameError(`unexpected argument ${JSON.stringify(positionals[0])}`, 'ifblame import --bpftrace FILE --netlink FILE [--snapshot FILE] -o TRACE');
+  if (positionals.length)
+    throw new IfblameError(`unexpected argument ${JSON.stringify(positionals[0])}`, 'ifblame import --bpftrace FILE --netlink FILE [--snapshot FILE] -o TRACE');
   const need = (k: string, what: string) => {
     const x = v[k];
-    if (typeof x !== 'string' || !x) throw new IfblameError(`import needs --${k} ${what}`, 'ifblame import --bpftrace FILE --netlink FILE [--snapshot FILE] -o TRACE');
+    if (typeof x !== 'string' || !x)
+      throw new IfblameError(`import needs --${k} ${what}`, 'ifblame import --bpftrace FILE --netlink FILE [--snapshot FILE] -o TRACE');
     return x;
   };
   const opts: ImportOptions = { bpftrace: need('bpftrace', 'FILE'), netlink: need('netlink', 'FILE'), out: need('output', 'TRACE (-o)') };
@@ -81,11 +83,13 @@ export async function runImport(args: string[], io: { stdout: NodeJS.WritableStr
   }
   if (str('netns') !== undefined) {
     const n = Number(str('netns'));
-    if (!Number.isSafeInteger(n) || n <= 0) throw new IfblameError(`--netns ${JSON.stringify(str('netns'))} is not a namespace inode`, 'use the number `stat -L -c %i /proc/PID/ns/net` prints');
+    if (!Number.isSafeInteger(n) || n <= 0)
+      throw new IfblameError(`--netns ${JSON.stringify(str('netns'))} is not a namespace inode`, 'use the number `stat -L -c %i /proc/PID/ns/net` prints');
     opts.netns = n;
   }
   if (v.strict) opts.strict = true;
-  if (opts.out === opts.bpftrace || opts.out === opts.netlink || opts.out === opts.snapshot) throw new IfblameError(`-o ${opts.out} would overwrite an input`, 'write the trace to a new file');
+  if (opts.out === opts.bpftrace || opts.out === opts.netlink || opts.out === opts.snapshot)
+    throw new IfblameError(`-o ${opts.out} would overwrite an input`, 'write the trace to a new file');
   let problems = 0;
   const printer = problemPrinter((line) => io.stderr.write(line));
   const r = await importTrace(opts, (p) => {

@@ -29,7 +29,8 @@ export interface LiveCli {
 export function parseLiveArgs(args: string[]): LiveCli | 'help' {
   const v = parse(args, OPTIONS).values as Record<string, string | boolean | string[] | undefined>;
   if (v.help) return 'help';
-  if (v.netns !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(String(v.netns))) throw new IfblameError(`--netns ${JSON.stringify(v.netns)} is not a namespace name`, 'see `ip netns list`');
+  if (v.netns !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(String(v.netns)))
+    throw new IfblameError(`--netns ${JSON.stringify(v.netns)} is not a namespace name`, 'see `ip netns list`');
   if (v.record !== undefined && !String(v.record)) throw new IfblameError('--record needs a file name', 'e.g. --record incident.trace');
   return {
     backend: backendOf(v),
@@ -51,7 +52,12 @@ export async function runLive(args: string[]): Promise<number> {
   const { createLiveFeed } = await import('../feed/live.js');
   let feed: Feed;
   try {
-    feed = await createLiveFeed({ backend: cli.backend, filters: cli.filters, ...(cli.record ? { record: cli.record } : {}), ...(cli.netns ? { netns: cli.netns } : {}) });
+    feed = await createLiveFeed({
+      backend: cli.backend,
+      filters: cli.filters,
+      ...(cli.record ? { record: cli.record } : {}),
+      ...(cli.netns ? { netns: cli.netns } : {}),
+    });
   } catch (e) {
     // No bpftrace, no root, no backend: the same clear screen as a failure while attaching.
     const { failedFeed } = await import('../feed/failed.js');

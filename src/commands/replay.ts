@@ -82,10 +82,14 @@ export function parseReplayArgs(args: string[], isTty: boolean): ReplayCli | 'he
   const v = values as Record<string, string | boolean | string[] | undefined>;
   if (v.help) return 'help';
   if (positionals.length !== 1) {
-    throw new IfblameError(positionals.length === 0 ? 'replay needs a trace file' : `replay takes one trace file, got ${positionals.length}`, 'ifblame replay FILE [--format text]');
+    throw new IfblameError(
+      positionals.length === 0 ? 'replay needs a trace file' : `replay takes one trace file, got ${positionals.length}`,
+      'ifblame replay FILE [--format text]',
+    );
   }
   const fmt = (v.format as string | undefined) ?? (isTty ? 'tui' : 'text');
-  if (!(REPLAY_FORMATS as readonly string[]).includes(fmt)) throw new IfblameError(`--format ${JSON.stringify(fmt)} is not a replay format`, 'use tui, text, json or ndjson');
+  if (!(REPLAY_FORMATS as readonly string[]).includes(fmt))
+    throw new IfblameError(`--format ${JSON.stringify(fmt)} is not a replay format`, 'use tui, text, json or ndjson');
   const format = fmt as ReplayFormat;
   const out: ReplayCli = {
     file: positionals[0]!,
@@ -155,7 +159,8 @@ export async function runReplay(args: string[], io: ReplayIo = { stdout: process
     const first = needFirst ? await firstEventTs(source) : 0;
     if (cli.from) opts.from = resolveTimeSpec(cli.from, first);
     if (cli.to) opts.to = resolveTimeSpec(cli.to, first);
-    if (opts.from !== undefined && opts.to !== undefined && opts.to < opts.from) throw new IfblameError('--to is before --from', 'give --from the earlier time');
+    if (opts.from !== undefined && opts.to !== undefined && opts.to < opts.from)
+      throw new IfblameError('--to is before --from', 'give --from the earlier time');
   }
   const feed = await ReplayFeed.open(source, opts);
 
@@ -208,7 +213,11 @@ export async function runReplay(args: string[], io: ReplayIo = { stdout: process
   batched.flush();
   if (out !== process.stdout && (out as Writable).writableNeedDrain) await once(out, 'drain');
   if (feed.error) {
-    io.stderr.write(feed.error instanceof IfblameError ? `ifblame: ${feed.error.message}${feed.error.hint ? ` (hint: ${feed.error.hint})` : ''}\n` : `ifblame: ${feed.error.message}\n`);
+    io.stderr.write(
+      feed.error instanceof IfblameError
+        ? `ifblame: ${feed.error.message}${feed.error.hint ? ` (hint: ${feed.error.hint})` : ''}\n`
+        : `ifblame: ${feed.error.message}\n`,
+    );
     return feed.error instanceof IfblameError ? feed.error.exitCode : EXIT.usage;
   }
   return finalCode(feed, problems);
@@ -232,7 +241,8 @@ function summaryOf(header: TraceHeader, c: SummaryCounter, feed: Feed, firstTs: 
 }
 
 async function firstEventTs(source: string | { name: string }): Promise<number> {
-  if (typeof source !== 'string') throw new IfblameError('relative --from/--to need a file, not standard input', 'give an absolute time such as 2026-11-21T12:40:59');
+  if (typeof source !== 'string')
+    throw new IfblameError('relative --from/--to need a file, not standard input', 'give an absolute time such as 2026-11-21T12:40:59');
   const { TraceReader } = await import('../trace/reader.js');
   const r = await TraceReader.open(source);
   try {

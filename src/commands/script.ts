@@ -13,5 +13,9 @@ export async function runScript(opts: PlanOptions, out: Writable, err: Writable)
 
 export async function run(args: string[]): Promise<number> {
   const values = parse(args, { ...TRACE_OPTIONS, all: { type: 'boolean' }, drop: { type: 'string', multiple: true } }).values as Flags;
-  return runScript({ backend: backendOf(values), filters: filtersOf(values), all: values.all === true, drop: strings(values.drop) }, process.stdout, process.stderr);
+  return runScript(
+    { backend: backendOf(values), filters: filtersOf(values), all: values.all === true, drop: strings(values.drop) },
+    process.stdout,
+    process.stderr,
+  );
 }

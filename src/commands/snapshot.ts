@@ -50,15 +50,19 @@ export async function runSnapshot(args: string[], io: { stdout: NodeJS.WritableS
   }
   if (positionals.length) throw new IfblameError(`snapshot takes no file argument (got ${JSON.stringify(positionals[0])})`, 'write to a file with -o FILE');
   const host = values.host ?? hostname();
-  if (!/^[\x21-\x7e]{1,253}$/.test(host)) throw new IfblameError(`--host ${JSON.stringify(host)} is not a host name`, 'printable ASCII without spaces, at most 253 characters');
-  const asked = strings(values.netns).flatMap((v) => v.split(',')).filter(Boolean);
+  if (!/^[\x21-\x7e]{1,253}$/.test(host))
+    throw new IfblameError(`--host ${JSON.stringify(host)} is not a host name`, 'printable ASCII without spaces, at most 253 characters');
+  const asked = strings(values.netns)
+    .flatMap((v) => v.split(','))
+    .filter(Boolean);
   if (asked.length > 1) throw new IfblameError('--netns takes one namespace', 'use --all-netns -o DIR for all of them');
   const root = process.getuid?.() === 0;
   const warn = (m: string) => io.stderr.write(`ifblame: ${m}\n`);
 
   if (values['all-netns']) {
     const dir = values.output;
-    if (!dir || dir === '-') throw new IfblameError('--all-netns writes one file per namespace: it needs -o DIR', 'ifblame snapshot --all-netns -o /var/tmp/ifblame');
+    if (!dir || dir === '-')
+      throw new IfblameError('--all-netns writes one file per namespace: it needs -o DIR', 'ifblame snapshot --all-netns -o /var/tmp/ifblame');
     mkdirSync(dir, { recursive: true });
     if (!statSync(dir).isDirectory()) throw new IfblameError(`${dir} is not a directory`, 'give --all-netns a directory with -o');
     const names = await listNetns().catch((e: Error) => {
@@ -82,7 +86,12 @@ export async function runSnapshot(args: string[], io: { stdout: NodeJS.WritableS
   }
 
   const ns = asked[0];
-  if (ns !== undefined && !root) throw new IfblameError(`--netns ${ns}: entering a network namespace needs root`, 'run with sudo, or run ifblame snapshot inside the namespace', EXIT.tracing);
+  if (ns !== undefined && !root)
+    throw new IfblameError(
+      `--netns ${ns}: entering a network namespace needs root`,
+      'run with sudo, or run ifblame snapshot inside the namespace',
+      EXIT.tracing,
+    );
   const out = values.output ?? '-';
   const w = await writeOne(out, host, ns, warn, io.stdout);
   report([w], host, t0, warn);
@@ -95,7 +104,11 @@ async function writeOne(path: string, host: string, netns: string | undefined, w
   try {
     snap = await takeSnapshot(netns ? { netns } : {});
   } catch (e) {
-    throw new IfblameError(`snapshot${netns ? ` of netns ${netns}` : ''} failed: ${(e as Error).message.split('\n')[0]}`, 'is iproute2 installed? (`ip -d -j link show` must work)', EXIT.tracing);
+    throw new IfblameError(
+      `snapshot${netns ? ` of netns ${netns}` : ''} failed: ${(e as Error).message.split('\n')[0]}`,
+      'is iproute2 installed? (`ip -d -j link show` must work)',
+      EXIT.tracing,
+    );
   }
   for (const p of snap.errors) warn(`${netns ? `netns ${netns}: ` : ''}${p.error}${p.line ? ` (entry ${p.line})` : ''}: left out`);
   const links: LinkState[] = netns ? snap.links.map((l) => ({ ...l, netns })) : snap.links;
@@ -123,7 +136,9 @@ async function writeOne(path: string, host: string, netns: string | undefined, w
 function report(written: Written[], host: string, t0: number, say: (m: string) => void): void {
   const ms = Math.round(performance.now() - t0);
   for (const w of written) {
-    say(`snapshot of ${w.links} interface${w.links === 1 ? '' : 's'} on ${host}${w.netns ? ` (netns ${w.netns})` : ''} written to ${w.path === '-' ? 'standard output' : w.path}`);
+    say(
+      `snapshot of ${w.links} interface${w.links === 1 ? '' : 's'} on ${host}${w.netns ? ` (netns ${w.netns})` : ''} written to ${w.path === '-' ? 'standard output' : w.path}`,
+    );
   }
   say(`${written.length} file${written.length === 1 ? '' : 's'} in ${ms} ms`);
 }

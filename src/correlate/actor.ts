@@ -27,7 +27,10 @@ export class ProcessInfo {
   private readonly cgroups = new Map<number, string | undefined>();
   private cgroupIds: Map<string, string> | null = null;
 
-  constructor(private readonly proc = '/proc', private readonly cgroupRoot = '/sys/fs/cgroup') {}
+  constructor(
+    private readonly proc = '/proc',
+    private readonly cgroupRoot = '/sys/fs/cgroup',
+  ) {}
 
   private stat(pid: number): { comm: string; ppid: number } | undefined {
     try {

@@ -153,7 +153,8 @@ export class Correlator {
     for (const ev of fn(c)) {
       if (ev.type === 'change') {
         ev.netns = { inode, ...(name ? { name } : {}) };
-        if (ev.via.note) ev.via.note = ev.via.note.replace('request not confirmed by netlink', 'in a namespace ifblame does not watch: no netlink confirmation');
+        if (ev.via.note)
+          ev.via.note = ev.via.note.replace('request not confirmed by netlink', 'in a namespace ifblame does not watch: no netlink confirmation');
       }
       this.out.push(ev);
     }
@@ -218,7 +219,22 @@ export class Correlator {
     if (ev.probe === 'dev_addr_mod' && Number(f.offset) !== 0) return;
     // A device being allocated (not registered yet): remember who creates it.
     if (!ifindex) {
-      this.add({ kind: 'creating', iface: '', before: null, after, actor: this.actor(ev), probes: [ev.probe], kstack: ev.kstack, ts: ev.ts, tid: ev.tid, evidence: 'observed', hold: CONFIRM_US }, ev);
+      this.add(
+        {
+          kind: 'creating',
+          iface: '',
+          before: null,
+          after,
+          actor: this.actor(ev),
+          probes: [ev.probe],
+          kstack: ev.kstack,
+          ts: ev.ts,
+          tid: ev.tid,
+          evidence: 'observed',
+          hold: CONFIRM_US,
+        },
+        ev,
+      );
       return;
     }
     const name = String(f.dev);
@@ -227,7 +243,23 @@ export class Correlator {
     const before = ev.probe === 'netdev_changeaddr' ? (s.addr ?? null) : String(f.old);
     if (this.mergeNested(ev, (o) => o.kind === 'mac' && o.ifindex === ifindex && o.after === after)) return;
     if (before === after) return; // a no-op set: the kernel still calls in, nothing changes
-    this.add({ kind: 'mac', ifindex, iface: name, before, after, actor: this.actor(ev), probes: [ev.probe], kstack: ev.kstack, ts: ev.ts, tid: ev.tid, evidence: 'observed', hold: HOLD_US }, ev);
+    this.add(
+      {
+        kind: 'mac',
+        ifindex,
+        iface: name,
+        before,
+        after,
+        actor: this.actor(ev),
+        probes: [ev.probe],
+        kstack: ev.kstack,
+        ts: ev.ts,
+        tid: ev.tid,
+        evidence: 'observed',
+        hold: HOLD_US,
+      },
+      ev,
+    );
   }
 
   /**
@@ -247,7 +279,13 @@ export class Correlator {
     candidates.splice(i, 1);
     const path = pathOf(o.kstack);
     Object.assign(c, { actor: o.actor, evidence: o.evidence });
-    c.via = { ...c.via, probe: ev.probe, kstack: o.kstack, path: path.length ? path : [ev.probe], note: `${o.note ? `${o.note}; ` : ''}its cause arrived late (after netlink's message)` };
+    c.via = {
+      ...c.via,
+      probe: ev.probe,
+      kstack: o.kstack,
+      path: path.length ? path : [ev.probe],
+      note: `${o.note ? `${o.note}; ` : ''}its cause arrived late (after netlink's message)`,
+    };
     if (ev.seq !== undefined) c.refs.push(ev.seq);
     return true;
   }
@@ -258,7 +296,8 @@ export class Correlator {
     const list = (this.unclaimed.get(key) ?? []).filter((x) => c.ts - x.ts < CONFIRM_US);
     list.push(c);
     this.unclaimed.set(key, list);
-    if (this.unclaimed.size > 4 * RECENT_MAX) for (const [k, l] of this.unclaimed) if (!l.length || c.ts - l[l.length - 1]!.ts >= CONFIRM_US) this.unclaimed.delete(k);
+    if (this.unclaimed.size > 4 * RECENT_MAX)
+      for (const [k, l] of this.unclaimed) if (!l.length || c.ts - l[l.length - 1]!.ts >= CONFIRM_US) this.unclaimed.delete(k);
   }
 
   /** Nested probes of one call (user -> set_mac -> addr_mod) are one change: keep every probe name and the deepest stack. */
@@ -281,7 +320,23 @@ export class Correlator {
     const before = Number(f.promiscuity);
     if (this.mergeNested(ev, (o) => o.kind === 'promisc' && o.ifindex === ifindex && o.before === before)) return;
     this.table.ensure(ifindex, String(f.dev));
-    this.add({ kind: 'promisc', ifindex, iface: String(f.dev), before, after: Math.max(0, before + inc), actor: this.actor(ev), probes: [ev.probe], kstack: ev.kstack, ts: ev.ts, tid: ev.tid, evidence: 'observed', hold: HOLD_US }, ev);
+    this.add(
+      {
+        kind: 'promisc',
+        ifindex,
+        iface: String(f.dev),
+        before,
+        after: Math.max(0, before + inc),
+        actor: this.actor(ev),
+        probes: [ev.probe],
+        kstack: ev.kstack,
+        ts: ev.ts,
+        tid: ev.tid,
+        evidence: 'observed',
+        hold: HOLD_US,
+      },
+      ev,
+    );
   }
 
   private onMasterProbe(ev: ProbeEvent, kind: 'enslave' | 'release'): void {
@@ -313,14 +368,46 @@ export class Correlator {
   private onUnregister(ev: ProbeEvent): void {
     const f = ev.fields;
     const ifindex = Number(f.ifindex);
-    this.add({ kind: 'deleted', ifindex, iface: String(f.dev), before: String(f.mac), after: null, actor: this.actor(ev), probes: [ev.probe], kstack: ev.kstack, ts: ev.ts, tid: ev.tid, evidence: 'observed', hold: CONFIRM_US }, ev);
+    this.add(
+      {
+        kind: 'deleted',
+        ifindex,
+        iface: String(f.dev),
+        before: String(f.mac),
+        after: null,
+        actor: this.actor(ev),
+        probes: [ev.probe],
+        kstack: ev.kstack,
+        ts: ev.ts,
+        tid: ev.tid,
+        evidence: 'observed',
+        hold: CONFIRM_US,
+      },
+      ev,
+    );
   }
 
   private onMove(ev: ProbeEvent): void {
     const f = ev.fields;
     const to = Number(f.to_netns);
     const name = this.opts.netnsName?.(to);
-    this.add({ kind: 'moved', ifindex: Number(f.ifindex), iface: String(f.dev), before: null, after: name ? `${name} (netns ${to})` : `netns ${to}`, actor: this.actor(ev), probes: [ev.probe], kstack: ev.kstack, ts: ev.ts, tid: ev.tid, evidence: 'observed', hold: CONFIRM_US }, ev);
+    this.add(
+      {
+        kind: 'moved',
+        ifindex: Number(f.ifindex),
+        iface: String(f.dev),
+        before: null,
+        after: name ? `${name} (netns ${to})` : `netns ${to}`,
+        actor: this.actor(ev),
+        probes: [ev.probe],
+        kstack: ev.kstack,
+        ts: ev.ts,
+        tid: ev.tid,
+        evidence: 'observed',
+        hold: CONFIRM_US,
+      },
+      ev,
+    );
   }
 
   /** A failed call (ret < 0) changed nothing: its observations are dropped. */
@@ -330,7 +417,10 @@ export class Correlator {
     for (const o of this.pending) if (o.tid === ev.tid && o.probes.includes(ev.probe)) o.failed = true;
   }
 
-  private request(ev: ProbeEvent, o: { kind: ChangeKind | 'creating'; ifindex?: number; iface: string; before: string | number | null; after: string | number | null; note?: string }): void {
+  private request(
+    ev: ProbeEvent,
+    o: { kind: ChangeKind | 'creating'; ifindex?: number; iface: string; before: string | number | null; after: string | number | null; note?: string },
+  ): void {
     this.add({ ...o, actor: this.actor(ev), probes: [ev.probe], kstack: [], ts: ev.ts, tid: ev.tid, evidence: 'requested', hold: CONFIRM_US }, ev);
   }
 
@@ -363,7 +453,13 @@ export class Correlator {
     if (Number(f.ifi_change) & IFF_PROMISC) {
       const on = (Number(f.ifi_flags) & IFF_PROMISC) !== 0;
       const before = s?.promiscuity ?? null;
-      this.request(ev, { ...base, kind: 'promisc', before, after: before === null ? (on ? 'on' : 'off') : Math.max(0, before + (on ? 1 : -1)), note: `ip link set promisc ${on ? 'on' : 'off'}` });
+      this.request(ev, {
+        ...base,
+        kind: 'promisc',
+        before,
+        after: before === null ? (on ? 'on' : 'off') : Math.max(0, before + (on ? 1 : -1)),
+        note: `ip link set promisc ${on ? 'on' : 'off'}`,
+      });
     }
   }
 
@@ -375,7 +471,14 @@ export class Correlator {
     if (Number(f.cmd) === 0x8924) this.request(ev, { ...base, kind: 'mac', before: s?.addr ?? null, after: String(f.addr), note: 'SIOCSIFHWADDR ioctl' });
     else if (Number(f.cmd) === 0x8914 && s) {
       const on = (Number(f.value) & IFF_PROMISC) !== 0;
-      if (on !== s.flags.includes('PROMISC')) this.request(ev, { ...base, kind: 'promisc', before: s.promiscuity ?? null, after: s.promiscuity === undefined ? (on ? 'on' : 'off') : Math.max(0, s.promiscuity + (on ? 1 : -1)), note: 'SIOCSIFFLAGS ioctl' });
+      if (on !== s.flags.includes('PROMISC'))
+        this.request(ev, {
+          ...base,
+          kind: 'promisc',
+          before: s.promiscuity ?? null,
+          after: s.promiscuity === undefined ? (on ? 'on' : 'off') : Math.max(0, s.promiscuity + (on ? 1 : -1)),
+          note: 'SIOCSIFFLAGS ioctl',
+        });
     }
   }
 
@@ -386,7 +489,14 @@ export class Correlator {
     const s = this.table.get(ifindex);
     const inc = Number(f.op) === 1 ? 1 : -1;
     const before = s?.promiscuity ?? null;
-    this.request(ev, { ifindex, iface: this.nameOf(ifindex), kind: 'promisc', before, after: before === null ? null : Math.max(0, before + inc), note: `packet socket ${inc > 0 ? 'PACKET_ADD_MEMBERSHIP' : 'PACKET_DROP_MEMBERSHIP'} PACKET_MR_PROMISC (libpcap)` });
+    this.request(ev, {
+      ifindex,
+      iface: this.nameOf(ifindex),
+      kind: 'promisc',
+      before,
+      after: before === null ? null : Math.max(0, before + inc),
+      note: `packet socket ${inc > 0 ? 'PACKET_ADD_MEMBERSHIP' : 'PACKET_DROP_MEMBERSHIP'} PACKET_MR_PROMISC (libpcap)`,
+    });
     if (inc > 0) this.packetPromisc.set(ifindex, { actor: this.actor(ev), refs: ev.seq !== undefined ? [ev.seq] : [] });
     else this.packetPromisc.delete(ifindex);
   }
@@ -406,7 +516,14 @@ export class Correlator {
     const addr = /^\/sys\/(?:class|devices\/.*)\/net\/([^/]+)\/address$/.exec(path);
     if (addr) {
       const s = this.table.byName(addr[1]!);
-      this.request(ev, { ...(s ? { ifindex: s.ifindex } : {}), iface: addr[1]!, kind: 'mac', before: s?.addr ?? null, after: data.toLowerCase(), note: `write to ${path}` });
+      this.request(ev, {
+        ...(s ? { ifindex: s.ifindex } : {}),
+        iface: addr[1]!,
+        kind: 'mac',
+        before: s?.addr ?? null,
+        after: data.toLowerCase(),
+        note: `write to ${path}`,
+      });
     }
   }
 
@@ -423,8 +540,7 @@ export class Correlator {
       if (ev.movedTo) {
         if (ev.movedTo.ifindex !== undefined) this.movedOut = [...this.movedOut.slice(-15), { name: ev.ifname, ifindex: ev.movedTo.ifindex, ts: ev.ts }];
         this.emitFromLink(ev, 'moved', this.here, ev.movedTo.netns, refs);
-      }
-      else if (!before?.deleted) this.emitFromLink(ev, 'deleted', before?.addr ?? null, null, refs);
+      } else if (!before?.deleted) this.emitFromLink(ev, 'deleted', before?.addr ?? null, null, refs);
       return;
     }
     if (!known || before?.deleted || known.probeOnly) {
@@ -451,7 +567,15 @@ export class Correlator {
   private emitFromLink(ev: LinkEvent, kind: ChangeKind, before: string | number | null, after: string | number | null, refs: number[]): void {
     const sameIface = (o: { ifindex?: number; iface: string }) => (o.ifindex !== undefined ? o.ifindex === ev.ifindex : o.iface === ev.ifname);
     // Each netlink message confirms at most one change a probe already reported, and only one it has not confirmed yet.
-    const reported = this.recent.find((c) => !this.confirmed.has(c) && c.kind === kind && sameIface(c) && c.after === after && (c.before === before || before === null || c.before === null) && ev.ts - c.ts < RECENT_US);
+    const reported = this.recent.find(
+      (c) =>
+        !this.confirmed.has(c) &&
+        c.kind === kind &&
+        sameIface(c) &&
+        c.after === after &&
+        (c.before === before || before === null || c.before === null) &&
+        ev.ts - c.ts < RECENT_US,
+    );
     if (reported) {
       this.confirmed.add(reported);
       reported.refs.push(...refs);
@@ -460,7 +584,13 @@ export class Correlator {
     const obs =
       kind === 'created'
         ? this.creatorOf(ev)
-        : this.pending.find((o) => !o.failed && o.kind === kind && sameIface(o) && (o.after === after || typeof o.after !== typeof after || kind === 'release' || kind === 'deleted' || kind === 'moved'));
+        : this.pending.find(
+            (o) =>
+              !o.failed &&
+              o.kind === kind &&
+              sameIface(o) &&
+              (o.after === after || typeof o.after !== typeof after || kind === 'release' || kind === 'deleted' || kind === 'moved'),
+          );
     if (obs) {
       this.pending = this.pending.filter((o) => o !== obs);
       // A probe names the target namespace by inode (and name); a request only by a file descriptor: keep netlink's id then.
@@ -513,7 +643,9 @@ export class Correlator {
    */
   private foldIntoDeletion(ifindex: number, tid: number | undefined, ts: number, refs: number[]): boolean {
     const near = (x: { ts: number }) => ts - x.ts >= 0 && ts - x.ts < 1_000_000;
-    const obs = this.pending.find((o) => o.kind === 'deleted' && !o.failed && o.ifindex === ifindex && near(o) && (tid === undefined || o.tid === tid || o.evidence === 'requested'));
+    const obs = this.pending.find(
+      (o) => o.kind === 'deleted' && !o.failed && o.ifindex === ifindex && near(o) && (tid === undefined || o.tid === tid || o.evidence === 'requested'),
+    );
     if (obs) {
       obs.refs.push(...refs);
       return true;
@@ -532,19 +664,42 @@ export class Correlator {
   /** Recent changes, then pending observations: what happened around an event, whoever has reported it yet. */
   private operations(): Op[] {
     return [
-      ...this.recent.map((c) => ({ kind: c.kind, iface: c.iface, before: c.before, after: c.after, actor: c.actor, ts: c.ts, tid: c.actor?.tid, refs: c.refs, path: c.via.path })),
-      ...this.pending.map((o) => ({ kind: o.kind, iface: o.iface, before: o.before, after: o.after, actor: o.actor, ts: o.ts, tid: o.tid, refs: o.refs, path: pathOfObs(o) })),
+      ...this.recent.map((c) => ({
+        kind: c.kind,
+        iface: c.iface,
+        before: c.before,
+        after: c.after,
+        actor: c.actor,
+        ts: c.ts,
+        tid: c.actor?.tid,
+        refs: c.refs,
+        path: c.via.path,
+      })),
+      ...this.pending.map((o) => ({
+        kind: o.kind,
+        iface: o.iface,
+        before: o.before,
+        after: o.after,
+        actor: o.actor,
+        ts: o.ts,
+        tid: o.tid,
+        refs: o.refs,
+        path: pathOfObs(o),
+      })),
     ];
   }
 
   /** Kernel-internal causes the syscalls backend cannot see, told from the netlink stream and recent requests. */
-  private infer(ev: LinkEvent, kind: ChangeKind, after: string | number | null, before: string | number | null = null): { actor: Actor | null; note: string; refs: number[]; path?: string[] } | undefined {
+  private infer(
+    ev: LinkEvent,
+    kind: ChangeKind,
+    after: string | number | null,
+    before: string | number | null = null,
+  ): { actor: Actor | null; note: string; refs: number[]; path?: string[] } | undefined {
     const s = this.table.get(ev.ifindex);
     const ops = this.operations();
     const relatedRequest = (names: string[]) =>
-      ops
-        .filter((c) => names.includes(c.iface) && ev.ts - c.ts < RECENT_US && (c.kind === 'enslave' || c.kind === 'release' || c.kind === 'master'))
-        .pop();
+      ops.filter((c) => names.includes(c.iface) && ev.ts - c.ts < RECENT_US && (c.kind === 'enslave' || c.kind === 'release' || c.kind === 'master')).pop();
     if (kind === 'mac' && typeof after === 'string') {
       // Ports include those joining right now: netlink announces the master's new MAC before the port's master.
       const joining = ops.filter((o) => o.kind === 'enslave' && o.after === ev.ifname && ev.ts - o.ts < 1_000_000);
@@ -552,12 +707,25 @@ export class Correlator {
       const source = ports.find((p) => p.addr === after);
       if (source) {
         const r = joining.find((o) => o.iface === source.name) ?? relatedRequest(ports.map((p) => p.name));
-        const what = s?.kind === 'bridge' ? `bridge ${ev.ifname} follows the MAC of its port ${source.name}` : `${s?.kind ?? ''} ${ev.ifname} inherited the MAC of its ${s?.kind === 'bond' ? 'slave' : 'port'} ${source.name}`.trim();
+        const what =
+          s?.kind === 'bridge'
+            ? `bridge ${ev.ifname} follows the MAC of its port ${source.name}`
+            : `${s?.kind ?? ''} ${ev.ifname} inherited the MAC of its ${s?.kind === 'bond' ? 'slave' : 'port'} ${source.name}`.trim();
         return { actor: r?.actor ?? null, note: `${what} (inferred from netlink)`, refs: r?.refs ?? [], path: r?.path ?? [] };
       }
       const released = ops.find((c) => c.kind === 'release' && c.before === ev.ifname && ev.ts - c.ts < 1_000_000);
-      if (released && /^(00:)+00$/.test(after)) return { actor: released.actor, note: `${ev.ifname} has no port left after ${released.iface} was released: its MAC is all zeros (inferred from netlink)`, refs: released.refs };
-      if (released && s?.kind !== 'bridge') return { actor: released.actor, note: `bond ${ev.ifname} took a new random MAC after its slave ${released.iface} was released (inferred from netlink)`, refs: released.refs };
+      if (released && /^(00:)+00$/.test(after))
+        return {
+          actor: released.actor,
+          note: `${ev.ifname} has no port left after ${released.iface} was released: its MAC is all zeros (inferred from netlink)`,
+          refs: released.refs,
+        };
+      if (released && s?.kind !== 'bridge')
+        return {
+          actor: released.actor,
+          note: `bond ${ev.ifname} took a new random MAC after its slave ${released.iface} was released (inferred from netlink)`,
+          refs: released.refs,
+        };
       const master = s?.master ? this.table.byName(s.master) : undefined;
       if (master && master.addr === after) {
         const r = relatedRequest([ev.ifname]);
@@ -568,14 +736,24 @@ export class Correlator {
       const pcap = this.packetPromisc.get(ev.ifindex);
       if (pcap && typeof after === 'number' && typeof s?.promiscuity === 'number') {
         this.packetPromisc.delete(ev.ifindex);
-        return { actor: pcap.actor, note: `${pcap.actor?.comm ?? 'libpcap'} closed its packet socket: promiscuity given back (inferred from netlink)`, refs: pcap.refs, path: ['packet_release'] };
+        return {
+          actor: pcap.actor,
+          note: `${pcap.actor?.comm ?? 'libpcap'} closed its packet socket: promiscuity given back (inferred from netlink)`,
+          refs: pcap.refs,
+          path: ['packet_release'],
+        };
       }
       const r = relatedRequest([ev.ifname]);
       if (r) return { actor: r.actor, note: `promiscuity follows ${r.kind} ${r.after ?? r.before ?? ''} (inferred from netlink)`, refs: r.refs };
     }
     if (kind === 'moved') {
       const r = this.lastRequest.get(ev.ifindex);
-      if (r && ev.ts - r.ts >= 0 && ev.ts - r.ts < 1_000_000) return { actor: r.actor, note: `moved to another network namespace by the netlink request ${r.actor.comm} sent for ${ev.ifname} a moment before`, refs: r.refs };
+      if (r && ev.ts - r.ts >= 0 && ev.ts - r.ts < 1_000_000)
+        return {
+          actor: r.actor,
+          note: `moved to another network namespace by the netlink request ${r.actor.comm} sent for ${ev.ifname} a moment before`,
+          refs: r.refs,
+        };
       return undefined;
     }
     // Ports let go because their bridge or bond was deleted: the process that deleted the master did it.
@@ -585,14 +763,25 @@ export class Correlator {
     if (kind !== 'release' && kind !== 'deleted') return undefined;
     // A veth peer (or a device's uppers) goes with the device that was deleted a moment ago.
     const with_ = kind === 'deleted' ? [...this.recent].reverse().find((c) => c.kind === 'deleted' && c.actor && ev.ts - c.ts < 200_000) : undefined;
-    if (with_) return { actor: with_.actor, note: `deleted together with ${with_.iface} (its veth peer or lower device)`, refs: with_.refs, path: with_.via.path };
+    if (with_)
+      return { actor: with_.actor, note: `deleted together with ${with_.iface} (its veth peer or lower device)`, refs: with_.refs, path: with_.via.path };
     const candidates = ops
-      .filter((c) => ev.ts - c.ts < 1_000_000 && c.actor && c.path.some((p) => /br_del_if|__bond_release_one|team_port_del/.test(p)) && (c.iface === ev.ifname || (kind === 'deleted' && c.kind === 'release' && c.before === ev.ifname)))
+      .filter(
+        (c) =>
+          ev.ts - c.ts < 1_000_000 &&
+          c.actor &&
+          c.path.some((p) => /br_del_if|__bond_release_one|team_port_del/.test(p)) &&
+          (c.iface === ev.ifname || (kind === 'deleted' && c.kind === 'release' && c.before === ev.ifname)),
+      )
       .sort((a, b) => Number(b.kind === 'release') - Number(a.kind === 'release') || b.ts - a.ts);
     const near = candidates[0];
     if (near) {
       const how = near.path.find((p) => /br_del_if|__bond_release_one|team_port_del/.test(p)) ?? near.path[near.path.length - 1] ?? near.kind;
-      return { actor: near.actor, note: `${kind === 'deleted' ? 'deleted' : 'left its master'} in the same operation that ${near.kind === 'release' ? `released ${near.iface}` : `changed ${near.kind}`} (${how})`, refs: near.refs };
+      return {
+        actor: near.actor,
+        note: `${kind === 'deleted' ? 'deleted' : 'left its master'} in the same operation that ${near.kind === 'release' ? `released ${near.iface}` : `changed ${near.kind}`} (${how})`,
+        refs: near.refs,
+      };
     }
     return undefined;
   }
@@ -689,7 +878,8 @@ export class Correlator {
   private learnAssignType(o: Obs): void {
     if (o.ifindex === undefined) return;
     // A MAC set on request (dev_set_mac_address, or the netlink/ioctl/sysfs request behind it) is NET_ADDR_SET.
-    if (o.evidence === 'requested' || o.probes.includes('dev_set_mac_address') || o.probes.includes('dev_set_mac_address_user')) this.table.setAssignType(o.ifindex, 3);
+    if (o.evidence === 'requested' || o.probes.includes('dev_set_mac_address') || o.probes.includes('dev_set_mac_address_user'))
+      this.table.setAssignType(o.ifindex, 3);
     else if (stackHas(o.kstack, 'bond_enslave')) this.table.setAssignType(o.ifindex, 2);
     else if (stackHas(o.kstack, '__bond_release_one')) this.table.setAssignType(o.ifindex, 1);
   }

@@ -10,7 +10,8 @@ export function matchesFilters(c: Change, f: Filters): boolean {
   }
   if (f.comm.length) {
     const a = c.actor;
-    if (!a || !(f.comm.includes(a.comm) || (a.service !== undefined && f.comm.includes(a.service)) || a.chain.some((p) => f.comm.includes(p.comm)))) return false;
+    if (!a || !(f.comm.includes(a.comm) || (a.service !== undefined && f.comm.includes(a.service)) || a.chain.some((p) => f.comm.includes(p.comm))))
+      return false;
   }
   return true;
 }

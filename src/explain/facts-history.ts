@@ -68,7 +68,8 @@ export class MacHistory {
     if (!followed) this.flap(c, r);
     if (isAggregate(k) && isUnicastMac(typeof c.after === 'string' ? c.after : undefined) && this.transient.size < MAX_TRANSIENT_MACS) {
       const key = `${c.iface} ${c.after as string}`;
-      if (!this.transient.has(key)) this.transient.set(key, { iface: c.iface, mac: c.after as string, kind: k, ref: r.ref, byUdev, byUser: false, final: false });
+      if (!this.transient.has(key))
+        this.transient.set(key, { iface: c.iface, mac: c.after as string, kind: k, ref: r.ref, byUdev, byUser: false, final: false });
     }
   }
 

@@ -102,7 +102,16 @@ export class SharedMacs {
     else refs.push(this.v.evidence.fact(`initial snapshot: ${s.name} and ${o.name} both have ${mac}`));
     const prev = this.v.lastMacRef.get(o.name);
     if (prev && prev.ref !== refs[0]) refs.push(prev.ref);
-    const p: SharedPair = { a, b, mac, ts: ev?.ts ?? this.v.firstTs ?? 0, refs, byNetlink: ev?.type === 'link' ? s.name : undefined, confirmed: false, checked: false };
+    const p: SharedPair = {
+      a,
+      b,
+      mac,
+      ts: ev?.ts ?? this.v.firstTs ?? 0,
+      refs,
+      byNetlink: ev?.type === 'link' ? s.name : undefined,
+      confirmed: false,
+      checked: false,
+    };
     this.pairs.set(key, p);
     this.v.defer(p.ts, () => {
       // gone within the grace time (a moment of reconfiguration) or related by now (enslaved: by design): nothing
@@ -114,7 +123,6 @@ export class SharedMacs {
     if (p.byNetlink) this.awaitingChange.set(`${s.name} ${mac}`, p);
   }
 
-  
   /** Interfaces that share a MAC by design: master and its ports (at any depth), ports of one master, a VLAN and its parent, VLANs of one parent. */
   related(x: IfaceState, y: IfaceState): boolean {
     const ux = this.uppers(x);

@@ -138,7 +138,8 @@ export class TraceFacts implements FactsView {
       case 'lost':
         this.lostBySource.set(ev.source, (this.lostBySource.get(ev.source) ?? 0) + ev.count);
         if (this.lost.full) this.lost.more++;
-        else this.lost.add(this.evidence.event(ev, line, `${ev.count} ${ev.source} event${ev.count === 1 ? '' : 's'} lost${ev.detail ? `: ${ev.detail}` : ''}`));
+        else
+          this.lost.add(this.evidence.event(ev, line, `${ev.count} ${ev.source} event${ev.count === 1 ? '' : 's'} lost${ev.detail ? `: ${ev.detail}` : ''}`));
         return;
       case 'note':
         return;
@@ -214,7 +215,9 @@ export class TraceFacts implements FactsView {
   private onChange(recorded: Change, line: number): void {
     this.changes++;
     // a change in another network namespace than the one watched: its own interface, whatever its name or index
-    const c = recorded.netns ? { ...recorded, iface: `${recorded.iface}@${recorded.netns.name ?? recorded.netns.inode ?? 'netns'}`, ifindex: undefined } : recorded;
+    const c = recorded.netns
+      ? { ...recorded, iface: `${recorded.iface}@${recorded.netns.name ?? recorded.netns.inode ?? 'netns'}`, ifindex: undefined }
+      : recorded;
     const r = new Ref(c, line, this.evidence, recorded);
     const masterBefore = this.stateOf(c)?.master ?? null;
     switch (c.kind) {

@@ -19,7 +19,12 @@ export function udevBondFix(bond: string): Fix {
       `/usr/lib/systemd/network/98-net-bonding.link; if that exists, check it is not masked by a symlink to /dev/null in /etc/systemd/network/), ` +
       `then recreate ${bond} so it takes its first slave's MAC`,
     file: { path: BOND_LINK_PATH, content: BOND_LINK_CONTENT },
-    commands: ['udevadm control --reload', `ls -l /etc/systemd/network/ /usr/lib/systemd/network/*bond* 2>/dev/null`, `udevadm test-builtin net_setup_link /sys/class/net/${bond}   # must show MACAddressPolicy=none`, 'systemctl restart networking   # or recreate the bond / reboot'],
+    commands: [
+      'udevadm control --reload',
+      `ls -l /etc/systemd/network/ /usr/lib/systemd/network/*bond* 2>/dev/null`,
+      `udevadm test-builtin net_setup_link /sys/class/net/${bond}   # must show MACAddressPolicy=none`,
+      'systemctl restart networking   # or recreate the bond / reboot',
+    ],
     reference: 'systemd.link(5) MACAddressPolicy=; Debian ifenslave 98-net-bonding.link',
   };
 }
@@ -36,6 +41,8 @@ export function sharedMacFix(mac: string, viaUdev: boolean): Fix {
   }
   return {
     summary: `give each host its own MAC for this interface: let bonds take their first slave's MAC, or replace a hard-coded address copied between hosts (ifupdown hwaddress, networkd MACAddress=, scripts) with a unique one`,
-    commands: ["grep -rn -i -E 'hwaddress|MACAddress|address' /etc/network/interfaces* /etc/systemd/network/ /etc/NetworkManager/system-connections/ 2>/dev/null"],
+    commands: [
+      "grep -rn -i -E 'hwaddress|MACAddress|address' /etc/network/interfaces* /etc/systemd/network/ /etc/NetworkManager/system-connections/ 2>/dev/null",
+    ],
   };
 }

@@ -36,16 +36,26 @@ export class FleetFacts {
         if (!cur || rank(m) > rank(cur.m)) perHost.set(t.host, { host: t.host, file: t.file, snapshot: t.isSnapshot, m });
       }
     }
-    for (const [mac, perHost] of byMac) if (perHost.size >= 2) this.shared.set(mac, [...perHost.values()].sort((a, b) => a.host.localeCompare(b.host)));
+    for (const [mac, perHost] of byMac)
+      if (perHost.size >= 2)
+        this.shared.set(
+          mac,
+          [...perHost.values()].sort((a, b) => a.host.localeCompare(b.host)),
+        );
   }
 }
 
 /** The evidence of a holding: the change that gave it, or the fact that the trace started with it. */
 export function holderEvidence(h: Holder, mac: string): EvidenceRef {
-  return h.m.ref ?? { file: h.file, host: h.host, text: `${h.m.iface} on ${h.host} has ${mac} ${h.snapshot ? '(snapshot)' : '(already at the start of the trace)'}` };
+  return (
+    h.m.ref ?? { file: h.file, host: h.host, text: `${h.m.iface} on ${h.host} has ${mac} ${h.snapshot ? '(snapshot)' : '(already at the start of the trace)'}` }
+  );
 }
 
 /** The earliest time among the holdings that came from an event. */
 export function firstTs(holders: readonly Holder[]): number | undefined {
-  return holders.map((h) => h.m.ref?.ts).filter((t): t is number => t !== undefined).sort((a, b) => a - b)[0];
+  return holders
+    .map((h) => h.m.ref?.ts)
+    .filter((t): t is number => t !== undefined)
+    .sort((a, b) => a - b)[0];
 }

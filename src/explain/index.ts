@@ -34,7 +34,8 @@ export function findingsOf(traces: readonly TraceFacts[]): Finding[] {
     const files: FileFindings[] = span.map((facts) => ({ facts, findings: [] }));
     for (const rule of TRACE_RULES) {
       for (const file of files) {
-        for (const finding of rule.find(file.facts, claims.of(rule.id))) file.findings.push({ finding, rule, subject: rule.subject?.(finding, file.facts) ?? finding.ifaces.join(' ') });
+        for (const finding of rule.find(file.facts, claims.of(rule.id)))
+          file.findings.push({ finding, rule, subject: rule.subject?.(finding, file.facts) ?? finding.ifaces.join(' ') });
       }
     }
     told.push(...mergeSpan(files));

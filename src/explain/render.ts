@@ -5,7 +5,18 @@ import type { TraceFacts } from './facts.js';
 import type { Finding } from './types.js';
 
 export interface Report {
-  files: { file: string; host: string; kernel: string; backend: string; events: number; changes: number; lost: number; skipped: number; from?: string; to?: string }[];
+  files: {
+    file: string;
+    host: string;
+    kernel: string;
+    backend: string;
+    events: number;
+    changes: number;
+    lost: number;
+    skipped: number;
+    from?: string;
+    to?: string;
+  }[];
   findings: Finding[];
   summary: { errors: number; warnings: number; infos: number };
 }
@@ -17,7 +28,18 @@ export function buildReport(traces: readonly TraceFacts[], findings: Finding[]):
       const from = iso(r.firstTs);
       const to = iso(r.lastTs);
       const { kernel, backend } = r.header;
-      return { file: r.file, host: r.host, kernel, backend, events: r.events, changes: r.changes, lost: r.lostCount, skipped: r.skipped, ...(from ? { from } : {}), ...(to ? { to } : {}) };
+      return {
+        file: r.file,
+        host: r.host,
+        kernel,
+        backend,
+        events: r.events,
+        changes: r.changes,
+        lost: r.lostCount,
+        skipped: r.skipped,
+        ...(from ? { from } : {}),
+        ...(to ? { to } : {}),
+      };
     }),
     findings,
     summary: {
@@ -50,7 +72,9 @@ export function renderText(report: Report, opts: { utc?: boolean } = {}): string
   const out: string[] = [];
   const d = displayText;
   for (const f of report.files) {
-    out.push(`${d(f.file)}: host ${d(f.host)}, kernel ${d(f.kernel)}, ${f.backend} backend, ${f.events} events, ${f.changes} changes${f.from ? `, ${f.from} .. ${f.to}` : ''}${f.lost ? `, ${f.lost} LOST` : ''}${f.skipped ? `, ${f.skipped} unreadable lines` : ''}`);
+    out.push(
+      `${d(f.file)}: host ${d(f.host)}, kernel ${d(f.kernel)}, ${f.backend} backend, ${f.events} events, ${f.changes} changes${f.from ? `, ${f.from} .. ${f.to}` : ''}${f.lost ? `, ${f.lost} LOST` : ''}${f.skipped ? `, ${f.skipped} unreadable lines` : ''}`,
+    );
   }
   out.push('');
   if (!report.findings.length) out.push('No findings: nothing in these traces matches a known problem.');

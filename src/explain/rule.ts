@@ -47,7 +47,6 @@ export interface HostsRule extends RuleInfo {
   find(fleet: FleetFacts, claims: RuleClaims): Finding[];
 }
 
-
 /** A finding of one trace: its host, no hidden evidence unless said. */
 export function finding(facts: TraceFacts, f: Omit<Finding, 'hosts' | 'moreEvidence'> & { moreEvidence?: number }): Finding {
   return { moreEvidence: 0, hosts: [facts.host], ...f };

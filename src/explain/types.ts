@@ -74,5 +74,8 @@ export const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, 
 
 /** Errors first, then by time, then by rule. */
 export function sortFindings(fs: Finding[]): Finding[] {
-  return [...fs].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || (a.ts ?? 0) - (b.ts ?? 0) || a.id.localeCompare(b.id) || a.title.localeCompare(b.title));
+  return [...fs].sort(
+    (a, b) =>
+      SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || (a.ts ?? 0) - (b.ts ?? 0) || a.id.localeCompare(b.id) || a.title.localeCompare(b.title),
+  );
 }

@@ -5,7 +5,15 @@ import { buildHeader } from '../trace/format.js';
 import type { Feed, FeedStats, IfaceState } from './feed.js';
 
 export function failedFeed(error: unknown, backend: Backend = 'syscalls'): Feed {
-  const header = buildHeader({ host: hostname(), kernel: release(), bpftraceVersion: null, backend, program: '', probes: { used: [], dropped: [] }, snapshot: [] });
+  const header = buildHeader({
+    host: hostname(),
+    kernel: release(),
+    bpftraceVersion: null,
+    backend,
+    program: '',
+    probes: { used: [], dropped: [] },
+    snapshot: [],
+  });
   return {
     mode: 'live',
     header,

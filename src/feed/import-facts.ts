@@ -35,7 +35,6 @@ export interface ImportOptions {
 
 const DETECT_LINES = 5000;
 
-
 /** What the beginning of the bpftrace output says: the clock, the probes the program printed, the backend. */
 export interface Prescan {
   mono: number;
@@ -72,10 +71,21 @@ async function prescan(path: string, forced: Backend | undefined): Promise<Presc
   }
   if (!clock) {
     const what = firstPrintf ? `its first printf is ${JSON.stringify(firstPrintf.slice(0, 80))}` : 'it has no printf output';
-    throw new TraceFileError(path, 1, `not the output of an ifblame program: no #clock line (${what})`, 'run the program `ifblame script` prints, as `bpftrace -f json -B line PROGRAM > FILE`');
+    throw new TraceFileError(
+      path,
+      1,
+      `not the output of an ifblame program: no #clock line (${what})`,
+      'run the program `ifblame script` prints, as `bpftrace -f json -B line PROGRAM > FILE`',
+    );
   }
   const wallUs = parseClockWall(clock.wall);
-  if (wallUs === undefined) throw new TraceFileError(path, clock.line, `bad #clock time ${JSON.stringify(clock.wall)}`, 'the #clock line must carry strftime("%Y-%m-%dT%H:%M:%S.%f%z")');
+  if (wallUs === undefined)
+    throw new TraceFileError(
+      path,
+      clock.line,
+      `bad #clock time ${JSON.stringify(clock.wall)}`,
+      'the #clock line must carry strftime("%Y-%m-%dT%H:%M:%S.%f%z")',
+    );
   const z = /([+-])(\d{2})(\d{2})$/.exec(clock.wall);
   const utcOffsetMin = z ? (z[1] === '-' ? -1 : 1) * (Number(z[2]) * 60 + Number(z[3])) : undefined;
   let backend: Backend;
@@ -118,7 +128,10 @@ function sibling(dirs: string[], name: string): { path: string; text: string } |
 function droppedFor(backend: Backend, used: string[]): ProbeDrop[] {
   const have = new Set(used);
   if (backend === 'syscalls') return SYSCALL_PROBES.filter((p) => !have.has(p.id)).map((p) => ({ probe: p.id, reason: 'not in the imported program' }));
-  return KERNEL_PROBES.filter((p) => !have.has(p.id) && !(p.fallbackFor && have.has(p.fallbackFor))).map((p) => ({ probe: p.id, reason: 'not in the imported program' }));
+  return KERNEL_PROBES.filter((p) => !have.has(p.id) && !(p.fallbackFor && have.has(p.fallbackFor))).map((p) => ({
+    probe: p.id,
+    reason: 'not in the imported program',
+  }));
 }
 
 /** The reasons the program's own header comment gives for the probes it left out (` * Dropped...:` section). */
@@ -151,7 +164,13 @@ export async function importHeader(opts: ImportOptions, report: (p: TraceProblem
   const origin: Record<string, string> = {};
   const pre = await prescan(opts.bpftrace, opts.backend);
   origin.backend = pre.backendOrigin;
-  const dirs = [...new Set([opts.snapshot ? dirname(opts.snapshot) : undefined, dirname(opts.netlink), dirname(opts.bpftrace), dirname(dirname(opts.bpftrace))].filter((d): d is string => !!d))];
+  const dirs = [
+    ...new Set(
+      [opts.snapshot ? dirname(opts.snapshot) : undefined, dirname(opts.netlink), dirname(opts.bpftrace), dirname(dirname(opts.bpftrace))].filter(
+        (d): d is string => !!d,
+      ),
+    ),
+  ];
 
   const fact = (flag: string | undefined, flagName: string, file: string, pick: (t: string) => string | undefined): string | undefined => {
     if (flag !== undefined) {
@@ -175,7 +194,10 @@ export async function importHeader(opts: ImportOptions, report: (p: TraceProblem
     try {
       text = await readFile(opts.snapshot, 'utf8');
     } catch (e) {
-      throw new IfblameError(`${opts.snapshot}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, 'give `ip -d -j link show` output as --snapshot');
+      throw new IfblameError(
+        `${opts.snapshot}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+        'give `ip -d -j link show` output as --snapshot',
+      );
     }
     const r = parseIpLinkJson(text);
     for (const e of r.errors) report({ file: opts.snapshot, line: e.line, level: 'error', message: `${e.error}: skipped`, skipped: true });
@@ -187,7 +209,10 @@ export async function importHeader(opts: ImportOptions, report: (p: TraceProblem
       try {
         aatText = await readFile(aatPath, 'utf8');
       } catch (e) {
-        throw new IfblameError(`${aatPath}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, 'give lines "<ifname> <addr_assign_type> <address>" as --aat');
+        throw new IfblameError(
+          `${aatPath}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+          'give lines "<ifname> <addr_assign_type> <address>" as --aat',
+        );
       }
       const rows = parseAssignTypes(aatText);
       for (const e of rows.errors) report({ file: aatPath, line: e.line, level: 'error', message: `${e.error}: skipped`, skipped: true });
@@ -226,4 +251,3 @@ export async function importHeader(opts: ImportOptions, report: (p: TraceProblem
   });
   return { header, pre, origin, utcOffset: opts.utcOffset ?? pre.utcOffsetMin ?? 'local' };
 }
-

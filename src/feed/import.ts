@@ -39,7 +39,8 @@ type Item = { ts: number; ev: TraceEvent };
 export async function importTrace(opts: ImportOptions, onProblem: (p: TraceProblem) => void = () => undefined): Promise<ImportResult> {
   let strictError: TraceFileError | undefined;
   function report(p: TraceProblem): void {
-    if (opts.strict && !strictError) strictError = new TraceFileError(p.file, p.line, p.message, 'without --strict bad lines are reported, recorded as lost events, and the rest is imported');
+    if (opts.strict && !strictError)
+      strictError = new TraceFileError(p.file, p.line, p.message, 'without --strict bad lines are reported, recorded as lost events, and the rest is imported');
     onProblem(p);
   }
   const { header, pre, origin, utcOffset } = await importHeader(opts, report);
@@ -85,10 +86,23 @@ export async function importTrace(opts: ImportOptions, onProblem: (p: TraceProbl
             yield { ts: lastTs, ev: { type: 'lost', ts: Math.round(lastTs), source: 'bpftrace', count: d.count, detail: 'bpftrace perf buffer overflow' } };
             break;
           case 'attached':
-            yield { ts: lastTs, ev: { type: 'note', ts: Math.round(lastTs), level: 'info', source: 'bpftrace', message: `bpftrace attached ${d.probes} probes` } };
+            yield {
+              ts: lastTs,
+              ev: { type: 'note', ts: Math.round(lastTs), level: 'info', source: 'bpftrace', message: `bpftrace attached ${d.probes} probes` },
+            };
             break;
           case 'cols':
-            if (d.mismatch) yield { ts: lastTs, ev: { type: 'note', ts: Math.round(lastTs), level: 'warn', source: 'bpftrace', message: `program output differs from this ifblame: ${d.mismatch}` } };
+            if (d.mismatch)
+              yield {
+                ts: lastTs,
+                ev: {
+                  type: 'note',
+                  ts: Math.round(lastTs),
+                  level: 'warn',
+                  source: 'bpftrace',
+                  message: `program output differs from this ifblame: ${d.mismatch}`,
+                },
+              };
             break;
           case 'error':
             yield bad(l.terminated ? d.message : `torn last line (${d.message})`, l.terminated ? 'error' : 'warning');

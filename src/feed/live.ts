@@ -170,7 +170,11 @@ class LiveFeedImpl implements LiveFeed {
     }
     if (how.how === 'exited') {
       const exit = await this.ipmon.done;
-      throw new IfblameError(`ip monitor exited at once: ${exit.stderr.trim().split('\n').pop() ?? ''}`, 'is iproute2 installed, and the namespace there?', EXIT.tracing);
+      throw new IfblameError(
+        `ip monitor exited at once: ${exit.stderr.trim().split('\n').pop() ?? ''}`,
+        'is iproute2 installed, and the namespace there?',
+        EXIT.tracing,
+      );
     }
     this.bpftrace = new BpftraceSource({
       program: this.program,
@@ -207,7 +211,8 @@ class LiveFeedImpl implements LiveFeed {
       }
     });
     void this.ipmon.done.then((exit) => {
-      if (!exit.stopped && !this.stopped) this.pipeline.note('error', 'netlink', `ip monitor exited (${exit.exitCode ?? exit.signal}): ${exit.stderr.trim().split('\n').pop() ?? ''}`);
+      if (!exit.stopped && !this.stopped)
+        this.pipeline.note('error', 'netlink', `ip monitor exited (${exit.exitCode ?? exit.signal}): ${exit.stderr.trim().split('\n').pop() ?? ''}`);
     });
   }
 
@@ -228,7 +233,12 @@ class LiveFeedImpl implements LiveFeed {
     await Promise.all([this.bpftrace?.stop(), this.ipmon?.stop()]);
     this.pipeline.flush();
     const { forced, late } = this.pipeline.stats().merge;
-    if (forced + late) this.pipeline.note('warn', 'merge', `${forced + late} events were correlated out of time order: ${forced} netlink messages waited ${MAX_WAIT_US / 1e6} s for bpftrace's output and went on without it, ${late} bpftrace events came after netlink had moved on (their attribution may be incomplete)`);
+    if (forced + late)
+      this.pipeline.note(
+        'warn',
+        'merge',
+        `${forced + late} events were correlated out of time order: ${forced} netlink messages waited ${MAX_WAIT_US / 1e6} s for bpftrace's output and went on without it, ${late} bpftrace events came after netlink had moved on (their attribution may be incomplete)`,
+      );
     this.pipeline.close();
     this.resolveDone();
   }

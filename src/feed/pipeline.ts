@@ -12,7 +12,6 @@ import { createRecorder, RECORDING_SOURCE, type Recorder, type RecordingFailure 
 import type { FeedStats, RecordControls } from './feed.js';
 import { Merge, type MergeStats } from './merge.js';
 
-
 export interface PipelineOptions {
   /** Correlate raw events into changes (live, import); a recording already holds its changes (replay). */
   correlate: boolean;
@@ -145,7 +144,9 @@ export class Pipeline {
     const p = this;
     return {
       start: async (path: string) =>
-        p.writeTo(createRecorder(path, { ...p.header, createdAt: new Date().toISOString(), snapshot: p.snapshotNow() }, { onError: (f) => p.recordingFailed(f) })),
+        p.writeTo(
+          createRecorder(path, { ...p.header, createdAt: new Date().toISOString(), snapshot: p.snapshotNow() }, { onError: (f) => p.recordingFailed(f) }),
+        ),
       stop: async () => {
         p.writer?.close();
         p.writer = null;

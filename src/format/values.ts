@@ -17,6 +17,8 @@ export function clockText(tsUs: number, utc = false): string {
 /** µs since the epoch -> `YYYY-MM-DD HH:MM:SS.uuuuuu`, local time or UTC. */
 export function fullTime(tsUs: number, utc = false): string {
   const d = new Date(Math.floor(tsUs / 1000));
-  const date = utc ? `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}` : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  const date = utc
+    ? `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`
+    : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
   return `${date} ${clockText(tsUs, utc).slice(0, 8)}.${pad(Math.floor(tsUs % 1_000_000), 6)}`;
 }

@@ -112,7 +112,14 @@ export function decodePrintf(data: string, ctx: DecodeContext): Decoded {
     if (v === undefined) return { kind: 'error', message: `${tag}: field ${f.name} ${JSON.stringify(values[i]!.slice(0, 40))} is not ${f.type}` };
     fields[f.name] = v;
   }
-  const stack = nl < 0 ? [] : data.slice(nl + 1).split('\n').map((s) => s.trim()).filter((s) => s && !BPF_FRAME.test(s));
+  const stack =
+    nl < 0
+      ? []
+      : data
+          .slice(nl + 1)
+          .split('\n')
+          .map((s) => s.trim())
+          .filter((s) => s && !BPF_FRAME.test(s));
   const { nsecs, pid, tid, comm, ppid, pcomm, cgroup, netns, ...own } = fields;
   const ret = tag.endsWith(RET_SUFFIX);
   const event: ProbeEvent = {

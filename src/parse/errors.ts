@@ -19,6 +19,5 @@ export function parseError(error: string, line: number, input?: string): ParseEr
 
 /** Tells a parser's error value from its result. */
 export function isParseError(x: unknown): x is ParseError {
-  return typeof x === 'object' && x !== null && typeof (x as { error?: unknown }).error === 'string'
-    && typeof (x as { line?: unknown }).line === 'number';
+  return typeof x === 'object' && x !== null && typeof (x as { error?: unknown }).error === 'string' && typeof (x as { line?: unknown }).line === 'number';
 }

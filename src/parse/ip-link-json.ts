@@ -4,7 +4,6 @@ import type { HwAddr, LinkState } from '../events.js';
 import { type ParseError, parseError } from './errors.js';
 import { normalizeHwAddr } from '../format/hwaddr.js';
 
-
 /** One element of the array ip prints; unknown keys pass (they vary by kernel, driver and iproute2 release). */
 const IpLinkEntry = z.looseObject({
   ifindex: z.number().int().positive(),
@@ -16,14 +15,19 @@ const IpLinkEntry = z.looseObject({
   address: z.string().optional(),
   permaddr: z.string().optional(),
   promiscuity: z.number().int().nonnegative().optional(),
-  linkinfo: z.looseObject({
-    info_kind: z.string().optional(),
-    info_slave_kind: z.string().optional(),
-    info_data: z.looseObject({ mode: z.unknown().optional() }).optional(),
-  }).optional(),
+  linkinfo: z
+    .looseObject({
+      info_kind: z.string().optional(),
+      info_slave_kind: z.string().optional(),
+      info_data: z.looseObject({ mode: z.unknown().optional() }).optional(),
+    })
+    .optional(),
 });
 
-export interface IpLinkJsonResult { links: LinkState[]; errors: ParseError[] }
+export interface IpLinkJsonResult {
+  links: LinkState[];
+  errors: ParseError[];
+}
 
 /**
  * Turns `ip -d -j link show` output (text or already-parsed JSON) into LinkState[]. Never throws:
@@ -77,7 +81,10 @@ function hexAddr(text: string | undefined): HwAddr | undefined {
 }
 
 function describe(err: z.ZodError): string {
-  return err.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(entry)'}: ${i.message}`).join('; ');
+  return err.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.join('.') || '(entry)'}: ${i.message}`)
+    .join('; ');
 }
 
 function safeExcerpt(item: unknown): string | undefined {

@@ -31,20 +31,99 @@ const UINT = /^\d{1,10}$/;
 const ADDR_LEN: Record<string, number> = { ether: 6, loopback: 6, infiniband: 20, ieee802: 6, fddi: 6, 'ieee802.11': 6 };
 /** Every name iproute2's ll_type_n2a prints (lib/ll_types.c, unchanged 6.1..6.19); anything else is `[N]`. */
 const LINK_TYPES = new Set([
-  'netrom', 'ether', 'eether', 'ax25', 'pronet', 'chaos', 'ieee802', 'arcnet', 'atalk', 'dlci', 'atm', 'metricom',
-  'ieee1394', 'infiniband', 'slip', 'cslip', 'slip6', 'cslip6', 'rsrvd', 'adapt', 'rose', 'x25', 'hwx25', 'can', 'ppp',
-  'hdlc', 'lapb', 'ddcmp', 'rawhdlc', 'ipip', 'tunnel6', 'frad', 'skip', 'loopback', 'ltalk', 'fddi', 'bif', 'sit',
-  'ip/ddp', 'gre', 'pimreg', 'hippi', 'ash', 'econet', 'irda', 'fcpp', 'fcal', 'fcpl', 'fcfb0', 'tr', 'ieee802.11',
-  'ieee802.11/prism', 'ieee802.11/radiotap', 'ieee802.15.4', 'ieee802.15.4/monitor', 'phonet', 'phonet_pipe', 'caif',
-  'gre6', 'netlink', '6lowpan', 'none', 'void',
+  'netrom',
+  'ether',
+  'eether',
+  'ax25',
+  'pronet',
+  'chaos',
+  'ieee802',
+  'arcnet',
+  'atalk',
+  'dlci',
+  'atm',
+  'metricom',
+  'ieee1394',
+  'infiniband',
+  'slip',
+  'cslip',
+  'slip6',
+  'cslip6',
+  'rsrvd',
+  'adapt',
+  'rose',
+  'x25',
+  'hwx25',
+  'can',
+  'ppp',
+  'hdlc',
+  'lapb',
+  'ddcmp',
+  'rawhdlc',
+  'ipip',
+  'tunnel6',
+  'frad',
+  'skip',
+  'loopback',
+  'ltalk',
+  'fddi',
+  'bif',
+  'sit',
+  'ip/ddp',
+  'gre',
+  'pimreg',
+  'hippi',
+  'ash',
+  'econet',
+  'irda',
+  'fcpp',
+  'fcal',
+  'fcpl',
+  'fcfb0',
+  'tr',
+  'ieee802.11',
+  'ieee802.11/prism',
+  'ieee802.11/radiotap',
+  'ieee802.15.4',
+  'ieee802.15.4/monitor',
+  'phonet',
+  'phonet_pipe',
+  'caif',
+  'gre6',
+  'netlink',
+  '6lowpan',
+  'none',
+  'void',
 ]);
 const NUMERIC_LINK_TYPE = /^\[\d{1,5}\]$/;
 /** Keys in the `link/...` segment that take one value. */
 const LINK_KEYS_WITH_VALUE = new Set([
-  'brd', 'peer', 'permaddr', 'link-netns', 'link-netnsid', 'new-netns', 'new-netnsid', 'new-ifindex',
-  'protodown', 'protodown_reason', 'promiscuity', 'allmulti', 'minmtu', 'maxmtu', 'addrgenmode',
-  'numtxqueues', 'numrxqueues', 'gso_max_size', 'gso_max_segs', 'tso_max_size', 'tso_max_segs',
-  'gro_max_size', 'gso_ipv4_max_size', 'gro_ipv4_max_size', 'parentbus', 'parentdev',
+  'brd',
+  'peer',
+  'permaddr',
+  'link-netns',
+  'link-netnsid',
+  'new-netns',
+  'new-netnsid',
+  'new-ifindex',
+  'protodown',
+  'protodown_reason',
+  'promiscuity',
+  'allmulti',
+  'minmtu',
+  'maxmtu',
+  'addrgenmode',
+  'numtxqueues',
+  'numrxqueues',
+  'gso_max_size',
+  'gso_max_segs',
+  'tso_max_size',
+  'tso_max_segs',
+  'gro_max_size',
+  'gso_ipv4_max_size',
+  'gro_ipv4_max_size',
+  'parentbus',
+  'parentdev',
 ]);
 
 /**
@@ -140,11 +219,20 @@ function splitName(text: string): { ifname: string; peer?: string } {
   return { ifname: text.slice(0, at), peer: text.slice(at + 1) };
 }
 
-interface Header { mtu?: number; master?: string; state?: string; event?: string; hasGroup: boolean }
+interface Header {
+  mtu?: number;
+  master?: string;
+  state?: string;
+  event?: string;
+  hasGroup: boolean;
+}
 
 /** Reads `mtu 1500 qdisc noop master br0 state DOWN mode DEFAULT group default qlen 1000 event FEATURE CHANGE`. */
 function readHeader(seg: string): Header | string {
-  const tokens = seg.trim().split(/\s+/).filter((t) => t !== '');
+  const tokens = seg
+    .trim()
+    .split(/\s+/)
+    .filter((t) => t !== '');
   const h: Header = { hasGroup: false };
   for (let i = 0; i < tokens.length; i++) {
     const key = tokens[i];
@@ -152,30 +240,51 @@ function readHeader(seg: string): Header | string {
     switch (key) {
       case 'mtu':
         if (value === undefined || !UINT.test(value)) return `bad mtu ${value ?? '(missing)'}`;
-        h.mtu = Number(value); i++; break;
+        h.mtu = Number(value);
+        i++;
+        break;
       case 'master':
         if (value === undefined) return 'master without a name';
-        h.master = value; i++; break;
+        h.master = value;
+        i++;
+        break;
       case 'state':
         if (value === undefined) return 'state without a value';
-        h.state = value; i++; break;
+        h.state = value;
+        i++;
+        break;
       case 'group':
         if (value === undefined) return 'group without a value';
-        h.hasGroup = true; i++; break;
-      case 'qdisc': case 'mode': case 'qlen':
-        i++; break;
+        h.hasGroup = true;
+        i++;
+        break;
+      case 'qdisc':
+      case 'mode':
+      case 'qlen':
+        i++;
+        break;
       case 'event': {
         const ev = tokens.slice(i + 1).join(' ');
         if (ev === '') return 'event without a name';
-        h.event = ev; i = tokens.length; break;
+        h.event = ev;
+        i = tokens.length;
+        break;
       }
-      default: break; // xdp and future attributes: not ours
+      default:
+        break; // xdp and future attributes: not ours
     }
   }
   return h;
 }
 
-interface LinkSeg { linkType: string; addr?: HwAddr; permAddr?: HwAddr; promiscuity?: number; newNetns?: string; newIfindex?: number }
+interface LinkSeg {
+  linkType: string;
+  addr?: HwAddr;
+  permAddr?: HwAddr;
+  promiscuity?: number;
+  newNetns?: string;
+  newIfindex?: number;
+}
 
 /** Reads `link/ether 32:34:71:a6:f6:09 brd ff:ff:ff:ff:ff:ff permaddr ... promiscuity 0 ...`. */
 function readLinkSegment(seg: string): LinkSeg | string {

@@ -5,7 +5,12 @@ import { normalizeHwAddr } from '../format/hwaddr.js';
 import { type ParseError, parseError } from './errors.js';
 
 /** One line of the sysfs listing: `<ifname> <addr_assign_type> <address> [<ifindex>]` (the lab's format + ifindex). */
-export interface AssignTypeRow { ifname: string; addrAssignType?: number; address?: string; ifindex?: number }
+export interface AssignTypeRow {
+  ifname: string;
+  addrAssignType?: number;
+  address?: string;
+  ifindex?: number;
+}
 
 /** Reads the sysfs listing (also the lab's `addr_assign_type-*.txt`). Never throws. */
 export function parseAssignTypes(text: string): { rows: AssignTypeRow[]; errors: ParseError[] } {

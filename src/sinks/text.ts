@@ -43,7 +43,9 @@ function note(n: Note, o: TextSinkOptions): string | null {
 
 function probe(p: ProbeEvent, o: TextSinkOptions): string | null {
   if (!o.raw) return null;
-  const fields = Object.entries(p.fields).map(([k, v]) => `${d(k)}=${d(String(v))}`).join(' ');
+  const fields = Object.entries(p.fields)
+    .map(([k, v]) => `${d(k)}=${d(String(v))}`)
+    .join(' ');
   return `${clockText(p.ts, o.utc)}  . ${d(p.probe)}${p.phase === 'return' ? ' (return)' : ''} ${d(p.comm)}[${p.pid}] ${fields}`;
 }
 
@@ -59,7 +61,10 @@ export function formatEvent(ev: TraceEvent, o: TextSinkOptions = {}): string | n
 }
 
 export function formatSummary(s: Summary): string {
-  const kinds = Object.entries(s.changes).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+  const kinds =
+    Object.entries(s.changes)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ') || 'none';
   const lines = [
     `-- ${s.total} change${s.total === 1 ? '' : 's'} (${kinds}) in ${(s.durationMs / 1000).toFixed(1)} s, backend ${s.backend}`,
     s.lost ? `-- !!! ${s.lost} events LOST: changes may be missing` : '-- lost events: 0',

@@ -86,9 +86,19 @@ export class BpftraceSource {
       if (this.stopping) return null;
       return `bpftrace exited (${r.exitCode ?? r.signal}): ${explainFailure(this.stderrLines.join('\n'))}`;
     });
-    void this.exited.then((why) => rejectReady(new IfblameError(why ?? 'bpftrace stopped before its probes were attached', 'run `ifblame doctor`; `ifblame script` prints the program', EXIT.tracing)));
+    void this.exited.then((why) =>
+      rejectReady(
+        new IfblameError(why ?? 'bpftrace stopped before its probes were attached', 'run `ifblame doctor`; `ifblame script` prints the program', EXIT.tracing),
+      ),
+    );
     const timeout = this.opts.readyTimeoutMs ?? 120_000;
-    const timer = setTimeout(() => rejectReady(new IfblameError(`bpftrace did not attach its probes within ${timeout / 1000} s`, 'a slow machine may need IFBLAME_READY_TIMEOUT=300', EXIT.tracing)), timeout);
+    const timer = setTimeout(
+      () =>
+        rejectReady(
+          new IfblameError(`bpftrace did not attach its probes within ${timeout / 1000} s`, 'a slow machine may need IFBLAME_READY_TIMEOUT=300', EXIT.tracing),
+        ),
+      timeout,
+    );
     try {
       await ready;
     } catch (e) {
@@ -128,4 +138,3 @@ export class BpftraceSource {
     this.dir = null;
   }
 }
-

@@ -43,8 +43,17 @@ export interface IpMonitorSourceOptions {
  * dump, during which notifications would be skipped, is over); `subscribed`: socket bound but recvmsg not
  * observable (/proc/PID/syscall unreadable), plus a short delay; `timeout`: neither seen in time; `exited`: ip died first.
  */
-export interface Readiness { how: 'listening' | 'subscribed' | 'timeout' | 'exited'; ms: number; pid?: number }
-export interface IpMonitorStats { lines: number; events: number; badLines: number; overruns: number }
+export interface Readiness {
+  how: 'listening' | 'subscribed' | 'timeout' | 'exited';
+  ms: number;
+  pid?: number;
+}
+export interface IpMonitorStats {
+  lines: number;
+  events: number;
+  badLines: number;
+  overruns: number;
+}
 export interface IpMonitorExit {
   /** True when stop() (or the abort signal) ended it; false means ip died on its own. */
   stopped: boolean;
@@ -85,7 +94,14 @@ export function ipMonitorArgv(opts: Pick<IpMonitorSourceOptions, 'wrap' | 'netns
   return [
     ...(opts.wrap ?? []),
     ...(opts.netns ? [ip, 'netns', 'exec', opts.netns] : []),
-    ip, ...(opts.details === false ? [] : ['-d']), '-ts', '-o', '-rcvbuf', String(RCVBUF), 'monitor', 'link',
+    ip,
+    ...(opts.details === false ? [] : ['-d']),
+    '-ts',
+    '-o',
+    '-rcvbuf',
+    String(RCVBUF),
+    'monitor',
+    'link',
   ];
 }
 
@@ -97,8 +113,14 @@ export function startIpMonitor(opts: IpMonitorSourceOptions = {}): IpMonitorSour
   const utcOffset: UtcOffset = opts.utcOffset ?? 0;
   const stopTimeoutMs = opts.stopTimeoutMs ?? 2000;
   const child = execa(file, args, {
-    buffer: false, reject: false, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe',
-    cleanup: true, detached: false, forceKillAfterDelay: stopTimeoutMs,
+    buffer: false,
+    reject: false,
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    cleanup: true,
+    detached: false,
+    forceKillAfterDelay: stopTimeoutMs,
     env: forceUtc ? { TZ: 'UTC' } : {},
   });
 
@@ -146,10 +168,13 @@ export function startIpMonitor(opts: IpMonitorSourceOptions = {}): IpMonitorSour
   });
 
   const exited = done.then((): Readiness => ({ how: 'exited', ms: Date.now() - started }));
-  const ready = child.pid === undefined
-    ? exited
-    : Promise.race([waitListening(child.pid, opts.readyTimeoutMs ?? 3000, () => stopping), exited])
-      .then((r): Readiness => ({ ...r, ms: Date.now() - started }));
+  const ready =
+    child.pid === undefined
+      ? exited
+      : Promise.race([waitListening(child.pid, opts.readyTimeoutMs ?? 3000, () => stopping), exited]).then((r): Readiness => ({
+          ...r,
+          ms: Date.now() - started,
+        }));
 
   let stopPromise: Promise<IpMonitorExit> | undefined;
   const stop = (): Promise<IpMonitorExit> => {
@@ -159,7 +184,9 @@ export function startIpMonitor(opts: IpMonitorSourceOptions = {}): IpMonitorSour
         const kids = await descendants(child.pid);
         child.kill('SIGTERM');
         for (const pid of kids) killQuietly(pid, 'SIGTERM');
-        const timer = setTimeout(() => { for (const pid of kids) killQuietly(pid, 'SIGKILL'); }, stopTimeoutMs);
+        const timer = setTimeout(() => {
+          for (const pid of kids) killQuietly(pid, 'SIGKILL');
+        }, stopTimeoutMs);
         const exit = await done;
         if (!(await waitGone(kids, stopTimeoutMs))) {
           for (const pid of kids) killQuietly(pid, 'SIGKILL');
@@ -216,8 +243,12 @@ class EventQueue<T> {
     else this.items.push(item);
   }
 
-  end(): void { this.close({}); }
-  fail(error: Error): void { this.close({ error }); }
+  end(): void {
+    this.close({});
+  }
+  fail(error: Error): void {
+    this.close({ error });
+  }
 
   private close(c: { error?: Error }): void {
     if (this.closed) return;
@@ -243,7 +274,9 @@ class EventQueue<T> {
           }
           return Promise.resolve({ value: undefined, done: true });
         }
-        return new Promise((resolve, reject) => { this.waiters.push({ resolve, reject }); });
+        return new Promise((resolve, reject) => {
+          this.waiters.push({ resolve, reject });
+        });
       },
       return: () => {
         this.items = [];
@@ -275,7 +308,10 @@ async function waitListening(rootPid: number, timeoutMs: number, cancelled: () =
     let bestPid: number | undefined;
     for (const pid of pids) {
       const s = await probeListening(pid);
-      if (s === 'listening' || (s === 'subscribed' && best === undefined)) { best = s; bestPid = pid; }
+      if (s === 'listening' || (s === 'subscribed' && best === undefined)) {
+        best = s;
+        bestPid = pid;
+      }
       if (s === 'listening') break;
     }
     if (best === 'listening') {
@@ -338,7 +374,10 @@ async function descendants(pid: number): Promise<number[]> {
     for (const tid of tids) {
       const text = await readFile(`/proc/${p}/task/${tid}/children`, 'utf8').catch(() => '');
       for (const c of text.split(/\s+/)) {
-        if (/^\d+$/.test(c)) { out.push(Number(c)); todo.push(Number(c)); }
+        if (/^\d+$/.test(c)) {
+          out.push(Number(c));
+          todo.push(Number(c));
+        }
       }
     }
   }

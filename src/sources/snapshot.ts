@@ -55,7 +55,11 @@ export async function takeSnapshot(opts: SnapshotOptions = {}): Promise<Snapshot
   return { takenAt, links: mergeAssignTypes(links, rows.rows), errors };
 }
 
-interface RunResult { failed: boolean; stdout: string; reason: string }
+interface RunResult {
+  failed: boolean;
+  stdout: string;
+  reason: string;
+}
 
 async function run(argv: string[], timeout: number): Promise<RunResult> {
   const [file = 'ip', ...args] = argv;
@@ -74,7 +78,9 @@ export async function listNetns(opts: Pick<SnapshotOptions, 'ip' | 'timeoutMs'> 
   try {
     const list = JSON.parse(r.stdout) as unknown;
     if (!Array.isArray(list)) return [];
-    return list.map((e) => (e && typeof e === 'object' ? (e as { name?: unknown }).name : undefined)).filter((n): n is string => typeof n === 'string' && n !== '');
+    return list
+      .map((e) => (e && typeof e === 'object' ? (e as { name?: unknown }).name : undefined))
+      .filter((n): n is string => typeof n === 'string' && n !== '');
   } catch {
     throw new Error(`ip -j netns list printed something that is not JSON: ${r.stdout.slice(0, 80)}`);
   }

@@ -23,8 +23,12 @@ export function parseIsoLocal(text: string): LocalDateTime | null {
   if (!m) return null;
   const [, y, mo, d, h, mi, s, frac] = m;
   const t: LocalDateTime = {
-    year: Number(y), month: Number(mo), day: Number(d),
-    hour: Number(h), minute: Number(mi), second: Number(s),
+    year: Number(y),
+    month: Number(mo),
+    day: Number(d),
+    hour: Number(h),
+    minute: Number(mi),
+    second: Number(s),
     micro: frac === undefined ? 0 : Number(frac.padEnd(6, '0').slice(0, 6)),
   };
   return isValidLocal(t) ? t : null;
@@ -34,7 +38,7 @@ export function parseIsoLocal(text: string): LocalDateTime | null {
 export function isValidLocal(t: LocalDateTime): boolean {
   if (t.month < 1 || t.month > 12 || t.day < 1) return false;
   if (t.hour > 23 || t.minute > 59 || t.second > 60 || t.micro < 0 || t.micro > 999_999) return false;
-  const dim = t.month === 2 ? (isLeap(t.year) ? 29 : 28) : DAYS_IN_MONTH[t.month - 1] ?? 31;
+  const dim = t.month === 2 ? (isLeap(t.year) ? 29 : 28) : (DAYS_IN_MONTH[t.month - 1] ?? 31);
   return t.day <= dim;
 }
 

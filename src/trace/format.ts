@@ -78,7 +78,8 @@ export function parseEventLine(text: string): EventLineResult {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return { ok: false, message: `not an event object: ${excerpt(text)}` };
   const type = (json as { type?: unknown }).type;
   if (typeof type !== 'string' || !Object.hasOwn(SCHEMAS, type)) {
-    if ((json as { format?: unknown }).format === FORMAT_NAME) return { ok: false, message: 'a second trace header in the middle of the file (two traces concatenated?)' };
+    if ((json as { format?: unknown }).format === FORMAT_NAME)
+      return { ok: false, message: 'a second trace header in the middle of the file (two traces concatenated?)' };
     return { ok: false, message: type === undefined ? 'event without a "type"' : `unknown event type ${excerpt(String(type), 30)}` };
   }
   const r = SCHEMAS[type as keyof typeof SCHEMAS].safeParse(json);
@@ -91,12 +92,21 @@ function whatIsIt(text: string, json: unknown): { problem: string; hint: string 
   const importHint = 'build a trace file from raw outputs with `ifblame import --bpftrace FILE --netlink FILE -o TRACE`';
   if (json && typeof json === 'object' && !Array.isArray(json)) {
     const t = (json as { type?: unknown }).type;
-    if (t === 'attached_probes' || t === 'printf' || t === 'lost_events') return { problem: 'this is raw bpftrace output, not an ifblame trace file', hint: importHint };
-    if (typeof t === 'string' && Object.hasOwn(SCHEMAS, t)) return { problem: 'no trace header: the file starts with an event (header line lost?)', hint: 'a trace file starts with the header line ifblame writes; was the file cut at the front?' };
+    if (t === 'attached_probes' || t === 'printf' || t === 'lost_events')
+      return { problem: 'this is raw bpftrace output, not an ifblame trace file', hint: importHint };
+    if (typeof t === 'string' && Object.hasOwn(SCHEMAS, t))
+      return {
+        problem: 'no trace header: the file starts with an event (header line lost?)',
+        hint: 'a trace file starts with the header line ifblame writes; was the file cut at the front?',
+      };
   }
-  if (Array.isArray(json)) return { problem: 'this looks like `ip -j link` output, not an ifblame trace file', hint: `pass it to import as --snapshot; ${importHint}` };
+  if (Array.isArray(json))
+    return { problem: 'this looks like `ip -j link` output, not an ifblame trace file', hint: `pass it to import as --snapshot; ${importHint}` };
   if (/^\[\d{4}-\d{2}-\d{2}T[\d:.]+\]/.test(text)) return { problem: 'this is `ip -ts monitor` output, not an ifblame trace file', hint: importHint };
-  return { problem: `not an ifblame trace file (first line: ${excerpt(text, 40)})`, hint: 'record one with `ifblame capture --record FILE` or `ifblame --record FILE`, or build one with `ifblame import`' };
+  return {
+    problem: `not an ifblame trace file (first line: ${excerpt(text, 40)})`,
+    hint: 'record one with `ifblame capture --record FILE` or `ifblame --record FILE`, or build one with `ifblame import`',
+  };
 }
 
 /** Parses and validates the header line; throws TraceFileError naming file:1 and the reason. */
@@ -116,9 +126,19 @@ export function parseHeaderLine(text: string, file: string): TraceHeader {
   if (obj.version !== SCHEMA_VERSION) {
     const v = obj.version;
     if (typeof v === 'number' && Number.isInteger(v) && v > SCHEMA_VERSION) {
-      throw new TraceFileError(file, 1, `trace format version ${v} is newer than this ifblame reads (version ${SCHEMA_VERSION})`, 'replay it with a newer ifblame');
+      throw new TraceFileError(
+        file,
+        1,
+        `trace format version ${v} is newer than this ifblame reads (version ${SCHEMA_VERSION})`,
+        'replay it with a newer ifblame',
+      );
     }
-    throw new TraceFileError(file, 1, `unsupported trace format version ${excerpt(String(v), 20)} (this ifblame reads version ${SCHEMA_VERSION})`, 'the header line was written by another tool or is damaged');
+    throw new TraceFileError(
+      file,
+      1,
+      `unsupported trace format version ${excerpt(String(v), 20)} (this ifblame reads version ${SCHEMA_VERSION})`,
+      'the header line was written by another tool or is damaged',
+    );
   }
   const r = TraceHeader.safeParse(obj);
   if (!r.success) throw new TraceFileError(file, 1, `bad trace header: ${describeIssues(r.error)}`, 'the header line is damaged');

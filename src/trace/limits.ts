@@ -40,27 +40,33 @@ function kernelOverBy(s: string, max: number): number {
 
 type Check = (path: string, v: unknown) => string | null;
 
-const name = (max: number, what: string): Check => (path, v) => {
-  if (typeof v !== 'string') return null;
-  const n = kernelOverBy(v, max);
-  return n >= 0 ? `${path} is ${n} bytes, longer than ${what} allows (${max}): not from a kernel` : null;
-};
-const str = (max: number): Check => (path, v) => {
-  if (typeof v !== 'string') return null;
-  const n = overBy(v, max);
-  return n >= 0 ? `${path} is ${n} bytes, longer than the ${max}-byte limit` : null;
-};
-const list = (max: number, each?: Check): Check => (path, v) => {
-  if (!Array.isArray(v)) return null;
-  if (v.length > max) return `${path} has ${v.length} entries, more than the ${max} limit`;
-  if (each) {
-    for (let i = 0; i < v.length; i++) {
-      const r = each('', v[i]);
-      if (r) return each(`${path}[${i}]`, v[i]);
+const name =
+  (max: number, what: string): Check =>
+  (path, v) => {
+    if (typeof v !== 'string') return null;
+    const n = kernelOverBy(v, max);
+    return n >= 0 ? `${path} is ${n} bytes, longer than ${what} allows (${max}): not from a kernel` : null;
+  };
+const str =
+  (max: number): Check =>
+  (path, v) => {
+    if (typeof v !== 'string') return null;
+    const n = overBy(v, max);
+    return n >= 0 ? `${path} is ${n} bytes, longer than the ${max}-byte limit` : null;
+  };
+const list =
+  (max: number, each?: Check): Check =>
+  (path, v) => {
+    if (!Array.isArray(v)) return null;
+    if (v.length > max) return `${path} has ${v.length} entries, more than the ${max} limit`;
+    if (each) {
+      for (let i = 0; i < v.length; i++) {
+        const r = each('', v[i]);
+        if (r) return each(`${path}[${i}]`, v[i]);
+      }
     }
-  }
-  return null;
-};
+    return null;
+  };
 
 const IFNAME = name(MAX_IFNAME_BYTES, 'IFNAMSIZ');
 const COMM = name(MAX_COMM_BYTES, 'TASK_COMM_LEN');
@@ -69,14 +75,32 @@ const CHAIN_ENTRY: Check = (p, v) => (v && typeof v === 'object' ? COMM(`${p}.co
 
 /** Fields with a kernel limit, by event type; every other string is held to MAX_STRING_BYTES. */
 const NAMED: Record<TraceEvent['type'], [string, Check][]> = {
-  probe: [['comm', COMM], ['pcomm', COMM], ['kstack', list(MAX_LIST_ITEMS, STR)]],
-  link: [['ifname', IFNAME], ['master', IFNAME], ['flags', list(MAX_LIST_ITEMS, STR)]],
-  change: [['iface', IFNAME], ['refs', list(MAX_REFS)]],
+  probe: [
+    ['comm', COMM],
+    ['pcomm', COMM],
+    ['kstack', list(MAX_LIST_ITEMS, STR)],
+  ],
+  link: [
+    ['ifname', IFNAME],
+    ['master', IFNAME],
+    ['flags', list(MAX_LIST_ITEMS, STR)],
+  ],
+  change: [
+    ['iface', IFNAME],
+    ['refs', list(MAX_REFS)],
+  ],
   lost: [],
   note: [],
 };
-const ACTOR: [string, Check][] = [['comm', COMM], ['pcomm', COMM], ['chain', list(MAX_LIST_ITEMS, CHAIN_ENTRY)]];
-const VIA: [string, Check][] = [['kstack', list(MAX_LIST_ITEMS, STR)], ['path', list(MAX_LIST_ITEMS, STR)]];
+const ACTOR: [string, Check][] = [
+  ['comm', COMM],
+  ['pcomm', COMM],
+  ['chain', list(MAX_LIST_ITEMS, CHAIN_ENTRY)],
+];
+const VIA: [string, Check][] = [
+  ['kstack', list(MAX_LIST_ITEMS, STR)],
+  ['path', list(MAX_LIST_ITEMS, STR)],
+];
 const MAX_KEY_BYTES = 64;
 
 /**
@@ -104,7 +128,8 @@ function longString(v: unknown, max: number, depth = 0): (string | number)[] | n
 function anyString(v: unknown, max: number): string | null {
   const at = longString(v, max);
   if (!at) return null;
-  if (at.at(-1) === '(key)') return `${pathText(at.slice(0, -2))} has a key of ${byteLength(String(at.at(-2)))} bytes, longer than the ${MAX_KEY_BYTES}-byte limit`;
+  if (at.at(-1) === '(key)')
+    return `${pathText(at.slice(0, -2))} has a key of ${byteLength(String(at.at(-2)))} bytes, longer than the ${MAX_KEY_BYTES}-byte limit`;
   let x: unknown = v;
   for (const k of at) x = (x as Record<string | number, unknown>)[k];
   return `${pathText(at)} is ${byteLength(x as string)} bytes, longer than the ${max}-byte limit`;
@@ -182,7 +207,10 @@ export function boundHeader(h: TraceHeader): { header: TraceHeader; warnings: st
     ...(h.tool !== undefined ? { tool: cut('tool', h.tool, 256) } : {}),
     probes: {
       used: h.probes.used.map((p, i) => cut(`probes.used[${i}]`, p, 256)),
-      dropped: h.probes.dropped.map((d, i) => ({ probe: cut(`probes.dropped[${i}].probe`, d.probe, 256), reason: cut(`probes.dropped[${i}].reason`, d.reason, MAX_HEADER_STRING_BYTES) })),
+      dropped: h.probes.dropped.map((d, i) => ({
+        probe: cut(`probes.dropped[${i}].probe`, d.probe, 256),
+        reason: cut(`probes.dropped[${i}].reason`, d.reason, MAX_HEADER_STRING_BYTES),
+      })),
     },
     filters: {
       iface: h.filters.iface.map((f, i) => cut(`filters.iface[${i}]`, f, MAX_IFNAME_BYTES, `IFNAMSIZ (${MAX_IFNAME_BYTES})`)),
@@ -195,7 +223,8 @@ export function boundHeader(h: TraceHeader): { header: TraceHeader; warnings: st
       // Whatever else a snapshot entry holds (kind, flags...) is small in a real one: bound it the same way.
       for (const [k, v] of Object.entries(o)) {
         if (typeof v === 'string' && k !== 'ifname' && k !== 'master') (o as Record<string, unknown>)[k] = cut(`snapshot[${i}].${k}`, v, 256);
-        if (Array.isArray(v)) (o as Record<string, unknown>)[k] = v.slice(0, MAX_LIST_ITEMS).map((x) => (typeof x === 'string' ? cut(`snapshot[${i}].${k}`, x, 256) : x));
+        if (Array.isArray(v))
+          (o as Record<string, unknown>)[k] = v.slice(0, MAX_LIST_ITEMS).map((x) => (typeof x === 'string' ? cut(`snapshot[${i}].${k}`, x, 256) : x));
       }
       return o;
     }),

@@ -52,9 +52,13 @@ export function strictError(p: TraceProblem): TraceFileError {
 export function ioReason(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   switch (err?.code) {
-    case 'ENOENT': return 'no such file';
-    case 'EACCES': return 'permission denied';
-    case 'EISDIR': return 'is a directory, not a trace file';
-    default: return err?.message ?? String(e);
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory, not a trace file';
+    default:
+      return err?.message ?? String(e);
   }
 }

@@ -99,7 +99,11 @@ export class TraceReader {
     this.size = size;
     this.opts = { maxLineBytes: DEFAULT_MAX_LINE_BYTES, reorderToleranceUs: DEFAULT_REORDER_TOLERANCE_US, ...opts };
     this.chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
-    this.splitter = new LineSplitter(this.opts.maxLineBytes, (b, s, e, no, t) => this.onLine(b, s, e, no, t), (no, bytes, t) => this.onOverlong(no, bytes, t));
+    this.splitter = new LineSplitter(
+      this.opts.maxLineBytes,
+      (b, s, e, no, t) => this.onLine(b, s, e, no, t),
+      (no, bytes, t) => this.onOverlong(no, bytes, t),
+    );
   }
 
   /** Opens the source and reads its header; throws TraceFileError (or IfblameError for I/O) when there is no usable header. */
@@ -219,7 +223,11 @@ export class TraceReader {
       this.headerSeen = true;
       throw new TraceFileError(this.file, 1, `first line is ${bytes} bytes, longer than the ${mib(this.opts.maxLineBytes)} limit: not a trace header`);
     }
-    this.problem(no, 'error', `line is ${bytes} bytes, longer than the ${mib(this.opts.maxLineBytes)} limit: skipped${terminated ? '' : ' (and the file ends inside it)'}`);
+    this.problem(
+      no,
+      'error',
+      `line is ${bytes} bytes, longer than the ${mib(this.opts.maxLineBytes)} limit: skipped${terminated ? '' : ' (and the file ends inside it)'}`,
+    );
   }
 
   private onLine(buf: Buffer, start: number, end: number, no: number, terminated: boolean): void {

@@ -120,7 +120,12 @@ export function prepareInput(inDir: string, programs: Generated[], scenarios: re
   for (const p of ok) writeFileSync(join(inDir, 'programs', `${p.backend}.bt`), p.program!);
   writeFileSync(join(inDir, 'SCENARIOS'), scenarios.join(' ') + '\n');
   writeFileSync(join(inDir, 'BACKENDS'), ok.map((p) => p.backend).join(' ') + '\n');
-  writeFileSync(join(inDir, 'ENV'), Object.entries(env).map(([k, v]) => `${k}=${v}\n`).join(''));
+  writeFileSync(
+    join(inDir, 'ENV'),
+    Object.entries(env)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join(''),
+  );
 }
 
 /** boot.sh: one boot, every scenario.  Resolves with qemu's exit code and the wall time. */
@@ -150,7 +155,11 @@ export function wallUs(text: string): number {
  * converted with the `#clock` line, falls in the window; other messages (lost_events...) go with the
  * event before them.  ipmon.txt: lines whose `[timestamp]` falls in the window.
  */
-export function splitSession(outDir: string, scenario: string, backends: readonly string[]): { window: { start: number; end: number }; counts: Record<string, number> } {
+export function splitSession(
+  outDir: string,
+  scenario: string,
+  backends: readonly string[],
+): { window: { start: number; end: number }; counts: Record<string, number> } {
   const scen = join(outDir, scenario);
   const w = /start=(\d+) end=(\d+)/.exec(readFileSync(join(scen, 'window.txt'), 'utf8'));
   if (!w) throw new Error(`${scenario}: no window.txt`);
@@ -267,7 +276,9 @@ export interface TraceFile {
 }
 
 export function readTrace(path: string): TraceFile {
-  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim());
+  const lines = readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim());
   let bad = 0;
   const parsed = lines.map((l) => {
     try {
@@ -288,7 +299,18 @@ export function readTrace(path: string): TraceFile {
  */
 export async function importScenario(scenDir: string, backend: KBackend, tracePath: string, programPath?: string): Promise<RunResult> {
   const b = join(scenDir, backend);
-  const args = [CLI, 'import', '--bpftrace', join(b, 'bt.json'), '--netlink', join(scenDir, 'ipmon.txt'), '--snapshot', join(scenDir, 'snapshot.json'), '-o', tracePath];
+  const args = [
+    CLI,
+    'import',
+    '--bpftrace',
+    join(b, 'bt.json'),
+    '--netlink',
+    join(scenDir, 'ipmon.txt'),
+    '--snapshot',
+    join(scenDir, 'snapshot.json'),
+    '-o',
+    tracePath,
+  ];
   args.push('--backend', backend, '--aat', join(scenDir, 'aat.txt'));
   args.push('--kernel', readFileSync(join(scenDir, 'kernel.txt'), 'utf8').trim(), '--host', readFileSync(join(scenDir, 'hostname.txt'), 'utf8').trim());
   if (programPath && existsSync(programPath)) args.push('--program', programPath);

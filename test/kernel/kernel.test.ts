@@ -75,7 +75,11 @@ before(
         assert.ok(existsSync(join(runDir, 'out')), `IFBLAME_KERNEL_RUN: no ${runDir}/out`);
         ctx = { runDir, outDir: join(runDir, 'out'), traceDir: join(runDir, 'traces'), generated: [], timings: [] };
         const g = join(runDir, 'in', 'programs');
-        ctx.generated = backends.map((b) => (existsSync(join(g, `${b}.bt`)) ? { backend: b, ok: true, program: readFileSync(join(g, `${b}.bt`), 'utf8') } : { backend: b, ok: false, error: 'not in the reused run' }));
+        ctx.generated = backends.map((b) =>
+          existsSync(join(g, `${b}.bt`))
+            ? { backend: b, ok: true, program: readFileSync(join(g, `${b}.bt`), 'utf8') }
+            : { backend: b, ok: false, error: 'not in the reused run' },
+        );
         log(`reusing ${runDir}`);
       } else {
         assert.equal(process.getuid?.(), 0, 'the kernel tests need root (debootstrap, chroot); set IFBLAME_KERNEL_SKIP=1 to skip');
@@ -107,7 +111,11 @@ before(
         if (existsSync(t)) log(`${s}: ${readFileSync(t, 'utf8').trim().replace(/\n/g, '; ')}`);
         if (existsSync(join(ctx.outDir, s, 'window.txt'))) {
           const { counts } = splitSession(ctx.outDir, s, backends);
-          log(`${s}: lines in window: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+          log(
+            `${s}: lines in window: ${Object.entries(counts)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')}`,
+          );
         }
       }
       if (process.env.IFBLAME_KERNEL_SAVE_RAW) {

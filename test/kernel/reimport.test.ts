@@ -11,7 +11,11 @@ import { BACKENDS, KERNEL_DIR, importScenario, readSteps, readTrace, type KBacke
 import { STORIES, type StoryBackend } from './stories.js';
 
 const ROOT = join(KERNEL_DIR, 'captures');
-const runs = existsSync(ROOT) ? readdirSync(ROOT).filter((d) => statSync(join(ROOT, d)).isDirectory()).sort() : [];
+const runs = existsSync(ROOT)
+  ? readdirSync(ROOT)
+      .filter((d) => statSync(join(ROOT, d)).isDirectory())
+      .sort()
+  : [];
 const tmp = mkdtempSync(join(tmpdir(), 'ifblame-reimport-'));
 
 test('real-kernel raw captures are present', () => {

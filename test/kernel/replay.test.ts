@@ -10,12 +10,18 @@ import { CLI, REPO, readTrace, run } from './harness.js';
 import { STORIES, type StoryBackend } from './stories.js';
 
 const DIR = resolve(REPO, process.env.IFBLAME_KERNEL_RECORDINGS ?? 'recordings');
-const files = existsSync(DIR) ? readdirSync(DIR).filter((f) => /^kernel-.+-(kprobe|kfunc|syscalls)\.ndjson$/.test(f)).sort() : [];
+const files = existsSync(DIR)
+  ? readdirSync(DIR)
+      .filter((f) => /^kernel-.+-(kprobe|kfunc|syscalls)\.ndjson$/.test(f))
+      .sort()
+  : [];
 
 const BACKENDS: StoryBackend[] = ['kprobe', 'kfunc', 'syscalls'];
 
 test('real-kernel recordings are present: one per scenario and backend, none missing', () => {
-  const expected = Object.keys(STORIES).flatMap((s) => BACKENDS.map((b) => `kernel-${s}-${b}.ndjson`)).sort();
+  const expected = Object.keys(STORIES)
+    .flatMap((s) => BACKENDS.map((b) => `kernel-${s}-${b}.ndjson`))
+    .sort();
   const missing = expected.filter((f) => !files.includes(f));
   assert.deepEqual(missing, [], `missing in ${DIR}: make them with IFBLAME_KERNEL_RECORD=recordings npm run test:kernel`);
 });
@@ -35,9 +41,16 @@ for (const f of files) {
   test(`recording ${f}: ifblame replay gives back the recorded changes`, async () => {
     const r = await run(process.execPath, [CLI, 'replay', join(DIR, f), '--format', 'ndjson'], { timeoutMs: 60_000 });
     assert.equal(r.code, 0, r.stderr);
-    const replayed = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string });
+    const replayed = r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { type: string });
     const recorded = readTrace(join(DIR, f)).events.filter((e) => e.type === 'change');
-    const key = (e: Record<string, unknown>) => JSON.stringify([e.iface, e.kind, e.before, e.after, (e.actor as { comm?: string } | null)?.comm ?? null, e.evidence]);
-    assert.deepEqual(replayed.filter((e) => e.type === 'change').map((e) => key(e as Record<string, unknown>)), recorded.map(key));
+    const key = (e: Record<string, unknown>) =>
+      JSON.stringify([e.iface, e.kind, e.before, e.after, (e.actor as { comm?: string } | null)?.comm ?? null, e.evidence]);
+    assert.deepEqual(
+      replayed.filter((e) => e.type === 'change').map((e) => key(e as Record<string, unknown>)),
+      recorded.map(key),
+    );
   });
 }

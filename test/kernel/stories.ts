@@ -37,7 +37,10 @@ export function validate(input: StoryInput): ChangeT[] {
   const changes: ChangeT[] = [];
   trace.events.forEach((e, i) => {
     const r = TraceEvent.safeParse(e);
-    assert.ok(r.success, `event ${i + 2} does not validate: ${r.success ? '' : JSON.stringify(r.error.issues.slice(0, 3))}\n${JSON.stringify(e).slice(0, 400)}`);
+    assert.ok(
+      r.success,
+      `event ${i + 2} does not validate: ${r.success ? '' : JSON.stringify(r.error.issues.slice(0, 3))}\n${JSON.stringify(e).slice(0, 400)}`,
+    );
     if (r.data.type === 'change') changes.push(r.data);
   });
   // fentry stacks start with bpf_prog_…/bpf_trampoline_… frames (and a concurrent fentry program puts
@@ -48,8 +51,14 @@ export function validate(input: StoryInput): ChangeT[] {
   }
   // every interface that appears during the capture (not in the initial snapshot) has its `created` change
   const known = new Set(h.data.snapshot.map((l) => l.ifname));
-  const appeared = new Set(trace.events.filter((e) => e.type === 'link' && e.action === 'new' && e.family !== 'bridge' && !known.has(String(e.ifname))).map((e) => String(e.ifname)));
-  for (const n of appeared) assert.ok(changes.some((c) => c.iface === n && c.kind === 'created'), `${n} was created during the capture but there is no 'created' change; changes:\n${describe(changes)}`);
+  const appeared = new Set(
+    trace.events.filter((e) => e.type === 'link' && e.action === 'new' && e.family !== 'bridge' && !known.has(String(e.ifname))).map((e) => String(e.ifname)),
+  );
+  for (const n of appeared)
+    assert.ok(
+      changes.some((c) => c.iface === n && c.kind === 'created'),
+      `${n} was created during the capture but there is no 'created' change; changes:\n${describe(changes)}`,
+    );
   const lost = trace.events.filter((e) => e.type === 'lost').reduce((n, e) => n + Number(e.count ?? 0), 0);
   assert.equal(lost, 0, `${lost} events lost`);
   return changes;
@@ -145,7 +154,12 @@ export function storyBondUdev(input: StoryInput): void {
   const udevMac = mac(udev.after);
 
   // a03: enslaving duma0 (ip) overwrites duma0's MAC with the bond's
-  const [over, iO] = find(changes, "duma0's MAC overwritten with the bond's", (c) => c.iface === 'duma0' && c.kind === 'mac' && mac(c.after) === udevMac && c.before !== c.after, iU);
+  const [over, iO] = find(
+    changes,
+    "duma0's MAC overwritten with the bond's",
+    (c) => c.iface === 'duma0' && c.kind === 'mac' && mac(c.after) === udevMac && c.before !== c.after,
+    iU,
+  );
   const dumaMac = mac(over.before);
   if (observedKernel(b)) {
     actorIs(over, 'ip', 'slave MAC overwrite');
@@ -153,10 +167,19 @@ export function storyBondUdev(input: StoryInput): void {
     assert.equal(over.evidence, 'observed');
   } else notObserved(over, 'slave MAC overwrite');
   during(input, over, 'a03_enslave_ip');
-  find(changes, 'duma0 enslaved to bond0', (c) => c.iface === 'duma0' && (c.kind === 'enslave' || c.kind === 'master') && String(c.after ?? '').includes('bond0'));
+  find(
+    changes,
+    'duma0 enslaved to bond0',
+    (c) => c.iface === 'duma0' && (c.kind === 'enslave' || c.kind === 'master') && String(c.after ?? '').includes('bond0'),
+  );
 
   // a04: releasing the last slave: bond0 gets a random MAC (and duma0 its own back)
-  const [rand, iR] = find(changes, 'bond0 random MAC on release of its last slave', (c) => c.iface === 'bond0' && c.kind === 'mac' && mac(c.before) === udevMac && c.before !== c.after && mac(c.after) !== dumaMac, iO);
+  const [rand, iR] = find(
+    changes,
+    'bond0 random MAC on release of its last slave',
+    (c) => c.iface === 'bond0' && c.kind === 'mac' && mac(c.before) === udevMac && c.before !== c.after && mac(c.after) !== dumaMac,
+    iO,
+  );
   if (observedKernel(b)) {
     actorIs(rand, 'ip', 'random MAC on release');
     assert.equal(rand.evidence, 'observed');
@@ -166,7 +189,12 @@ export function storyBondUdev(input: StoryInput): void {
   during(input, back, 'a04_release');
 
   // a05: re-enslaving (sysfs write from sh): bond0 inherits duma0's MAC without dev_set_mac_address
-  const [inherit] = find(changes, "bond0 inherits duma0's MAC", (c) => c.iface === 'bond0' && c.kind === 'mac' && mac(c.after) === dumaMac && c.before !== c.after, iR);
+  const [inherit] = find(
+    changes,
+    "bond0 inherits duma0's MAC",
+    (c) => c.iface === 'bond0' && c.kind === 'mac' && mac(c.after) === dumaMac && c.before !== c.after,
+    iR,
+  );
   if (observedKernel(b)) {
     actorIs(inherit, 'sh', 'bond inherits slave MAC');
     assert.ok(mentions(inherit, 'bond_enslave'), `bond inherits slave MAC: bond_enslave in the path: ${show(inherit)}`);
@@ -199,7 +227,13 @@ export function storyBondStock(input: StoryInput): void {
   } else assert.equal(first.evidence, 'inferred', `syscalls: ${show(first)}`);
   during(input, first, 'b04_enslave');
   // dumb0 keeps its own MAC: nothing changes it from the enslavement on
-  assert.deepEqual(real(of(changes, 'dumb0', 'mac')).filter((c) => c.ts >= first.ts - 100_000 && mac(c.after) !== slaveMac).map(show), [], "dumb0's MAC is not replaced");
+  assert.deepEqual(
+    real(of(changes, 'dumb0', 'mac'))
+      .filter((c) => c.ts >= first.ts - 100_000 && mac(c.after) !== slaveMac)
+      .map(show),
+    [],
+    "dumb0's MAC is not replaced",
+  );
 }
 
 // ---------------------------------------------------------------- (c) bridge ports, tcpdump, bridge following its lowest port
@@ -220,7 +254,11 @@ export function storyBridge(input: StoryInput): void {
   during(input, port, 'c03_port_vb0');
 
   // c05: tcpdump raises vb0p's promiscuity through its packet socket, and drops it on exit
-  const [tcpUp, iT] = find(changes, 'vb0p promiscuity +1 by tcpdump', (c) => c.iface === 'vb0p' && c.kind === 'promisc' && up(c) && c.actor?.comm === 'tcpdump');
+  const [tcpUp, iT] = find(
+    changes,
+    'vb0p promiscuity +1 by tcpdump',
+    (c) => c.iface === 'vb0p' && c.kind === 'promisc' && up(c) && c.actor?.comm === 'tcpdump',
+  );
   assert.equal(tcpUp.evidence, observedKernel(b) ? 'observed' : 'requested');
   if (observedKernel(b)) assert.ok(mentions(tcpUp, 'packet') || inStack(tcpUp, /packet_setsockopt/), `packet socket path: ${show(tcpUp)}`);
   during(input, tcpUp, 'c05_tcpdump');
@@ -236,7 +274,12 @@ export function storyBridge(input: StoryInput): void {
   const stepsFor = ['c09_port_da1', 'c10_port_da2_lower', 'c11_da2_nomaster'];
   let from = -1;
   seq.forEach((want, k) => {
-    const [c, i] = find(changes, `brauto0 MAC -> ${want} (${stepsFor[k]})`, (x) => x.iface === 'brauto0' && x.kind === 'mac' && mac(x.after) === want && x.before !== x.after, from);
+    const [c, i] = find(
+      changes,
+      `brauto0 MAC -> ${want} (${stepsFor[k]})`,
+      (x) => x.iface === 'brauto0' && x.kind === 'mac' && mac(x.after) === want && x.before !== x.after,
+      from,
+    );
     from = i;
     if (observedKernel(b)) {
       actorIs(c, 'ip', `bridge follows port (${want})`);
@@ -277,7 +320,8 @@ export function storyAlb(input: StoryInput): void {
   const b = input.backend;
   // after de1 goes down: de1 and de2 swap MACs: two changes within a second, each one's after = the other's before
   const cands = real(changes.filter((c) => c.kind === 'mac' && (c.iface === 'de1' || c.iface === 'de2')));
-  const pairs = (x: ChangeT, y: ChangeT) => y.iface !== x.iface && Math.abs(y.ts - x.ts) < 1_000_000 && mac(y.after) === mac(x.before) && mac(x.after) === mac(y.before);
+  const pairs = (x: ChangeT, y: ChangeT) =>
+    y.iface !== x.iface && Math.abs(y.ts - x.ts) < 1_000_000 && mac(y.after) === mac(x.before) && mac(x.after) === mac(y.before);
   const swap = cands.find((x) => cands.some((y) => pairs(x, y)));
   assert.ok(swap, `de1/de2 swap MACs on failover; changes:\n${describe(changes)}`);
   const other = cands.find((y) => pairs(swap, y))!;

@@ -6,7 +6,7 @@ export const bondMacForeign: TraceRule = {
   scope: 'trace',
   id: 'bond-mac-foreign',
   severity: 'warning',
-  about: "a bond whose MAC belongs to none of its slaves (after enslaving settled)",
+  about: 'a bond whose MAC belongs to none of its slaves (after enslaving settled)',
   subject: (f) => f.ifaces[0] ?? '',
   find(facts, claims) {
     const out = [];

@@ -15,7 +15,7 @@ function findSetterFix(bond: string): Fix {
       `ifblame capture --record ${bond}.trace -- systemctl restart networking`,
       `ifblame explain ${bond}.trace`,
     ],
-    reference: 'bond_enslave() copies the first slave\'s MAC only while the bond\'s addr_assign_type is RANDOM',
+    reference: "bond_enslave() copies the first slave's MAC only while the bond's addr_assign_type is RANDOM",
   };
 }
 
@@ -23,7 +23,7 @@ export const bondMacSet: TraceRule = {
   scope: 'trace',
   id: 'bond-mac-set',
   severity: 'warning',
-  about: "a bond whose MAC was set explicitly (addr_assign_type 3) and belongs to none of its slaves, set before the trace could see who did it",
+  about: 'a bond whose MAC was set explicitly (addr_assign_type 3) and belongs to none of its slaves, set before the trace could see who did it',
   subject: (f) => f.ifaces[0] ?? '',
   find(facts, claims) {
     const out = [];

@@ -17,7 +17,7 @@ export const bridgeMacMoved: TraceRule = {
   scope: 'trace',
   id: 'bridge-mac-moved',
   severity: 'warning',
-  about: 'a bridge whose MAC moved with its ports (a warning), or took its first port\'s MAC (a note)',
+  about: "a bridge whose MAC moved with its ports (a warning), or took its first port's MAC (a note)",
   retitle: (f) => `${f.ifaces[0]}: bridge MAC moved with its ports (${plural(eventCount(f), 'time')})`,
   find(facts) {
     const out = [];

@@ -46,7 +46,8 @@ export const bridgedLowerNotPromisc: TraceRule = {
       if (oneNeeded && facts.table.portsOf(mid.name).some((p) => (ownPromiscuity(facts, p) ?? 0) > 0)) continue;
       const pcap = facts.pcapOutstanding.get(low.name) ?? 0;
       const ev = new EvidenceList();
-      for (const e of facts.enslaves) if ((e.change.iface === mid.name && e.change.after === br) || (e.change.iface === low.name && e.change.after === mid.name)) ev.add(e.ref);
+      for (const e of facts.enslaves)
+        if ((e.change.iface === mid.name && e.change.after === br) || (e.change.iface === low.name && e.change.after === mid.name)) ev.add(e.ref);
       for (const r of facts.promisc.get(low.name)?.items ?? []) ev.add(r);
       if (!ev.items.length) ev.add(facts.evidence.fact(`${low.name} (port of ${mid.name}, port of ${br}) has promiscuity ${low.promiscuity} ${facts.when}`));
       out.push(

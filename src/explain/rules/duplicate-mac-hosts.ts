@@ -26,8 +26,14 @@ export const duplicateMacHosts: HostsRule = {
         title: `${mac} is used on ${reps.length} hosts: ${reps.map((h) => `${h.m.iface} on ${h.host}`).join(', ')}`,
         detail:
           `The same MAC on several hosts${bonds ? ' (a bond MAC)' : ''} makes the switch move the address between ports, and traffic for all of them breaks: the shared-bond-MAC outage.` +
-          (byUdev ? ` systemd-udevd set it (MACAddressPolicy=persistent derives it from the interface name and /etc/machine-id, equal on hosts cloned from one image).` : '') +
-          (bothFinal ? '' : udevEverywhere ? ' udev gives it again each time the interface is created.' : ' Not all of them held it at the end of their traces.'),
+          (byUdev
+            ? ` systemd-udevd set it (MACAddressPolicy=persistent derives it from the interface name and /etc/machine-id, equal on hosts cloned from one image).`
+            : '') +
+          (bothFinal
+            ? ''
+            : udevEverywhere
+              ? ' udev gives it again each time the interface is created.'
+              : ' Not all of them held it at the end of their traces.'),
         hosts: reps.map((h) => h.host),
         ifaces: [...new Set(reps.map((h) => h.m.iface))],
         ...(ts !== undefined ? { ts } : {}),

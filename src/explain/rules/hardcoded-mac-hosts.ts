@@ -9,7 +9,9 @@ function hardCodedFix(byHand: boolean): Fix {
     summary:
       `give each host its own MAC: find where this one is set (ifupdown hwaddress, systemd-networkd MACAddress=, NetworkManager cloned-mac-address, a script's ip link set address) ` +
       `and remove it, so the interface keeps its own, or make it unique per host` +
-      (byHand ? '' : `; if nothing sets it, compare /etc/machine-id on the hosts: clones that share it get the same MAC from udev (rm /etc/machine-id && systemd-machine-id-setup, then reboot)`),
+      (byHand
+        ? ''
+        : `; if nothing sets it, compare /etc/machine-id on the hosts: clones that share it get the same MAC from udev (rm /etc/machine-id && systemd-machine-id-setup, then reboot)`),
     commands: [
       "grep -rn -i -E 'hwaddress|MACAddress=|cloned-mac|address' /etc/network/interfaces* /etc/systemd/network/ /etc/NetworkManager/system-connections/ 2>/dev/null",
       ...(byHand ? [] : ['cat /etc/machine-id   # on each host: must differ']),
@@ -43,7 +45,9 @@ export const hardcodedMacHosts: HostsRule = {
           `${mac} is a locally administered address (bit 0x02 of its first byte: made up by software, not burnt in by a vendor), and it was set explicitly ` +
           `on ${set.map((h) => `${h.m.iface} on ${h.host}${h.m.aat === 3 ? ' (addr_assign_type 3, SET)' : h.m.by ? ` (by ${h.m.by})` : ''}`).join(', ')}: ` +
           `a hard-coded MAC in a configuration or script copied from host to host` +
-          (byHand ? '' : ", or, if nobody configured it, systemd-udevd's MACAddressPolicy=persistent on hosts cloned with one /etc/machine-id (it derives the MAC from the interface name and the machine-id)") +
+          (byHand
+            ? ''
+            : ", or, if nobody configured it, systemd-udevd's MACAddressPolicy=persistent on hosts cloned with one /etc/machine-id (it derives the MAC from the interface name and the machine-id)") +
           `. The switch sees the address move between ports and traffic for all of them breaks${bothFinal ? '' : '; not all of them held it at the end of their traces'}.`,
         hosts: reps.map((h) => h.host),
         ifaces: [...new Set(reps.map((h) => h.m.iface))],

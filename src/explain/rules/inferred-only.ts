@@ -13,7 +13,8 @@ export const inferredOnly: TraceRule = {
         id: 'inferred-only',
         severity: 'info',
         title: 'recorded with the syscalls backend: kernel-internal changes are inferred',
-        detail: 'The syscalls backend sees user requests (netlink, ioctl, sysfs, packet sockets); a bond or bridge changing an address on its own is inferred from netlink and marked so.',
+        detail:
+          'The syscalls backend sees user requests (netlink, ioctl, sysfs, packet sockets); a bond or bridge changing an address on its own is inferred from netlink and marked so.',
         ifaces: [],
         evidence: [facts.evidence.fact('trace header: backend syscalls')],
       }),

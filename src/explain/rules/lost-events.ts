@@ -3,7 +3,8 @@ import type { Fix } from '../types.js';
 import { finding, plural, type TraceRule } from '../rule.js';
 
 const LOST_FIX: Fix = {
-  summary: 'record again with fewer events or a larger buffer (bpftrace BPFTRACE_PERF_RB_PAGES, ip monitor socket buffer): conclusions about the missing time are not safe',
+  summary:
+    'record again with fewer events or a larger buffer (bpftrace BPFTRACE_PERF_RB_PAGES, ip monitor socket buffer): conclusions about the missing time are not safe',
   commands: [],
 };
 

@@ -5,7 +5,8 @@ import { eventCount } from '../merge.js';
 import { finding, type TraceRule } from '../rule.js';
 
 const FLAPPING_FIX: Fix = {
-  summary: 'two agents are fighting over this address (network manager vs. script, udev vs. ifupdown, a bond failover loop): the evidence names both; keep one of them in charge',
+  summary:
+    'two agents are fighting over this address (network manager vs. script, udev vs. ifupdown, a bond failover loop): the evidence names both; keep one of them in charge',
   commands: [],
 };
 

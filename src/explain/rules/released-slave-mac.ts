@@ -24,7 +24,10 @@ export const releasedSlaveMac: TraceRule = {
     const bySlave = new Map<string, { slave: string; bond: string; pairs: SharedPair[] }>();
     for (const p of facts.shared.pairs.values()) {
       if (!p.confirmed) continue;
-      for (const [slave, other] of [[p.a, p.b], [p.b, p.a]] as const) {
+      for (const [slave, other] of [
+        [p.a, p.b],
+        [p.b, p.a],
+      ] as const) {
         const bond = facts.releases.get(slave)?.master;
         if (!bond || (other !== bond && facts.table.byName(other)?.master !== bond)) continue;
         const kind = facts.kindOf(bond).kind;
@@ -48,7 +51,10 @@ export const releasedSlaveMac: TraceRule = {
       const a = facts.table.byName(slave);
       const b = facts.table.byName(bond);
       const still = !!a && !!b && !a.deleted && !b.deleted && a.addr === mac && b.addr === mac;
-      const remaining = facts.table.portsOf(bond).map((s) => s.permAddr ?? facts.ownMac.get(s.name)).find((m) => m !== undefined && m !== mac);
+      const remaining = facts.table
+        .portsOf(bond)
+        .map((s) => s.permAddr ?? facts.ownMac.get(s.name))
+        .find((m) => m !== undefined && m !== mac);
       const others = pairs.map((p) => (p.a === slave ? p.b : p.a)).filter((o) => o !== bond);
       out.push(
         finding(facts, {

@@ -158,7 +158,14 @@ export async function runTui(feed: Feed, opts: TuiOptions = {}): Promise<number>
       if (phase === 'stopping') return;
       phase = 'ended';
       model.dirty = true;
-      if (f.failure) model.showError(`${feed.mode === 'live' ? 'tracing' : 'the replay'} stopped`, f.failure, feed.mode === 'live' ? 'run `ifblame doctor`; `ifblame script` prints the program that ran' : 'the lines before the problem were replayed; `ifblame replay FILE --format text` shows them');
+      if (f.failure)
+        model.showError(
+          `${feed.mode === 'live' ? 'tracing' : 'the replay'} stopped`,
+          f.failure,
+          feed.mode === 'live'
+            ? 'run `ifblame doctor`; `ifblame script` prints the program that ran'
+            : 'the lines before the problem were replayed; `ifblame replay FILE --format text` shows them',
+        );
     },
     (e: unknown) => {
       phase = 'ended';
@@ -175,7 +182,12 @@ export async function runTui(feed: Feed, opts: TuiOptions = {}): Promise<number>
     (e: unknown) => {
       startError = e;
       phase = 'ended';
-      model.showError('ifblame cannot trace here', e instanceof Error ? e.message : String(e), e instanceof IfblameError ? e.hint : 'rerun with IFBLAME_DEBUG=1 for details', true);
+      model.showError(
+        'ifblame cannot trace here',
+        e instanceof Error ? e.message : String(e),
+        e instanceof IfblameError ? e.hint : 'rerun with IFBLAME_DEBUG=1 for details',
+        true,
+      );
     },
   );
 

@@ -14,7 +14,9 @@ export function rawText(ev: TraceEvent): string {
   const seq = ev.seq !== undefined ? `#${ev.seq} ` : '';
   switch (ev.type) {
     case 'probe': {
-      const fields = Object.entries(ev.fields).map(([k, v]) => `${k}=${v === null ? '-' : v}`).join(' ');
+      const fields = Object.entries(ev.fields)
+        .map(([k, v]) => `${k}=${v === null ? '-' : v}`)
+        .join(' ');
       return `${seq}probe ${ev.probe} ${ev.phase} ${ev.comm}[${ev.pid}] ${fields}`;
     }
     case 'link': {
@@ -37,9 +39,12 @@ export function rawText(ev: TraceEvent): string {
 /** Tagged lines describing a change; `raw` looks a seq up in the UI's bounded window. */
 export function detailLines(c: Change, raw: (seq: number) => TraceEvent | undefined): string[] {
   const out: string[] = [];
-  out.push(`{${KIND_COLOR[c.kind]}-fg}{bold}${c.kind}{/bold}{/${KIND_COLOR[c.kind]}-fg} ${esc(c.iface)}${c.ifindex !== undefined ? ` (ifindex ${c.ifindex})` : ''}  [${c.evidence}]`);
+  out.push(
+    `{${KIND_COLOR[c.kind]}-fg}{bold}${c.kind}{/bold}{/${KIND_COLOR[c.kind]}-fg} ${esc(c.iface)}${c.ifindex !== undefined ? ` (ifindex ${c.ifindex})` : ''}  [${c.evidence}]`,
+  );
   out.push(`${label('at')}${fullTime(c.ts)}`);
-  if (c.netns) out.push(`${label('netns')}${esc(c.netns.name ?? '')}${c.netns.inode !== undefined ? ` (inode ${c.netns.inode})` : ''}: not the namespace watched`);
+  if (c.netns)
+    out.push(`${label('netns')}${esc(c.netns.name ?? '')}${c.netns.inode !== undefined ? ` (inode ${c.netns.inode})` : ''}: not the namespace watched`);
   out.push(`${label('before')}${esc(valueText(c.before))}`);
   out.push(`${label('after')}${esc(valueText(c.after))}`);
   out.push(`${label('by')}${esc(actorText(c))}`);
@@ -56,7 +61,9 @@ export function detailLines(c: Change, raw: (seq: number) => TraceEvent | undefi
   if (c.via.path.length) out.push(`${label('path')}${esc(c.via.path.join(' > '))}`);
   if (c.via.note) out.push(`${label('note')}${esc(c.via.note)}`);
   if (c.evidence !== 'observed') {
-    out.push(`${label('evidence')}${c.evidence === 'requested' ? 'the user request was seen (syscalls backend), not the kernel path' : c.actor ? 'inferred from netlink: the kernel did it, following the request shown as "by"' : 'inferred from netlink only: nobody was seen doing it'}`);
+    out.push(
+      `${label('evidence')}${c.evidence === 'requested' ? 'the user request was seen (syscalls backend), not the kernel path' : c.actor ? 'inferred from netlink: the kernel did it, following the request shown as "by"' : 'inferred from netlink only: nobody was seen doing it'}`,
+    );
   }
   if (c.via.kstack.length) {
     out.push('{bold}kernel stack{/bold}');
@@ -74,12 +81,19 @@ export function detailLines(c: Change, raw: (seq: number) => TraceEvent | undefi
 
 /** What the detail pane shows before any change: the session, dropped probes and notes. */
 export function idleLines(header: TraceHeader, notes: readonly Note[], attached = 0): string[] {
-  const out = [`{bold}no change yet{/bold}`, `${label('host')}${esc(header.host)}`, `${label('kernel')}${esc(header.kernel)}`, `${label('backend')}${header.backend}`];
+  const out = [
+    `{bold}no change yet{/bold}`,
+    `${label('host')}${esc(header.host)}`,
+    `${label('kernel')}${esc(header.kernel)}`,
+    `${label('backend')}${header.backend}`,
+  ];
   const points = attached ? ` (${attached} attach points)` : '';
   out.push(`${label('probes')}${header.probes.used.length} used${points}, ${header.probes.dropped.length} dropped`);
   for (const d of header.probes.dropped) out.push(`  {yellow-fg}${esc(d.probe)}{/yellow-fg}: ${esc(d.reason)}`);
   const f = header.filters;
-  if (f.iface.length || f.comm.length) out.push(`${label('filters')}${esc([...f.iface.map((i) => `iface ${i}`), ...f.comm.map((c) => `comm ${c}`)].join(', '))}`);
-  for (const n of notes) out.push(`{${n.level === 'error' ? 'red' : n.level === 'warn' ? 'yellow' : 'white'}-fg}${n.level}{/} ${esc(`${n.source}: ${n.message}`)}`);
+  if (f.iface.length || f.comm.length)
+    out.push(`${label('filters')}${esc([...f.iface.map((i) => `iface ${i}`), ...f.comm.map((c) => `comm ${c}`)].join(', '))}`);
+  for (const n of notes)
+    out.push(`{${n.level === 'error' ? 'red' : n.level === 'warn' ? 'yellow' : 'white'}-fg}${n.level}{/} ${esc(`${n.source}: ${n.message}`)}`);
   return out;
 }

@@ -63,12 +63,28 @@ export function createLayout(screen: blessed.Widgets.Screen): Ui {
   const detail = grid.set(...CELLS.detail, blessed.box, { ...panel('detail'), wrap: true }) as blessed.Widgets.BoxElement;
   const status = blessed.box({ parent: screen, bottom: 0, left: 0, width: '100%', height: 1, tags: true, wrap: false, style: { fg: 'white', bg: 'blue' } });
   const overlay = blessed.box({
-    parent: screen, top: 'center', left: 'center', width: '90%', height: '90%', hidden: true, tags: true, wrap: true,
-    border: { type: 'line' }, style: { border: { fg: 'yellow' }, bg: 'black' },
+    parent: screen,
+    top: 'center',
+    left: 'center',
+    width: '90%',
+    height: '90%',
+    hidden: true,
+    tags: true,
+    wrap: true,
+    border: { type: 'line' },
+    style: { border: { fg: 'yellow' }, bg: 'black' },
   });
   const prompt = blessed.box({
-    parent: screen, bottom: 1, left: 'center', width: '80%', height: 3, hidden: true, tags: true,
-    label: ' filter: interface or process (if:NAME, comm:NAME) ', border: { type: 'line' }, style: { border: { fg: 'cyan' } },
+    parent: screen,
+    bottom: 1,
+    left: 'center',
+    width: '80%',
+    height: 3,
+    hidden: true,
+    tags: true,
+    label: ' filter: interface or process (if:NAME, comm:NAME) ',
+    border: { type: 'line' },
+    style: { border: { fg: 'cyan' } },
   });
   const unicode = Boolean((screen as unknown as { _unicode?: boolean })._unicode);
   const ui = { screen, ifaces, timeline, detail, rates, status, overlay, prompt, unicode };

@@ -328,10 +328,12 @@ export class TuiModel {
   interfaceRows(): IfaceRow[] {
     const states = this.frozenStates ?? this.statesOf();
     const marks = findHighlights(states);
-    const rows: IfaceRow[] = states.filter((s) => matchIface(this.filter, s)).map((s) => {
-      const h = marks.get(s);
-      return h ? { state: s, highlight: h } : { state: s };
-    });
+    const rows: IfaceRow[] = states
+      .filter((s) => matchIface(this.filter, s))
+      .map((s) => {
+        const h = marks.get(s);
+        return h ? { state: s, highlight: h } : { state: s };
+      });
     const rank = (r: IfaceRow) => (r.state.deleted ? 2 : r.state.lastChange || r.highlight ? 0 : 1);
     return rows.sort(
       (a, b) =>

@@ -44,7 +44,12 @@ export function lastChangeText(lc: { ts: number; kind: string; by: string }, wid
   const by = lc.by.includes(' of ') ? lc.by.slice(lc.by.lastIndexOf(' of ') + 4) : lc.by.replace(/\[\d+\]/, '');
   const full = displayText(lc.by);
   const short = displayText(by);
-  const tries = [`${lc.kind} ${full} ${clockText(lc.ts).slice(0, 8)}`, `${lc.kind} ${short} ${clockText(lc.ts).slice(0, 8)}`, `${lc.kind} ${full}`, `${lc.kind} ${short}`];
+  const tries = [
+    `${lc.kind} ${full} ${clockText(lc.ts).slice(0, 8)}`,
+    `${lc.kind} ${short} ${clockText(lc.ts).slice(0, 8)}`,
+    `${lc.kind} ${full}`,
+    `${lc.kind} ${short}`,
+  ];
   return tries.find((t) => [...t].length <= width) ?? tries[3]!;
 }
 
@@ -56,8 +61,15 @@ export function ifaceCells(r: IfaceRow, widths: number[]): string[] {
   const s = r.state;
   const mark = r.highlight ? '!' : s.deleted ? '-' : '';
   const last = s.lastChange ? lastChangeText(s.lastChange, widths[6] ?? 14) : '';
-  const shown = [mark + displayText(s.name), s.addr ?? '', s.permAddr ?? '', s.aat === undefined ? '' : assignTypeName(s.aat), s.promiscuity === undefined ? '' : String(s.promiscuity), s.master ?? '', last]
-    .map((c, i) => (i === 0 || i === 6 ? c : displayText(c)));
+  const shown = [
+    mark + displayText(s.name),
+    s.addr ?? '',
+    s.permAddr ?? '',
+    s.aat === undefined ? '' : assignTypeName(s.aat),
+    s.promiscuity === undefined ? '' : String(s.promiscuity),
+    s.master ?? '',
+    last,
+  ].map((c, i) => (i === 0 || i === 6 ? c : displayText(c)));
   const color = r.highlight?.kinds.includes('foreign') ? SGR.foreign : r.highlight ? SGR.shared : s.deleted ? SGR.deleted : '';
   return shown.map((c, i) => {
     const text = fitText(c, widths[i] ?? 8);
@@ -82,12 +94,18 @@ function drawIfaces(ui: Ui, m: TuiModel): void {
   const flagged = rows.filter((r) => r.highlight);
   const first = flagged[0];
   let label = ` interfaces ${rows.length}${m.focus === 'ifaces' ? ' [scroll]' : ''} `;
-  if (first) label += `{red-fg}! ${safeTagged(first.state.name)}: ${safeTagged(first.highlight!.reasons[0] ?? '')}${flagged.length > 1 ? ` (+${flagged.length - 1})` : ''}{/red-fg} `;
+  if (first)
+    label += `{red-fg}! ${safeTagged(first.state.name)}: ${safeTagged(first.highlight!.reasons[0] ?? '')}${flagged.length > 1 ? ` (+${flagged.length - 1})` : ''}{/red-fg} `;
   ui.ifaces.setLabel(ascii(ui, label));
   // The rows are laid out here, not by blessed-contrib's setData: it measures cells without blessed tags in mind,
   // so an escaped `{` in a name would shift the columns.
   (ui.ifaces as unknown as { rows: { setItems(items: string[]): void } }).rows.setItems(
-    rows.slice(top, top + visible).map((r) => ifaceRowText(ifaceCells(r, widths).map((c) => ascii(ui, c)), widths)),
+    rows.slice(top, top + visible).map((r) =>
+      ifaceRowText(
+        ifaceCells(r, widths).map((c) => ascii(ui, c)),
+        widths,
+      ),
+    ),
   );
   // The rows start one column in (blessed-contrib's list has left: 1): align the header with them.
   ui.ifaces.setContent(`{bold} ${HEADERS.map((hd, i) => fitText(hd, widths[i] ?? 8, true)).join(' ')}{/bold}`);

@@ -34,7 +34,11 @@ export function sparkLines(rates: RateMeter, width: number, unicode = true, heig
   const half = Math.floor((width - 1) / 2);
   const out: string[] = [];
   for (let i = 0; i < RATE_KINDS.length; i += 2) {
-    out.push(RATE_KINDS.slice(i, i + 2).map((k) => sparkCell(rates, k, half, unicode)).join(' '));
+    out.push(
+      RATE_KINDS.slice(i, i + 2)
+        .map((k) => sparkCell(rates, k, half, unicode))
+        .join(' '),
+    );
   }
   return out;
 }

@@ -47,7 +47,8 @@ export function speedText(speed: number): string {
 export function statusSegs(s: StatusInput): Seg[] {
   const segs: Seg[] = [];
   const sep = { text: ' | ' };
-  if (s.mode === 'live') segs.push(s.ended ? { text: ' STOPPED ', style: ['white-fg', 'red-bg', 'bold'] } : { text: ' LIVE ', style: ['black-fg', 'green-bg', 'bold'] });
+  if (s.mode === 'live')
+    segs.push(s.ended ? { text: ' STOPPED ', style: ['white-fg', 'red-bg', 'bold'] } : { text: ' LIVE ', style: ['black-fg', 'green-bg', 'bold'] });
   else if (s.ended) segs.push({ text: ' REPLAY END ', style: ['black-fg', 'white-bg', 'bold'] });
   else {
     const paused = s.replay?.paused ?? false;

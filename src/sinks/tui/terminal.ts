@@ -7,7 +7,15 @@ export const RESET_SEQUENCE = '\x1b[0m\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?100
 
 /** Does a compiled terminfo entry exist for `term` where ncurses would look? */
 export function terminfoExists(term: string, env: NodeJS.ProcessEnv = process.env): boolean {
-  const dirs = [env.TERMINFO, `${env.HOME ?? homedir()}/.terminfo`, ...(env.TERMINFO_DIRS ?? '').split(':'), '/etc/terminfo', '/lib/terminfo', '/usr/share/terminfo', '/usr/lib/terminfo'];
+  const dirs = [
+    env.TERMINFO,
+    `${env.HOME ?? homedir()}/.terminfo`,
+    ...(env.TERMINFO_DIRS ?? '').split(':'),
+    '/etc/terminfo',
+    '/lib/terminfo',
+    '/usr/share/terminfo',
+    '/usr/lib/terminfo',
+  ];
   const first = term[0] ?? '';
   return dirs.some((d) => !!d && (existsSync(`${d}/${first}/${term}`) || existsSync(`${d}/${first.charCodeAt(0).toString(16)}/${term}`)));
 }

@@ -51,7 +51,14 @@ export function renderSegs(segs: Seg[], width: number): string {
     left -= Math.min(len, left);
     const esc = escapeTags(text);
     if (!seg.style?.length) out += esc;
-    else out += seg.style.map((s) => `{${s}}`).join('') + esc + [...seg.style].reverse().map((s) => `{/${s}}`).join('');
+    else
+      out +=
+        seg.style.map((s) => `{${s}}`).join('') +
+        esc +
+        [...seg.style]
+          .reverse()
+          .map((s) => `{/${s}}`)
+          .join('');
   }
   return out;
 }
