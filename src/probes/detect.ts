@@ -52,7 +52,15 @@ export function explainFailure(stderr: string): string {
   return why;
 }
 
-async function bpftraceVersion(): Promise<{ path: string; version: string | null } | null> {
+let versionOnce: Promise<{ path: string; version: string | null } | null> | undefined;
+
+/** `bpftrace --version`, asked once per process (detection and the runner both need it). */
+export function bpftraceVersion(): Promise<{ path: string; version: string | null } | null> {
+  versionOnce ??= askVersion();
+  return versionOnce;
+}
+
+async function askVersion(): Promise<{ path: string; version: string | null } | null> {
   const r = await execa(BPFTRACE, ['--version'], { reject: false, timeout: 10_000 });
   if (r.failed && (r as { code?: string }).code === 'ENOENT') return null;
   if (r.exitCode !== 0) return null;
