@@ -95,6 +95,16 @@ function paramExpr(q: Param, i: number, attach: Attach, btfName?: string): strin
   return `arg${i}`;
 }
 
+/**
+ * fentry gives typed values: `retval` and `args->x` of an `int` are already int32, and bpftrace 0.27 warns
+ * about every `(int32)` on them ("Unnecessary cast"), which would reach the user at each start.  Widening to
+ * int64 keeps the sign on every version (older ones type some of them as 64-bit) and warns nowhere.
+ * kprobe arguments and kretprobe's retval are untyped 64-bit registers: their (int32) stays.
+ */
+export function typedCasts(expr: string, attach: Attach): string {
+  return attach === 'kfunc' ? expr.replace(/\(int32\)(retval\b|args->)/g, '(int64)$1') : expr;
+}
+
 function printfCall(tag: string, fields: readonly Field[], render: (f: Field) => [string, string | undefined], stack: boolean): string {
   const fmt = [tag, ...fields.map(formatOf)].join('\\t') + '\\n' + (stack ? '%s' : '');
   const args = fields.map((f) => {
@@ -128,7 +138,7 @@ function attachPoint(p: KernelProbe, attach: Attach, ret: boolean): string {
 
 function kernelBlock(p: KernelProbe, attach: Attach, opts: GenerateOptions): string {
   const names = opts.paramNames?.[p.func];
-  const ex = (e: string) => expand(e, p, attach, names);
+  const ex = (e: string) => typedCasts(expand(e, p, attach, names), attach);
   const render = (f: Field): [string, string | undefined] => [ex(f.expr), f.len === undefined ? undefined : ex(f.len)];
   const devs = p.devs.map(ex);
   const note = attach === 'kprobe' && opts.backend === 'kfunc' ? '// fentry is refused by the verifier here on real kernels: kprobe in a kfunc program\n' : '';
