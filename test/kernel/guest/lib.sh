@@ -86,7 +86,8 @@ start_session() {
   for b in $(cat "$IN/BACKENDS"); do
     [ -f "$IN/programs/$b.bt" ] || { echo "no program for $b" >> "$S/timing.txt"; continue; }
     mkdir -p "$S/$b"
-    bpftrace -f json -B line "$IN/programs/$b.bt" > "$S/$b/bt.json" 2> "$S/$b/bt.stderr" &
+    # the perf buffer ifblame itself asks for (the default 64 pages lose a burst of restarted sysfs writes)
+    BPFTRACE_PERF_RB_PAGES=256 bpftrace -f json -B line "$IN/programs/$b.bt" > "$S/$b/bt.json" 2> "$S/$b/bt.stderr" &
     BT_PIDS+=($!) BT_NAMES+=("$b")
   done
   echo "${PIDS[*]} ${BT_PIDS[*]}" > "$S/tracer.pids"
@@ -201,8 +202,8 @@ run_all_scenarios() {
 
 # --- the live TUI under tmux, one scenario, screen captured -----------------------------------
 
-# run_tui SCENARIO: `ifblame live --record` in a detached tmux session (200x50), wait until it is
-# attached (status line: LIVE and "probes N"), run the scenario's steps, capture the screen.
+# run_tui SCENARIO: `ifblame live --record` in a detached tmux session (200x50), wait until its probes
+# are attached (status line "kfunc | probes N"), run the scenario's steps, capture the screen.
 run_tui() {
   local s=$1 T=$OUTROOT/tui i
   mkdir -p "$T"
@@ -214,7 +215,8 @@ run_tui() {
     "env LANG=C.UTF-8 TERM=xterm-256color IFBLAME_READY_TIMEOUT=${IFB_READY_TIMEOUT:-400} $IN/ifblame/node $IN/ifblame/app/bin/ifblame.js live --record $T/trace.ifblame 2> $T/live.stderr; echo \$? > $T/live.rc; sleep 3600"
   for i in $(seq 1 $(( ${IFB_READY_TIMEOUT:-400} ))); do
     tmux capture-pane -p -t ifb > "$T/screen-wait.txt" 2>/dev/null
-    grep -q 'attach points' "$T/screen-wait.txt" && break
+    # ready: the status line shows "<backend> | probes N" (while attaching it says "attaching probes...")
+    tail -n 3 "$T/screen-wait.txt" | grep -qE '\| probes [0-9]+' && break
     [ -f "$T/live.rc" ] && break
     sleep 1
   done
