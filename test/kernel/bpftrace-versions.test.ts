@@ -14,7 +14,7 @@ test('string length variable by version: BPFTRACE_STRLEN up to 0.20, BPFTRACE_MA
   }
   for (const v of ['0.21.0', '0.23.2', '0.27.1', '1.0.0']) {
     const env = bpftraceEnv(v);
-    assert.equal(env.BPFTRACE_MAX_STRLEN, '64', v);
+    assert.equal(env.BPFTRACE_MAX_STRLEN, '128', v);
     assert.equal(env.BPFTRACE_STRLEN, undefined, v);
   }
   for (const v of ['0.17.0', '0.23.2', '0.27.1']) assert.equal(bpftraceEnv(v).BPFTRACE_PERF_RB_PAGES, '256', `perf buffer larger than the default (${v})`);
