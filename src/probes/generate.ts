@@ -111,7 +111,9 @@ export function typedCasts(expr: string, attach: Attach): string {
  * Its first member is the team's net_device, so `((struct team *)argN)->dev` reads as a pointer at argN.
  */
 export function moduleStructs(expr: string, attach: Attach): string {
-  return attach === 'kprobe' ? expr.replace(/\(\(struct team \*\)(arg\d)\)->dev\b/g, '(*(struct net_device **)$1)') : expr;
+  if (attach !== 'kprobe') return expr;
+  // kprobe arguments are uint64 already: 0.27 warns "Unnecessary cast: expression is already of type uint64"
+  return expr.replace(/\(\(struct team \*\)(arg\d)\)->dev\b/g, '(*(struct net_device **)$1)').replace(/\(uint64\)(arg\d)\b/g, '$1');
 }
 
 /**
