@@ -40,7 +40,7 @@ import {
   type RunResult,
   type Suite,
 } from './harness.js';
-import { STORIES, checkCapture, checkDoctor, checkTuiScreen, groundTruth, type StoryBackend } from './stories.js';
+import { KNOWN_GAPS, STORIES, checkCapture, checkDoctor, checkTuiScreen, groundTruth, type StoryBackend } from './stories.js';
 
 const pick = <T extends string>(env: string | undefined, all: readonly T[]): T[] => {
   if (!env) return [...all];
@@ -214,7 +214,8 @@ for (const suite of suites) {
     });
 
     for (const s of scenarios) {
-      test(`${suite} / ${s} / ifblame live (auto): the story holds`, () => {
+      const gap = (how: string) => (KNOWN_GAPS[`${suite}/${s}/${how}`] ? { todo: `known product gap: ${KNOWN_GAPS[`${suite}/${s}/${how}`]}` } : {});
+      test(`${suite} / ${s} / ifblame live (auto): the story holds`, gap('live'), () => {
         const c = need();
         const dir = join(c.outDir, s);
         const p = join(dir, 'live.ndjson');
@@ -225,7 +226,7 @@ for (const suite of suites) {
         if (dest) log(`recorded ${recordTrace(p, resolve(REPO, dest), `${suite}-${s}-live`)}`);
       });
       for (const b of raws) {
-        test(`${suite} / ${s} / ${b} program: attaches, import builds the trace, the story holds`, async () => {
+        test(`${suite} / ${s} / ${b} program: attaches, import builds the trace, the story holds`, gap(b), async () => {
           const c = need();
           const dir = join(c.outDir, s);
           const bdir = join(dir, b);

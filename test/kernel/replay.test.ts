@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { CLI, REPO, SCENARIOS, SUITES, SUITE_EXPECT, readTrace, run, type Suite } from './harness.js';
-import { STORIES, type StoryBackend } from './stories.js';
+import { KNOWN_GAPS, STORIES, type StoryBackend } from './stories.js';
 
 const DIR = resolve(REPO, process.env.IFBLAME_KERNEL_RECORDINGS ?? 'recordings');
 const RE = /^kernel-(bookworm|trixie|sid)-(.+)-(live|kprobe|syscalls)\.ndjson$/;
@@ -15,7 +15,8 @@ const files = existsSync(DIR) ? readdirSync(DIR).filter((f) => RE.test(f)).sort(
 
 for (const suite of SUITES) {
   test(`real-kernel recordings of ${suite} are all present`, () => {
-    const want = SCENARIOS.flatMap((s) => ['live', 'kprobe', 'syscalls'].map((b) => `kernel-${suite}-${s}-${b}.ndjson`));
+    // a known product gap (stories.ts KNOWN_GAPS) has no passing trace to record
+    const want = SCENARIOS.flatMap((s) => ['live', 'kprobe', 'syscalls'].filter((b) => !KNOWN_GAPS[`${suite}/${s}/${b}`]).map((b) => `kernel-${suite}-${s}-${b}.ndjson`));
     const missing = want.filter((f) => !files.includes(f));
     assert.deepEqual(missing, [], `missing recordings: make them with IFBLAME_KERNEL_RECORD=recordings npm run test:kernel`);
   });

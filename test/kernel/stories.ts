@@ -499,6 +499,17 @@ export function groundTruth(scenarios: readonly string[], at: (s: string) => Map
   }
 }
 
+// ---------------------------------------------------------------- known product gaps
+
+/**
+ * Stories the product does not tell yet on a given kernel, by `<suite>/<scenario>/<live|kprobe|syscalls>`: the
+ * test still runs and prints its failure, as a TODO (node:test), so the rest of the matrix stays green and the
+ * gap stays visible.  Each entry says what was seen.  Remove an entry when the product is fixed.
+ */
+export const KNOWN_GAPS: Record<string, string> = {
+  'sid/d-ip/syscalls': 'iproute2 7.3 (sid): no nl_link event for `ip link set ... address|promisc`: the syscalls program does not see its RTM_NEWLINK requests (udev\'s sendto are seen)',
+};
+
 // ---------------------------------------------------------------- ifblame's own output in the guest
 
 /** Probes a suite's kernel may legitimately lack (static functions inlined by the compiler). */
