@@ -2,7 +2,8 @@
 // The mix follows a real kprobe capture: a probe (with kernel stack), the netlink message, the change they make.
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { FORMAT_NAME, SCHEMA_VERSION, type LinkState, type TraceEvent, type TraceHeader } from '../src/events.js';
+import { FORMAT_NAME, SCHEMA_VERSION, type TraceHeader } from '../src/trace/format.js';
+import type { LinkState, TraceEvent } from '../src/events.js';
 
 /** Deterministic PRNG (mulberry32). */
 export function rng(seed: number): () => number {

@@ -12,9 +12,10 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 3
 fi
 
-# Debian packages: bpftrace and ip for tracing; tmux, tcpdump, jq, setpriv (util-linux) for the tests.
+# Debian packages: bpftrace and ip for tracing; tmux, tcpdump, jq, setpriv (util-linux) for the tests;
+# ansible-core and openssh-server for the fleet test (the playbook in deploy/ansible against sshd in namespaces).
 missing=()
-for pair in bpftrace:bpftrace ip:iproute2 tmux:tmux tcpdump:tcpdump jq:jq setpriv:util-linux; do
+for pair in bpftrace:bpftrace ip:iproute2 tmux:tmux tcpdump:tcpdump jq:jq setpriv:util-linux ansible-playbook:ansible-core sshd:openssh-server; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,7 +1,5 @@
-// Command line: parse flags per command (pwru-style --filter-*/--output-* families), run it, map errors to one line.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+// Command line: one table of every command (name -> module), the top-level flags, and errors mapped to one line.
 import { EXIT, IfblameError, formatError } from './errors.js';
-import { BackendChoice, parseFilters } from './options.js';
 import { VERSION } from './version.js';
 
 const HELP = `ifblame ${VERSION}: which process changed which network interface, when, and through which kernel path.
@@ -17,6 +15,7 @@ Usage:
                                                 print the program that runs as root (--all: whole catalog,
                                                 no detection; --drop: leave out probes a target kernel lacks)
   ifblame doctor                                                             what works here, and the fixes
+  ifblame snapshot [-o FILE] [--netns NS | --all-netns -o DIR]   every interface now, as a trace (no bpftrace, no root)
 
 Filters (repeat or comma-separate):
   --iface IF, --filter-iface IF   only these interfaces (a bond or bridge matches its ports' events too)
@@ -27,40 +26,32 @@ Exit codes: 0 ok; 1 a --fail-on change happened / explain found an error; 2 bad 
             3 tracing failed (no root, no bpftrace, bpftrace error); 4 the command after -- failed.
 `;
 
-type Flags = Record<string, string | boolean | (string | boolean)[] | undefined>;
-
-/** --iface/--comm and their --filter-* spellings: every command that shows changes takes them. */
-export const FILTER_OPTIONS = {
-  iface: { type: 'string', multiple: true },
-  'filter-iface': { type: 'string', multiple: true },
-  comm: { type: 'string', multiple: true },
-  'filter-comm': { type: 'string', multiple: true },
-} as const satisfies ParseArgsConfig['options'];
-
-/** The filters plus --backend: every command that traces. */
-export const TRACE_OPTIONS = { ...FILTER_OPTIONS, backend: { type: 'string' } } as const satisfies ParseArgsConfig['options'];
-
-function strings(v: Flags[string]): string[] {
-  if (v === undefined) return [];
-  return (Array.isArray(v) ? v : [v]).map(String);
+/** A command module: parses its own flags, runs, returns the exit code. */
+export interface CommandModule {
+  run(args: string[]): Promise<number>;
 }
 
-export function filtersOf(values: Flags) {
-  return parseFilters([...strings(values.iface), ...strings(values['filter-iface'])], [...strings(values.comm), ...strings(values['filter-comm'])]);
-}
+/** Every command, loaded only when used (the text paths never load the terminal UI). */
+export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  live: () => import('./commands/live.js'),
+  capture: () => import('./commands/capture.js'),
+  replay: () => import('./commands/replay.js'),
+  import: () => import('./commands/import.js'),
+  explain: () => import('./commands/explain.js'),
+  script: () => import('./commands/script.js'),
+  doctor: () => import('./commands/doctor.js'),
+  snapshot: () => import('./commands/snapshot.js'),
+};
 
-export function backendOf(values: Flags): BackendChoice {
-  const r = BackendChoice.safeParse(values.backend ?? 'auto');
-  if (!r.success) throw new IfblameError(`--backend ${JSON.stringify(values.backend)} is not a backend`, 'use auto, kfunc, kprobe or syscalls');
-  return r.data;
-}
-
-/** parseArgs with one-line errors instead of its exceptions. */
-export function parse(args: string[], options: ParseArgsConfig['options'], allowPositionals = false) {
+/** Loads a command's module; a module that cannot load is an error with its reason, never "unknown command". */
+export async function loadCommand(name: string): Promise<CommandModule> {
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!load) throw new IfblameError(`unknown command ${JSON.stringify(name)}`, 'see `ifblame --help`');
   try {
-    return parseArgs({ args, options, allowPositionals, strict: true });
+    return await load();
   } catch (e) {
-    throw new IfblameError((e as Error).message.split('\n')[0]!.replace(/^TypeError \[\w+\]: /, ''), 'see `ifblame --help`');
+    const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    throw new IfblameError(`the ${name} command could not be loaded: ${why}`, 'is the installation complete? (`npm ci && npm run build`)', EXIT.tracing);
   }
 }
 
@@ -74,30 +65,9 @@ async function dispatch(argv: string[]): Promise<number> {
     process.stdout.write(`ifblame ${VERSION}\n`);
     return EXIT.ok;
   }
-  const command = first === undefined || first.startsWith('-') ? 'live' : first;
-  const args = command === first ? rest : argv;
-  switch (command) {
-    case 'script': {
-      const values = parse(args, { ...TRACE_OPTIONS, all: { type: 'boolean' }, drop: { type: 'string', multiple: true } }).values as Flags;
-      const { runScript } = await import('./commands/script.js');
-      return runScript({ backend: backendOf(values), filters: filtersOf(values), all: values.all === true, drop: strings(values.drop) }, process.stdout, process.stderr);
-    }
-    case 'doctor': {
-      parse(args, {});
-      const { runDoctor } = await import('./commands/doctor.js');
-      return runDoctor(process.stdout);
-    }
-    case 'capture': {
-      const { runCaptureCli } = await import('./commands/capture.js');
-      return runCaptureCli(args);
-    }
-    default: {
-      const extra = await import('./commands/index.js').catch(() => null);
-      const run = extra?.COMMANDS[command];
-      if (run) return run(args);
-      throw new IfblameError(`unknown command ${JSON.stringify(command)}`, 'see `ifblame --help`');
-    }
-  }
+  const name = first === undefined || first.startsWith('-') ? 'live' : first;
+  const args = name === first ? rest : argv;
+  return (await loadCommand(name)).run(args);
 }
 
 export async function main(argv: string[]): Promise<number> {

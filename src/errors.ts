@@ -11,6 +11,12 @@ export const EXIT = {
   tracing: 3,
   /** The command run under `capture -- CMD` exited non-zero (its code is in the summary). */
   command: 4,
+  /**
+   * Recording to the trace file stopped early (no space left, I/O error, file or directory removed, permission
+   * denied): tracing and the output went on, the file is valid up to its last complete line. Takes precedence over
+   * `command` and `finding` (the evidence is incomplete), not over `tracing`.
+   */
+  recording: 5,
 } as const;
 
 export class IfblameError extends Error {

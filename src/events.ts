@@ -1,11 +1,10 @@
-// The event model: every event that flows through the pipeline or lands in a trace file, as zod schemas.
+// The event model: every event that flows through the pipeline or lands in a trace file, as zod schemas
+// (the trace file's own header and line format live in trace/format.ts).
 import { z } from 'zod';
-
-export const FORMAT_NAME = 'ifblame-trace';
-export const SCHEMA_VERSION = 1;
+import { HW_ADDR } from './format/hwaddr.js';
 
 /** Hardware address as lowercase hex bytes joined by ':' — any length (6 Ethernet, 20 IPoIB, 0 none). */
-export const HwAddr = z.string().regex(/^(?:[0-9a-f]{2}(?::[0-9a-f]{2})*)?$/, 'hardware address: hex bytes joined by ":"');
+export const HwAddr = z.string().regex(HW_ADDR, 'hardware address: hex bytes joined by ":"');
 export type HwAddr = z.infer<typeof HwAddr>;
 
 export const Backend = z.enum(['kfunc', 'kprobe', 'syscalls']);
@@ -88,11 +87,13 @@ export const LinkEvent = z.object({
   promiscuity: Int.optional(),
   /** `event FEATURE CHANGE`, `event BONDING OPTION`... */
   event: z.string().optional(),
+  /** RTM_DELLINK of a device moved to another namespace (`new-netnsid` / `new-netns`, `new-ifindex`): a move. */
+  movedTo: z.object({ netns: z.string(), ifindex: Int.optional() }).optional(),
   raw: z.string().optional(),
 });
 export type LinkEvent = z.infer<typeof LinkEvent>;
 
-export const ChangeKind = z.enum(['mac', 'promisc', 'enslave', 'release', 'master', 'created', 'deleted']);
+export const ChangeKind = z.enum(['mac', 'promisc', 'enslave', 'release', 'master', 'created', 'deleted', 'moved']);
 export type ChangeKind = z.infer<typeof ChangeKind>;
 
 /**
@@ -124,6 +125,8 @@ export const Change = z.object({
   evidence: Evidence,
   /** seq numbers of the raw events behind this change. */
   refs: z.array(Int).default([]),
+  /** The network namespace of the interface when it is not the one watched: its inode and, when known, a name. */
+  netns: z.object({ inode: Int.optional(), name: z.string().optional() }).optional(),
 });
 export type Change = z.infer<typeof Change>;
 
@@ -168,32 +171,17 @@ export const LinkState = z.object({
   promiscuity: Int.optional(),
   master: z.string().nullable().optional(),
   mtu: Int.optional(),
+  /** What kind of master this link is a port of (`bond`, `bridge`, `team`): IFLA_INFO_SLAVE_KIND. */
+  slaveKind: z.string().optional(),
+  /** A bond's mode (`active-backup`, `802.3ad`, `balance-alb`...), from `ip -d` linkinfo. */
+  bondMode: z.string().optional(),
+  /** The named network namespace the link was read in (`ifblame snapshot --netns`); absent: the tool's own. */
+  netns: z.string().optional(),
 });
 export type LinkState = z.infer<typeof LinkState>;
 
 export const ProbeDrop = z.object({ probe: z.string(), reason: z.string() });
 export type ProbeDrop = z.infer<typeof ProbeDrop>;
-
-/** First line of a trace file. */
-export const TraceHeader = z.object({
-  format: z.literal(FORMAT_NAME),
-  version: z.literal(SCHEMA_VERSION),
-  createdAt: z.string(),
-  host: z.string(),
-  kernel: z.string(),
-  bpftraceVersion: z.string().nullable(),
-  backend: Backend,
-  program: z.string(),
-  probes: z.object({ used: z.array(z.string()), dropped: z.array(ProbeDrop) }),
-  filters: z.object({ iface: z.array(z.string()).default([]), comm: z.array(z.string()).default([]) }).default({ iface: [], comm: [] }),
-  /** Network namespace inode whose links the netlink source watched; probe events from others are not correlated. */
-  netns: Int.optional(),
-  /** Offset to add to bpftrace `nsecs` (CLOCK_MONOTONIC, ns) to get wall-clock microseconds. */
-  clock: z.object({ monoToWallUs: z.number() }).optional(),
-  snapshot: z.array(LinkState),
-  tool: z.string().optional(),
-});
-export type TraceHeader = z.infer<typeof TraceHeader>;
 
 export const ADDR_ASSIGN_TYPES = ['PERM', 'RANDOM', 'STOLEN', 'SET'] as const;
 

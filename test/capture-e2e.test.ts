@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { createNetns } from './netns.js';
 import { ROOT } from './golden.js';
-import { Change, TraceEvent, TraceHeader } from '../src/events.js';
+import { Change, TraceEvent } from '../src/events.js';
+import { TraceHeader } from '../src/trace/format.js';
 
 const BIN = `${ROOT}bin/ifblame.js`;
 const dir = mkdtempSync(join(tmpdir(), 'ifb-e2e-'));

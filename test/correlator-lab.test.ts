@@ -1,18 +1,14 @@
-// The correlator on real-kernel ground truth (../shared/lab/captures): each incident's story, for kprobe and kfunc output.
+// The correlator on real-kernel ground truth (test/fixtures/lab-captures, copied from the lab): each incident's story, for kprobe and kfunc output.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Change } from '../src/events.js';
-import { Correlator } from '../src/correlate/correlator.js';
+import { correlateAll } from '../src/feed/pipeline.js';
 import { loadLab } from './lab.js';
 
 function correlate(scen: string, backend: 'kprobe' | 'kfunc'): Change[] {
   const s = loadLab(scen, backend);
-  // An unbounded reorder window: everything is buffered and processed in time order at flush, as import does.
-  const c = new Correlator(s.snapshot, { windowUs: Number.POSITIVE_INFINITY });
-  const out: Change[] = [];
-  const all = [...s.links, ...s.probes];
-  for (const ev of all) for (const d of c.push(ev)) if (d.type === 'change') out.push(d);
-  for (const d of c.flush()) if (d.type === 'change') out.push(d);
+  // Everything through the feed's merge (time order, probes first at equal times), then the correlator, as import does.
+  const out = correlateAll(s.snapshot, [...s.links, ...s.probes]).filter((d): d is Change => d.type === 'change');
   return out.sort((a, b) => a.ts - b.ts);
 }
 

@@ -5,8 +5,10 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { TraceEvent, TraceHeader } from '../src/events.js';
-import { droppedReasons, parseUtcOffset } from '../src/commands/import.js';
+import { TraceEvent } from '../src/events.js';
+import { TraceHeader } from '../src/trace/format.js';
+import { parseUtcOffset } from '../src/commands/import.js';
+import { droppedReasons } from '../src/feed/import-facts.js';
 import { generate } from '../src/probes/generate.js';
 import { CAPTURES, FIXTURES, importLocal, readTraceLines, runCli, tempDir } from './fixtures/replay/helpers.js';
 

@@ -8,9 +8,9 @@ import { LinkEvent } from '../src/events.js';
 import { isParseError, type ParseError } from '../src/parse/errors.js';
 import { parseIpMonitorLine, parseIpMonitorText } from '../src/parse/ip-monitor.js';
 import { startIpMonitor, type IpMonitorSource } from '../src/sources/ip-monitor.js';
+import { LAB as CAPTURES } from './lab.js';
 import { createNetns, type Netns } from './netns.js';
 
-const CAPTURES = '/work/shared/lab/captures';
 const UTC = { utcOffset: 0 } as const;
 
 function captureLines(scenario: string, file: string): string[] {

@@ -1,12 +1,13 @@
-// Read the lab's real-kernel captures (../shared/lab/captures, the lab's own `EV ... k=v` format) as ifblame events.
+// Read the lab's real-kernel captures (copied into test/fixtures/lab-captures, the lab's own `EV ... k=v` format) as ifblame events.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { LinkEvent, LinkState, ProbeEvent } from '../src/events.js';
 import { parseIpMonitorText } from '../src/parse/ip-monitor.js';
 import { parseIpLinkJson } from '../src/parse/ip-link-json.js';
-import { mergeAssignTypes, parseAssignTypes } from '../src/sources/snapshot.js';
+import { mergeAssignTypes, parseAssignTypes } from '../src/parse/sysfs.js';
 
-export const LAB = fileURLToPath(new URL('../../../shared/lab/captures/', import.meta.url));
+/** test/fixtures/lab-captures/ in the source tree (this file runs from dist/test/). */
+export const LAB = fileURLToPath(new URL('../../test/fixtures/lab-captures/', import.meta.url));
 
 const NUMERIC = new Set(['pid', 'tid', 'ppid', 'ifindex', 'aat', 'inc', 'notify', 'promiscuity', 'all', 'unregister', 'bond_aat', 'slave_aat', 'ret']);
 

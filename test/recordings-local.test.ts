@@ -2,8 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Change, TraceEvent, TraceHeader, type LinkEvent, type ProbeEvent } from '../src/events.js';
-import { Correlator } from '../src/correlate/correlator.js';
+import { Change, TraceEvent, type LinkEvent, type ProbeEvent } from '../src/events.js';
+import { TraceHeader } from '../src/trace/format.js';
+import { correlateAll } from '../src/feed/pipeline.js';
 import { ROOT } from './golden.js';
 
 function load(name: string): { header: TraceHeader; events: TraceEvent[] } {
@@ -18,10 +19,8 @@ for (const name of ['hand-set-mac', 'bridge-mac-follows-port', 'bridge-tcpdump-p
   test(`${name}: re-correlating the recorded raw events offline gives the changes recorded live`, () => {
     const { header, events } = load(name);
     assert.equal(header.backend, 'syscalls');
-    const c = new Correlator(header.snapshot, { windowUs: Number.POSITIVE_INFINITY, ...(header.netns !== undefined ? { netns: header.netns } : {}) });
     const raw = events.filter((e): e is ProbeEvent | LinkEvent => e.type === 'probe' || e.type === 'link');
-    for (const e of raw) c.push(e);
-    const offline = changes(c.flush()).map(brief).sort();
+    const offline = changes(correlateAll(header.snapshot, raw, header.netns !== undefined ? { netns: header.netns } : {})).map(brief).sort();
     assert.deepEqual(offline, changes(events).map(brief).sort());
   });
 }

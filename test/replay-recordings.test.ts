@@ -1,12 +1,12 @@
 // The committed recordings (recordings/: made by ifblame itself, live on this machine's kernel or on Debian's stock
 // kernel under QEMU) replayed as a user would: `ifblame replay` gives back exactly what was recorded, through every
-// format, and `ifblame explain` tells each one's story.  Kernel recordings that are not there yet are skipped, saying so.
+// format, and `ifblame explain` tells each one's story.  A recording a story needs that is missing fails its test.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Report } from '../src/explain/index.js';
-import { ReplayFeed } from '../src/sources/replay.js';
+import { ReplayFeed } from '../src/feed/replay.js';
 import type { TraceEvent } from '../src/events.js';
 import { readTraceLines, REPO, runCli } from './fixtures/replay/helpers.js';
 
@@ -50,8 +50,8 @@ describe('every recording replays exactly as recorded', () => {
 describe('the stories, told by explain', () => {
   const has = (f: string) => files.includes(f);
 
-  it('local-bridge-mac-follows-port: the bridge moved with its ports three times; setting it by hand is not a move', async (t) => {
-    if (!has('local-bridge-mac-follows-port.ifblame')) return t.skip('recording absent');
+  it('local-bridge-mac-follows-port: the bridge moved with its ports three times; setting it by hand is not a move', async () => {
+    assert.ok(has('local-bridge-mac-follows-port.ifblame'), 'recordings/local-bridge-mac-follows-port.ifblame is missing');
     const { code, report } = await explain('local-bridge-mac-follows-port.ifblame');
     assert.equal(code, 0);
     assert.deepEqual(ids(report), ['info inferred-only', 'warning bridge-mac-moved']);
@@ -61,8 +61,8 @@ describe('the stories, told by explain', () => {
     assert.ok(f.evidence.every((e) => e.line !== undefined && (e.event as { actor: { comm: string } }).actor.comm === 'ip'));
   });
 
-  it('local-bridge-tcpdump-promisc: promiscuity by bridge, tcpdump and ip is told, nothing is wrong', async (t) => {
-    if (!has('local-bridge-tcpdump-promisc.ifblame')) return t.skip('recording absent');
+  it('local-bridge-tcpdump-promisc: promiscuity by bridge, tcpdump and ip is told, nothing is wrong', async () => {
+    assert.ok(has('local-bridge-tcpdump-promisc.ifblame'), 'recordings/local-bridge-tcpdump-promisc.ifblame is missing');
     const { code, report } = await explain('local-bridge-tcpdump-promisc.ifblame');
     assert.equal(code, 0);
     assert.equal(report.summary.errors, 0);
@@ -72,16 +72,16 @@ describe('the stories, told by explain', () => {
     assert.deepEqual(cs.map((c) => `${String(c.iface)} ${String(c.before)}->${String(c.after)}`), ['vb0p 0->1', 'vb0p 1->0']);
   });
 
-  it('local-hand-set-mac: two MAC changes by ip, nothing wrong', async (t) => {
-    if (!has('local-hand-set-mac.ifblame')) return t.skip('recording absent');
+  it('local-hand-set-mac: two MAC changes by ip, nothing wrong', async () => {
+    assert.ok(has('local-hand-set-mac.ifblame'), 'recordings/local-hand-set-mac.ifblame is missing');
     const { code, report } = await explain('local-hand-set-mac.ifblame');
     assert.equal(code, 0);
     assert.deepEqual(ids(report), ['info inferred-only']);
   });
 
   const kernel = files.filter((f) => /^kernel-/.test(f));
-  it('kernel recordings (QEMU, Debian stock kernel): incident 1 is found with its fix, the stock bond is clean', async (t) => {
-    if (!kernel.length) return t.skip('no recordings/kernel-*.ndjson yet (IFBLAME_KERNEL_RECORD=recordings npm run test:kernel)');
+  it('kernel recordings (QEMU, Debian stock kernel): incident 1 is found with its fix, the stock bond is clean', async () => {
+    for (const s of ['a-bond-udev', 'b-bond-stock', 'c-bridge', 'e-alb']) assert.ok(kernel.some((f) => f.startsWith(`kernel-${s}-`)), `no recordings/kernel-${s}-*.ndjson (IFBLAME_KERNEL_RECORD=recordings npm run test:kernel)`);
     for (const f of kernel) {
       const { code, report } = await explain(f);
       if (/a-bond-udev/.test(f)) {

@@ -6,9 +6,12 @@ import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from '
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TraceEvent } from '../src/events.js';
-import { ReplayFeed, type ReplayClock } from '../src/sources/replay.js';
-import { LineSplitter, TraceReader, type TraceProblem } from '../src/sources/trace-file.js';
-import { parseSpeed, parseTimeSpec, resolveTimeSpec } from '../src/commands/replay.js';
+import { ReplayFeed, type ReplayClock } from '../src/feed/replay.js';
+import { LineSplitter } from '../src/trace/lines.js';
+import { TraceReader } from '../src/trace/reader.js';
+import type { TraceProblem } from '../src/trace/problems.js';
+import { parseSpeed } from '../src/commands/replay.js';
+import { parseTimeSpec, resolveTimeSpec } from '../src/time/spec.js';
 import { change, CLI, header, importLocal, IP, link, lnk, readTraceLines, resetSeq, runCli, T0, tempDir, writeTrace } from './fixtures/replay/helpers.js';
 
 /** A clock whose timers fire only when the test advances it. */

@@ -2,7 +2,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRecorder } from '../src/sinks/recorder.js';
+import { createRecorder } from '../src/trace/writer.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTui, type TuiOptions, type TuiSession } from '../src/sinks/tui/app.js';

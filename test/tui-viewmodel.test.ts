@@ -11,7 +11,7 @@ import { changeSegs } from '../src/sinks/tui/format.js';
 import { escapeTags, fitText, plainSegs, renderSegs } from '../src/sinks/tui/text.js';
 import { Ring } from '../src/sinks/tui/ring.js';
 import { fixesFor } from '../src/sinks/tui/fixes.js';
-import type { IfaceState } from '../src/pipeline/feed.js';
+import type { IfaceState } from '../src/feed/feed.js';
 import { change, header, iface, link, probe } from './fixtures/tui/fake-feed.js';
 
 function model(opts: { states?: IfaceState[]; maxChanges?: number; maxRaw?: number; mode?: 'live' | 'replay' } = {}) {

@@ -1,13 +1,15 @@
 // `ifblame capture`: trace for a duration or around a command, print the changes and a summary, exit with a meaningful code.
 import { execa } from 'execa';
-import { backendOf, filtersOf, parse, TRACE_OPTIONS } from '../cli.js';
+import { backendOf, filtersOf, parse, TRACE_OPTIONS } from '../cli/args.js';
 import { EXIT, IfblameError } from '../errors.js';
+import { displayText } from '../format/escape.js';
 import { ChangeKind } from '../events.js';
 import { parseDuration } from '../options.js';
-import { createLiveFeed } from '../pipeline/live.js';
+import { createLiveFeed } from '../feed/live.js';
 import { createJsonSink } from '../sinks/json.js';
 import { SummaryCounter, type Summary } from '../sinks/summary.js';
 import { createTextSink, type EventSink } from '../sinks/text.js';
+import { RECORDING_SOURCE } from '../trace/writer.js';
 
 const OPTIONS = {
   duration: { type: 'string' },
@@ -23,6 +25,8 @@ const OPTIONS = {
 
 /** How long to keep tracing after the command exits: late netlink messages and the correlator's window. */
 const LINGER_MS = 800;
+/** How long to wait at most for bpftrace's output to catch up after the command (a storm's backlog). */
+const CATCH_UP_MS = 30_000;
 
 function failOnKinds(values: string[]): ChangeKind[] {
   return values.flatMap((v) => v.split(',')).filter(Boolean).map((k) => {
@@ -57,9 +61,16 @@ export async function runCaptureCli(argv: string[]): Promise<number> {
       : createJsonSink(process.stdout, format as 'json' | 'ndjson', { raw: values['output-raw'] === true, header: feed.header });
   const counter = new SummaryCounter();
   let failHits = 0;
+  // Recording can stop on its own (no space left, I/O error, file removed): one line on stderr, tracing and the
+  // output go on, the summary and the exit code (EXIT.recording) say so.
+  let recordingFailure: string | null = null;
   feed.onEvent((ev) => {
     counter.add(ev);
     if (ev.type === 'change' && failOn.includes(ev.kind)) failHits++;
+    if (ev.type === 'note' && ev.source === RECORDING_SOURCE && ev.level === 'error' && recordingFailure === null) {
+      recordingFailure = ev.message;
+      process.stderr.write(`ifblame: ${displayText(ev.message)}\n`);
+    }
     sink.write(ev);
   });
 
@@ -94,7 +105,9 @@ export async function runCaptureCli(argv: string[]): Promise<number> {
     // A command that could not start is reported like a shell would: one line, exit 127.
     if (spawnError) process.stderr.write(`ifblame: cannot run ${command[0]}: ${spawnError} (hint: check the command after --)\n`);
     cmdResult = { argv: command, exitCode: spawnError ? 127 : (res.exitCode ?? null), ...(res.signal ? { signal: String(res.signal) } : {}) };
+    // Late netlink messages, and whatever a storm left in bpftrace's buffers: wait until both have passed the end.
     await Promise.race([feed.done, new Promise((r) => setTimeout(r, LINGER_MS))]);
+    await Promise.race([feed.done, feed.catchUp(Date.now() * 1000 - LINGER_MS * 1000, CATCH_UP_MS)]);
   } else if (Number.isFinite(durationMs)) {
     await Promise.race([feed.done, new Promise((r) => setTimeout(r, durationMs))]);
   } else {
@@ -109,16 +122,21 @@ export async function runCaptureCli(argv: string[]): Promise<number> {
     changes: counter.changes,
     total: counter.total,
     lost: counter.lost,
+    late: feed.stats().late ?? 0,
     badLines: counter.badLines,
     dropped: feed.header.probes.dropped,
     durationMs: Date.now() - started,
     ...(cmdResult ? { command: cmdResult } : {}),
     ...(failOn.length ? { failOn: { kinds: failOn, hit: failHits } } : {}),
+    ...(values.record ? { recording: { path: String(values.record), ...(recordingFailure !== null ? { failure: recordingFailure } : {}) } } : {}),
     ...(feed.failure ? { error: feed.failure } : {}),
   };
   sink.end(summary);
   if (feed.failure) return EXIT.tracing;
+  if (recordingFailure !== null) return EXIT.recording;
   if (cmdResult && cmdResult.exitCode !== 0) return EXIT.command;
   if (failHits > 0) return EXIT.finding;
   return EXIT.ok;
 }
+
+export const run = (args: string[]): Promise<number> => runCaptureCli(args);

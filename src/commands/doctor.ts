@@ -1,5 +1,6 @@
 // `ifblame doctor`: what works on this machine, with a fix for each missing piece.
 import type { Writable } from 'node:stream';
+import { parse } from '../cli/args.js';
 import { EXIT } from '../errors.js';
 import { chooseBackend, detect, droppedProbes, type Check } from '../probes/detect.js';
 import { KERNEL_PROBES } from '../probes/catalog.js';
@@ -26,4 +27,9 @@ export async function runDoctor(out: Writable): Promise<number> {
   out.write(table(rows));
   out.write(backend ? `live tracing: ready, backend ${backend} (auto)\n` : 'live tracing: NOT possible here (see the fixes above); `ifblame replay` still works\n');
   return backend ? EXIT.ok : EXIT.tracing;
+}
+
+export async function run(args: string[]): Promise<number> {
+  parse(args, {});
+  return runDoctor(process.stdout);
 }

@@ -1,7 +1,7 @@
 // `ifblame` / `ifblame live`: trace now and watch it in the terminal UI (optionally recording); failures get a clear screen.
-import { backendOf, filtersOf, parse, TRACE_OPTIONS } from '../cli.js';
+import { backendOf, filtersOf, parse, TRACE_OPTIONS } from '../cli/args.js';
 import { IfblameError } from '../errors.js';
-import type { Feed } from '../pipeline/feed.js';
+import type { Feed } from '../feed/feed.js';
 
 const OPTIONS = {
   ...TRACE_OPTIONS,
@@ -48,14 +48,16 @@ export async function runLive(args: string[]): Promise<number> {
   const tty = Boolean(process.stdout.isTTY && process.stdin.isTTY);
   if (!tty) throw new IfblameError('the live view needs a terminal', 'use `ifblame capture` in scripts, or run it in a terminal');
   const { runTui } = await import('../sinks/tui/app.js');
-  const { createLiveFeed } = await import('../pipeline/live.js');
+  const { createLiveFeed } = await import('../feed/live.js');
   let feed: Feed;
   try {
     feed = await createLiveFeed({ backend: cli.backend, filters: cli.filters, ...(cli.record ? { record: cli.record } : {}), ...(cli.netns ? { netns: cli.netns } : {}) });
   } catch (e) {
     // No bpftrace, no root, no backend: the same clear screen as a failure while attaching.
-    const { failedFeed } = await import('../sinks/tui/failed-feed.js');
+    const { failedFeed } = await import('../feed/failed.js');
     feed = failedFeed(e, cli.backend === 'auto' ? 'syscalls' : cli.backend);
   }
   return runTui(feed, { title: 'ifblame', recordPath: cli.record ?? null });
 }
+
+export const run = (args: string[]): Promise<number> => runLive(args);

@@ -2,16 +2,19 @@
 // Needs neither root nor bpftrace: it only reads the file.
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
-import { FILTER_OPTIONS, filtersOf, parse } from '../cli.js';
+import { FILTER_OPTIONS, filtersOf, parse } from '../cli/args.js';
 import { EXIT, IfblameError } from '../errors.js';
-import type { TraceEvent, TraceHeader } from '../events.js';
-import type { Feed } from '../pipeline/feed.js';
+import type { TraceEvent } from '../events.js';
+import type { TraceHeader } from '../trace/format.js';
+import type { Feed } from '../feed/feed.js';
 import { createJsonSink } from '../sinks/json.js';
 import { SummaryCounter, type Summary } from '../sinks/summary.js';
 import { createTextSink, type EventSink } from '../sinks/text.js';
-import { ReplayFeed, type ReplayOptions } from '../sources/replay.js';
-import { formatProblem, type TraceProblem } from '../sources/trace-file.js';
-import { parseIsoLocal, localToEpochUs } from '../time/local-time.js';
+import { ReplayFeed, type ReplayOptions } from '../feed/replay.js';
+import { formatProblem, type TraceProblem } from '../trace/problems.js';
+import { parseTimeSpec, resolveTimeSpec, type TimeSpec } from '../time/spec.js';
+import { BatchedWriter } from '../sinks/batched.js';
+import { Progress } from '../sinks/progress.js';
 
 export const REPLAY_FORMATS = ['tui', 'text', 'json', 'ndjson'] as const;
 export type ReplayFormat = (typeof REPLAY_FORMATS)[number];
@@ -49,47 +52,6 @@ live session. No root and no bpftrace needed. FILE "-" reads standard input.
   --progress    progress lines on stderr even when stderr is not a terminal
 Exit codes: 0 ok; 2 the file is unusable or had bad lines (each reported as FILE:LINE).
 `;
-
-/** A --from/--to value: absolute µs, or relative to the first event, or a time of day (resolved on the first event). */
-export type TimeSpec = { abs: number } | { offsetUs: number } | { timeOfDay: { h: number; m: number; s: number; us: number } };
-
-/** Parses a --from/--to value (see HELP); throws IfblameError naming the flag. */
-export function parseTimeSpec(flag: string, text: string): TimeSpec {
-  const t = text.trim();
-  const bad = () => new IfblameError(`${flag} ${JSON.stringify(text)} is not a time`, 'use 2026-11-21T12:40:59, 12:40:59.5 or +10s (after the first event)');
-  const rel = /^\+(\d+(?:\.\d+)?)(us|ms|s|m|h)?$/.exec(t);
-  if (rel) {
-    const mult = { us: 1, ms: 1e3, s: 1e6, m: 60e6, h: 3600e6 }[(rel[2] ?? 's') as 'us'];
-    return { offsetUs: Math.round(Number(rel[1]) * mult) };
-  }
-  const tod = /^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$/.exec(t);
-  if (tod) {
-    const h = Number(tod[1]);
-    const m = Number(tod[2]);
-    const s = Number(tod[3] ?? 0);
-    if (h > 23 || m > 59 || s > 60) throw bad();
-    return { timeOfDay: { h, m, s, us: Number((tod[4] ?? '').padEnd(6, '0').slice(0, 6)) } };
-  }
-  const zoned = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)(Z|[+-]\d{2}:?\d{2})$/.exec(t);
-  if (zoned) {
-    const frac = /\.(\d{1,9})/.exec(zoned[1]!)?.[1] ?? '';
-    const ms = Date.parse(zoned[1]!.replace(/\.\d+$/, '') + (zoned[2] === 'Z' ? 'Z' : zoned[2]!.replace(/^([+-]\d{2})(\d{2})$/, '$1:$2')));
-    if (!Number.isFinite(ms)) throw bad();
-    return { abs: ms * 1000 + Number(frac.padEnd(6, '0').slice(0, 6)) };
-  }
-  const local = parseIsoLocal(/T\d{2}:\d{2}$/.test(t) ? `${t}:00` : t);
-  if (local) return { abs: localToEpochUs(local, 'local') };
-  throw bad();
-}
-
-/** µs for a spec, given the first event's time (for relative and time-of-day specs). */
-export function resolveTimeSpec(spec: TimeSpec, firstTs: number): number {
-  if ('abs' in spec) return spec.abs;
-  if ('offsetUs' in spec) return firstTs + spec.offsetUs;
-  const d = new Date(Math.floor(firstTs / 1000));
-  d.setHours(spec.timeOfDay.h, spec.timeOfDay.m, spec.timeOfDay.s, 0);
-  return d.getTime() * 1000 + spec.timeOfDay.us;
-}
 
 export function parseSpeed(text: string | undefined, dflt: number): number {
   if (text === undefined) return dflt;
@@ -140,93 +102,6 @@ export function parseReplayArgs(args: string[], isTty: boolean): ReplayCli | 'he
   if (typeof v.from === 'string') out.from = parseTimeSpec('--from', v.from);
   if (typeof v.to === 'string') out.to = parseTimeSpec('--to', v.to);
   return out;
-}
-
-/** Progress on stderr for long non-TUI replays: a self-erasing line on a terminal, plain lines otherwise. */
-class Progress {
-  private timer: NodeJS.Timeout | undefined;
-  private shown = false;
-  private readonly t0 = Date.now();
-  private lastLine = 0;
-
-  constructor(
-    private readonly err: NodeJS.WriteStream | Writable,
-    private readonly tty: boolean,
-    private readonly enabled: boolean,
-    private readonly feed: ReplayFeed,
-  ) {
-    if (enabled) {
-      this.timer = setInterval(() => this.tick(), 250);
-      this.timer.unref();
-    }
-  }
-
-  private text(): string {
-    const p = this.feed.progress();
-    const secs = (Date.now() - this.t0) / 1000;
-    const pct = p.size ? ` ${((100 * p.bytes) / p.size).toFixed(0).padStart(3)}%` : '';
-    const rate = secs > 0 ? `${fmtCount(p.read / secs)} ev/s` : '';
-    return `replay${pct}  ${fmtCount(p.read)} events read, ${fmtCount(p.emitted)} shown  ${rate}`;
-  }
-
-  private tick(): void {
-    const elapsed = Date.now() - this.t0;
-    if (elapsed < 1000) return; // short replays stay quiet
-    if (this.tty) {
-      this.err.write(`\r\x1b[K${this.text()}`);
-      this.shown = true;
-    } else if (this.lastLine === 0 || elapsed - this.lastLine >= 5000) {
-      this.lastLine = elapsed;
-      this.err.write(`ifblame: ${this.text()}\n`);
-    }
-  }
-
-  /** Erase the line before something else goes to stderr. */
-  clear(): void {
-    if (this.shown && this.tty) this.err.write('\r\x1b[K');
-    this.shown = false;
-  }
-
-  end(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.clear();
-  }
-}
-
-/**
- * What the sinks write to: their lines are gathered and handed to the real output once per batch of events
- * (a write per event costs a syscall each on a file or pipe, where stdout writes synchronously).
- */
-export class BatchedWriter extends Writable {
-  private parts: string[] = [];
-  private size = 0;
-
-  constructor(private readonly target: Writable) {
-    super();
-  }
-
-  override write(chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
-    this.parts.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString());
-    this.size += (chunk as { length: number }).length;
-    if (this.size > 1 << 20) this.flush();
-    const done = typeof encoding === 'function' ? encoding : cb;
-    if (typeof done === 'function') process.nextTick(done as () => void);
-    return true;
-  }
-
-  flush(): void {
-    if (!this.parts.length) return;
-    const text = this.parts.length === 1 ? this.parts[0]! : this.parts.join('');
-    this.parts = [];
-    this.size = 0;
-    if (!this.target.destroyed) this.target.write(text);
-  }
-}
-
-function fmtCount(n: number): string {
-  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
-  if (n >= 1e4) return `${(n / 1e3).toFixed(0)}k`;
-  return String(Math.round(n));
 }
 
 export interface ReplayIo {
@@ -353,7 +228,7 @@ function summaryOf(header: TraceHeader, c: SummaryCounter, feed: Feed, firstTs: 
 
 async function firstEventTs(source: string | { name: string }): Promise<number> {
   if (typeof source !== 'string') throw new IfblameError('relative --from/--to need a file, not standard input', 'give an absolute time such as 2026-11-21T12:40:59');
-  const { TraceReader } = await import('../sources/trace-file.js');
+  const { TraceReader } = await import('../trace/reader.js');
   const r = await TraceReader.open(source);
   try {
     for await (const e of r.events()) return e.event.ts;
@@ -368,3 +243,5 @@ async function runTuiReplay(feed: ReplayFeed, file: string): Promise<number> {
   const { runTui } = await import('../sinks/tui/app.js');
   return runTui(feed, { title: `ifblame replay ${file}` });
 }
+
+export const run = (args: string[]): Promise<number> => runReplay(args);

@@ -1,56 +1,17 @@
 // `ifblame script`: print the exact program that would run as root, so an operator can audit it.
 import type { Writable } from 'node:stream';
-import { IfblameError, EXIT } from '../errors.js';
-import type { Backend, ProbeDrop } from '../events.js';
-import { KERNEL_PROBES, SYSCALL_PROBES } from '../probes/catalog.js';
-import type { BackendChoice, Filters } from '../options.js';
-import { chooseBackend, detect, droppedProbes, type Capabilities } from '../probes/detect.js';
-import { generate, type Program } from '../probes/generate.js';
-import { VERSION } from '../version.js';
-
-export interface PlanOptions {
-  backend: BackendChoice;
-  filters: Filters;
-  /** Skip detection: the whole catalog, as the golden files hold it. */
-  all?: boolean;
-  /** Probe ids to leave out: generating for another machine whose kernel lacks them (`--drop`). */
-  drop?: string[];
-}
-
-/** `--drop a,b`: catalog ids only, each with the reason shown in the program header. */
-export function dropsOf(values: string[]): ProbeDrop[] {
-  const known = new Set([...KERNEL_PROBES.map((p) => p.id), ...SYSCALL_PROBES.map((p) => p.id)]);
-  return values.flatMap((v) => v.split(',')).filter(Boolean).map((id) => {
-    if (!known.has(id)) throw new IfblameError(`--drop ${JSON.stringify(id)} is not a probe`, `probes: ${[...known].join(', ')}`);
-    return { probe: id, reason: 'left out with --drop (the target kernel lacks it)' };
-  });
-}
-
-/** Decide backend and probes for this machine, then generate: shared by script, live and capture. */
-export async function planProgram(opts: PlanOptions, caps?: Capabilities): Promise<{ program: Program; caps: Capabilities | null; notes: string[] }> {
-  const notes: string[] = [];
-  const asked = dropsOf(opts.drop ?? []);
-  if (opts.all && opts.backend !== 'auto') {
-    return { program: generate({ backend: opts.backend, filters: opts.filters, dropped: asked, version: VERSION }), caps: null, notes };
-  }
-  const c = caps ?? (await detect());
-  let backend: Backend | null = opts.backend === 'auto' ? chooseBackend(c) : opts.backend;
-  if (!backend) {
-    const why = c.backends.map((b) => `${b.backend}: ${b.reason}`).join('; ');
-    throw new IfblameError(`no tracing backend works here (${why})`, 'run `ifblame doctor` for the fix of each', EXIT.tracing);
-  }
-  const status = c.backends.find((b) => b.backend === backend);
-  if (!status?.ok) notes.push(`the ${backend} backend does not attach here (${status?.reason}); the program is the full catalog, not checked against this kernel`);
-  const detected = await droppedProbes(backend, c);
-  const dropped = [...asked, ...detected.filter((d) => !asked.some((a) => a.probe === d.probe))];
-  for (const d of dropped) notes.push(`probe ${d.probe} dropped: ${d.reason}`);
-  const program = generate({ backend, filters: opts.filters, dropped, paramNames: c.paramNames, version: VERSION });
-  return { program, caps: c, notes };
-}
+import { EXIT } from '../errors.js';
+import { backendOf, filtersOf, parse, strings, TRACE_OPTIONS, type Flags } from '../cli/args.js';
+import { planProgram, type PlanOptions } from '../probes/plan.js';
 
 export async function runScript(opts: PlanOptions, out: Writable, err: Writable): Promise<number> {
   const { program, notes } = await planProgram(opts);
   for (const n of notes) err.write(`ifblame: note: ${n}\n`);
   out.write(program.text);
   return EXIT.ok;
+}
+
+export async function run(args: string[]): Promise<number> {
+  const values = parse(args, { ...TRACE_OPTIONS, all: { type: 'boolean' }, drop: { type: 'string', multiple: true } }).values as Flags;
+  return runScript({ backend: backendOf(values), filters: filtersOf(values), all: values.all === true, drop: strings(values.drop) }, process.stdout, process.stderr);
 }

@@ -1,9 +1,10 @@
 // Turn probe events and netlink messages into attributed changes, in time order, keeping per-interface state.
 import type { Actor, Change, ChangeKind, Evidence, LinkEvent, LinkState, ProbeEvent, TraceEvent } from '../events.js';
-import type { IfaceState } from '../pipeline/feed.js';
+import type { IfaceState } from './state.js';
 import { actorOf, labelActor, type ProcessInfo } from './actor.js';
 import { pathOf, stackHas } from './paths.js';
 import { StateTable } from './state.js';
+import { promiscCause } from './words.js';
 
 /** A change a probe saw or a request the syscalls backend saw, waiting to be merged, confirmed or emitted. */
 interface Obs {
@@ -24,12 +25,19 @@ interface Obs {
   inferredPath?: string[];
   /** Event time (µs) after which it is emitted without netlink confirmation. */
   due: number;
+  /** The causal path, computed once (again when nested probes merge in). */
+  path?: string[];
+  pathProbes?: number;
   failed?: boolean;
 }
 
 export interface CorrelatorOptions {
-  /** Reorder window for live sources: events are processed once this much older than the newest. */
-  windowUs?: number;
+  /** Names namespaces by inode (live: /run/netns); changes in other namespaces carry the name when it is known. */
+  netnsName?: (inode: number) => string | undefined;
+  /** This correlator follows a namespace no netlink source watches: nothing is ever confirmed. */
+  foreign?: boolean;
+  /** A name for an index this correlator has no state for (a device just moved in keeps its name). */
+  nameHint?: (ifindex: number) => string | undefined;
   procInfo?: ProcessInfo;
   /** Network namespace inode the netlink source watches. */
   netns?: number;
@@ -39,6 +47,8 @@ const MERGE_US = 100_000;
 const HOLD_US = 50_000;
 const CONFIRM_US = 1_500_000;
 const RECENT_US = 3_000_000;
+/** At most this many recent changes are searched (the newest). */
+const RECENT_MAX = 512;
 
 const MAC_PROBES = new Set(['dev_set_mac_address_user', 'dev_set_mac_address', 'dev_addr_mod', 'netdev_changeaddr']);
 const PROMISC_PROBES = new Set(['dev_set_promiscuity', '__dev_set_promiscuity']);
@@ -60,14 +70,18 @@ interface Op {
 }
 
 function pathOfObs(o: Obs): string[] {
+  if (o.path && o.pathProbes === o.probes.length) return o.path;
   const frames = pathOf(o.kstack);
-  return [...frames, ...o.probes.filter((p) => !frames.includes(p))];
+  o.path = [...frames, ...o.probes.filter((p) => !frames.includes(p))];
+  o.pathProbes = o.probes.length;
+  return o.path;
 }
 
 export class Correlator {
   readonly table: StateTable;
-  private readonly buffer: (ProbeEvent | LinkEvent)[] = [];
   private pending: Obs[] = [];
+  /** The earliest `due` among pending observations: nothing to expire before it. */
+  private nextDue = Infinity;
   private recent: Change[] = [];
   /** Changes a netlink message has already confirmed. */
   private readonly confirmed = new WeakSet<Change>();
@@ -75,43 +89,73 @@ export class Correlator {
   private readonly packetPromisc = new Map<number, { actor: Actor | null; refs: number[] }>();
   private readonly out: TraceEvent[] = [];
   private clock = 0;
-  private readonly windowUs: number;
   private readonly info: ProcessInfo | undefined;
+  private readonly opts: CorrelatorOptions;
   private readonly netns: number | undefined;
+  private readonly foreign = new Map<number, Correlator>();
+  /** The last netlink request naming each device (syscalls backend), for what only netlink shows: a move. */
+  private readonly lastRequest = new Map<number, { actor: Actor; refs: number[]; ts: number }>();
+  /** Devices that just left for another namespace, under their index there: their name when they act there. */
+  private movedOut: { name: string; ifindex: number; ts: number }[] = [];
+
+  /** How the watched namespace is named in a move: `netns 4026531840`, or `this netns`. */
+  private get here(): string {
+    return this.netns !== undefined ? `netns ${this.netns}` : 'this netns';
+  }
 
   constructor(snapshot: LinkState[] = [], opts: CorrelatorOptions = {}) {
     this.table = new StateTable(snapshot);
-    this.windowUs = opts.windowUs ?? 0;
     this.info = opts.procInfo;
     this.netns = opts.netns;
+    this.opts = opts;
   }
 
-  /** Buffer one raw event; with no reorder window it is processed at once. Returns derived events ready now. */
+  /** One raw event, in time order (the feed's merge orders them). Returns the derived events ready now. */
   push(ev: ProbeEvent | LinkEvent): TraceEvent[] {
-    this.buffer.push(ev);
-    if (this.windowUs === 0) return this.advance(Number.POSITIVE_INFINITY, false);
-    return this.advance(ev.ts - this.windowUs, false);
+    this.expire(ev.ts);
+    this.clock = Math.max(this.clock, ev.ts);
+    if (ev.type === 'probe') this.onProbe(ev);
+    else this.onLink(ev);
+    return this.out.splice(0);
   }
 
-  /** Process buffered events older than `watermark` (µs), in time order. */
-  advance(watermark: number, final = false): TraceEvent[] {
-    this.buffer.sort((a, b) => a.ts - b.ts || (a.seq ?? 0) - (b.seq ?? 0));
-    let n = 0;
-    while (n < this.buffer.length && this.buffer[n]!.ts <= watermark) n++;
-    for (const ev of this.buffer.splice(0, n)) {
-      this.expire(ev.ts);
-      this.clock = Math.max(this.clock, ev.ts);
-      if (ev.type === 'probe') this.onProbe(ev);
-      else this.onLink(ev);
-    }
-    if (final) this.expire(Number.POSITIVE_INFINITY);
-    else if (Number.isFinite(watermark)) this.expire(watermark);
+  /** Event time has reached `watermark` (µs) with nothing new: observations due by then are reported. */
+  advance(watermark: number): TraceEvent[] {
+    if (Number.isFinite(watermark)) this.clock = Math.max(this.clock, watermark);
+    this.expire(watermark);
+    for (const inode of this.foreign.keys()) this.inForeign(inode, (c) => c.advance(watermark));
     return this.out.splice(0);
+  }
+
+  /** No change still to come can be older than this: what the feed may print, in order, up to here. */
+  horizon(): number {
+    let h = this.clock;
+    for (const o of this.pending) if (o.ts < h) h = o.ts;
+    for (const c of this.foreign.values()) h = Math.min(h, c.horizon());
+    return h;
+  }
+
+  /** Runs `fn` on the correlator of namespace `inode` and takes its changes, named by their namespace. */
+  private inForeign(inode: number, fn: (c: Correlator) => TraceEvent[]): void {
+    let c = this.foreign.get(inode);
+    if (!c) {
+      const hint = (ifindex: number) => [...this.movedOut].reverse().find((m) => m.ifindex === ifindex && this.clock - m.ts < RECENT_US)?.name;
+      c = new Correlator([], { netns: inode, foreign: true, nameHint: hint, ...(this.info ? { procInfo: this.info } : {}) });
+      this.foreign.set(inode, c);
+    }
+    const name = this.opts.netnsName?.(inode);
+    for (const ev of fn(c)) {
+      if (ev.type === 'change') {
+        ev.netns = { inode, ...(name ? { name } : {}) };
+        if (ev.via.note) ev.via.note = ev.via.note.replace('request not confirmed by netlink', 'in a namespace ifblame does not watch: no netlink confirmation');
+      }
+      this.out.push(ev);
+    }
   }
 
   /** Everything left: end of a replay/import, or a live session stopping. */
   flush(): TraceEvent[] {
-    return this.advance(Number.POSITIVE_INFINITY, true);
+    return this.advance(Number.POSITIVE_INFINITY);
   }
 
   state(): IfaceState[] {
@@ -121,8 +165,8 @@ export class Correlator {
   // ---- probes ------------------------------------------------------------------------------------------
 
   private onProbe(ev: ProbeEvent): void {
-    // Interface indexes and names are per namespace: correlate only the namespace netlink watches.
-    if (this.netns !== undefined && ev.netns !== undefined && ev.netns !== this.netns) return;
+    // Interface indexes and names are per namespace: another namespace's events go to a correlator of its own.
+    if (this.netns !== undefined && ev.netns !== undefined && ev.netns !== this.netns) return this.inForeign(ev.netns, (c) => c.push(ev));
     if (ev.phase === 'return') return this.onReturn(ev);
     if (MAC_PROBES.has(ev.probe)) return this.onMacProbe(ev);
     if (PROMISC_PROBES.has(ev.probe)) return this.onPromiscProbe(ev);
@@ -137,6 +181,8 @@ export class Correlator {
         return this.onMasterProbe(ev, 'release');
       case 'unregister_netdevice':
         return this.onUnregister(ev);
+      case 'change_net_namespace':
+        return this.onMove(ev);
       case 'nl_link':
         return this.onNetlinkRequest(ev);
       case 'ioctl_link':
@@ -154,7 +200,9 @@ export class Correlator {
 
   private add(o: Omit<Obs, 'refs' | 'due'> & { hold: number }, ev: ProbeEvent): void {
     const { hold, ...rest } = o;
+    if (this.claimInferred(rest, ev)) return;
     this.pending.push({ ...rest, refs: ev.seq !== undefined ? [ev.seq] : [], due: ev.ts + hold });
+    this.nextDue = Math.min(this.nextDue, ev.ts + hold);
   }
 
   private onMacProbe(ev: ProbeEvent): void {
@@ -176,12 +224,42 @@ export class Correlator {
     this.add({ kind: 'mac', ifindex, iface: name, before, after, actor: this.actor(ev), probes: [ev.probe], kstack: ev.kstack, ts: ev.ts, tid: ev.tid, evidence: 'observed', hold: HOLD_US }, ev);
   }
 
+  /**
+   * A cause that arrives after netlink's message was correlated without it (a bounded wait ran out): it explains the
+   * change already reported as unattributed, which takes its process and evidence, instead of being reported twice.
+   */
+  private claimInferred(o: Omit<Obs, 'refs' | 'due'>, ev: ProbeEvent): boolean {
+    if (o.kind === 'creating') return false;
+    const c = this.recent.find(
+      (x) =>
+        x.evidence === 'inferred' &&
+        x.actor === null &&
+        x.kind === o.kind &&
+        (o.ifindex !== undefined ? x.ifindex === o.ifindex : x.iface === o.iface) &&
+        (o.kind !== 'mac' || x.after === o.after) &&
+        x.ts >= o.ts &&
+        x.ts - o.ts < CONFIRM_US,
+    );
+    if (!c) {
+      // A late request for what netlink already showed done (a repeated set): nothing of its own to report.
+      return o.ts < this.clock && this.recent.some((x) => x.kind === o.kind && x.iface === o.iface && x.after === o.after && Math.abs(x.ts - o.ts) < CONFIRM_US);
+    }
+    const path = pathOf(o.kstack);
+    Object.assign(c, { actor: o.actor, evidence: o.evidence });
+    c.via = { ...c.via, probe: ev.probe, kstack: o.kstack, path: path.length ? path : [ev.probe], note: `${o.note ? `${o.note}; ` : ''}its cause arrived late (after netlink's message)` };
+    if (ev.seq !== undefined) c.refs.push(ev.seq);
+    return true;
+  }
+
   /** Nested probes of one call (user -> set_mac -> addr_mod) are one change: keep every probe name and the deepest stack. */
   private mergeNested(ev: ProbeEvent, same: (o: Obs) => boolean): boolean {
     const merged = this.pending.find((o) => o.tid === ev.tid && ev.ts - o.ts < MERGE_US && same(o));
     if (!merged) return false;
     if (!merged.probes.includes(ev.probe)) merged.probes.push(ev.probe);
-    if (ev.kstack.length > merged.kstack.length) merged.kstack = ev.kstack;
+    if (ev.kstack.length > merged.kstack.length) {
+      merged.kstack = ev.kstack;
+      delete merged.path;
+    }
     if (ev.seq !== undefined) merged.refs.push(ev.seq);
     return true;
   }
@@ -228,6 +306,13 @@ export class Correlator {
     this.add({ kind: 'deleted', ifindex, iface: String(f.dev), before: String(f.mac), after: null, actor: this.actor(ev), probes: [ev.probe], kstack: ev.kstack, ts: ev.ts, tid: ev.tid, evidence: 'observed', hold: CONFIRM_US }, ev);
   }
 
+  private onMove(ev: ProbeEvent): void {
+    const f = ev.fields;
+    const to = Number(f.to_netns);
+    const name = this.opts.netnsName?.(to);
+    this.add({ kind: 'moved', ifindex: Number(f.ifindex), iface: String(f.dev), before: null, after: name ? `${name} (netns ${to})` : `netns ${to}`, actor: this.actor(ev), probes: [ev.probe], kstack: ev.kstack, ts: ev.ts, tid: ev.tid, evidence: 'observed', hold: CONFIRM_US }, ev);
+  }
+
   /** A failed call (ret < 0) changed nothing: its observations are dropped. */
   private onReturn(ev: ProbeEvent): void {
     const ret = Number(ev.fields.ret);
@@ -240,7 +325,7 @@ export class Correlator {
   }
 
   private nameOf(ifindex: number): string {
-    return this.table.get(ifindex)?.name ?? `if${ifindex}`;
+    return this.table.get(ifindex)?.name ?? this.opts.nameHint?.(ifindex) ?? `if${ifindex}`;
   }
 
   private onNetlinkRequest(ev: ProbeEvent): void {
@@ -248,7 +333,7 @@ export class Correlator {
     const ifindex = Number(f.ifindex);
     const ifname = String(f.ifname ?? '');
     const s = ifindex ? this.table.get(ifindex) : ifname ? this.table.byName(ifname) : undefined;
-    const iface = s?.name ?? (ifname || (ifindex ? `if${ifindex}` : ''));
+    const iface = s?.name ?? (ifname || (ifindex ? this.nameOf(ifindex) : ''));
     const base = { ...(s ? { ifindex: s.ifindex } : ifindex ? { ifindex } : {}), iface };
     if (Number(f.nl_type) === 16 && Number(f.nl_flags) & NLM_F_CREATE) {
       this.request(ev, { kind: 'creating', iface: ifname, before: null, after: null });
@@ -259,6 +344,8 @@ export class Correlator {
       this.request(ev, { ...base, kind: 'deleted', before: s?.addr ?? null, after: null });
       return;
     }
+    // The last request naming this device: a move (IFLA_NET_NS_FD, not parsed in-program: the BPF stack is full) is told from it.
+    if (s) this.lastRequest.set(s.ifindex, { actor: this.actor(ev), refs: ev.seq !== undefined ? [ev.seq] : [], ts: ev.ts });
     if (f.addr) this.request(ev, { ...base, kind: 'mac', before: s?.addr ?? null, after: String(f.addr) });
     const master = Number(f.master);
     if (master > 0) this.request(ev, { ...base, kind: 'enslave', before: s?.master ?? null, after: this.nameOf(master) });
@@ -322,7 +409,12 @@ export class Correlator {
     const s = this.table.get(ev.ifindex)!;
     const refs = ev.seq !== undefined ? [ev.seq] : [];
     if (ev.action === 'del') {
-      if (!before?.deleted) this.emitFromLink(ev, 'deleted', before?.addr ?? null, null, refs);
+      // Moved to another namespace: gone from this one, not deleted.
+      if (ev.movedTo) {
+        if (ev.movedTo.ifindex !== undefined) this.movedOut = [...this.movedOut.slice(-15), { name: ev.ifname, ifindex: ev.movedTo.ifindex, ts: ev.ts }];
+        this.emitFromLink(ev, 'moved', this.here, ev.movedTo.netns, refs);
+      }
+      else if (!before?.deleted) this.emitFromLink(ev, 'deleted', before?.addr ?? null, null, refs);
       return;
     }
     if (!known || before?.deleted || known.probeOnly) {
@@ -355,20 +447,20 @@ export class Correlator {
       reported.refs.push(...refs);
       return;
     }
-    const matchKind = kind === 'created' ? 'creating' : kind;
-    const obs = this.pending.find(
-      (o) =>
-        !o.failed &&
-        o.kind === matchKind &&
-        (kind === 'created' ? o.iface === ev.ifname || o.after === after || o.iface === '' : sameIface(o) && (o.after === after || typeof o.after !== typeof after || kind === 'release' || kind === 'deleted')),
-    );
+    const obs =
+      kind === 'created'
+        ? this.creatorOf(ev)
+        : this.pending.find((o) => !o.failed && o.kind === kind && sameIface(o) && (o.after === after || typeof o.after !== typeof after || kind === 'release' || kind === 'deleted' || kind === 'moved'));
     if (obs) {
       this.pending = this.pending.filter((o) => o !== obs);
-      const c = this.emit({ ...obs, kind, ifindex: ev.ifindex, iface: ev.ifname, before, after, refs: [...obs.refs, ...refs] });
+      // A probe names the target namespace by inode (and name); a request only by a file descriptor: keep netlink's id then.
+      const moved = kind === 'moved' && obs.evidence === 'observed' ? { after: obs.after } : {};
+      const c = this.emit({ ...obs, kind, ifindex: ev.ifindex, iface: ev.ifname, before, after, ...moved, refs: [...obs.refs, ...refs] });
       if (c) this.confirmed.add(c);
       return;
     }
-    const guess = this.infer(ev, kind, after);
+    if ((kind === 'mac' || kind === 'promisc') && this.foldIntoDeletion(ev.ifindex, undefined, ev.ts, refs)) return;
+    const guess = this.infer(ev, kind, after, before);
     const inferred = this.emit({
       kind,
       ifindex: ev.ifindex,
@@ -389,6 +481,43 @@ export class Correlator {
     if (inferred) this.confirmed.add(inferred); // it came from this very message
   }
 
+  /**
+   * Who created the device netlink announces: a probe saw it allocated (ifindex 0, no name yet) with its first
+   * address, or a request named it. Matched by that address or name, never by "the next device": an unnamed request
+   * matches only when it is the one such request pending.
+   */
+  private creatorOf(ev: LinkEvent): Obs | undefined {
+    const creating = this.pending.filter((o) => !o.failed && o.kind === 'creating');
+    const byName = creating.find((o) => o.iface !== '' && o.iface === ev.ifname);
+    if (byName) return byName;
+    const byAddr = ev.addr !== undefined ? creating.filter((o) => o.after !== null && o.after === ev.addr) : [];
+    if (byAddr.length) return byAddr[0];
+    const anonymous = creating.filter((o) => o.iface === '' && o.after === null);
+    return anonymous.length === 1 ? anonymous[0] : undefined;
+  }
+
+  /**
+   * A deletion of this device already seen (a probe, or the request) by the same task a moment earlier: the change
+   * is folded into it (its events stay in the deletion's refs) instead of being reported on its own.
+   */
+  private foldIntoDeletion(ifindex: number, tid: number | undefined, ts: number, refs: number[]): boolean {
+    const near = (x: { ts: number }) => ts - x.ts >= 0 && ts - x.ts < 1_000_000;
+    const obs = this.pending.find((o) => o.kind === 'deleted' && !o.failed && o.ifindex === ifindex && near(o) && (tid === undefined || o.tid === tid || o.evidence === 'requested'));
+    if (obs) {
+      obs.refs.push(...refs);
+      return true;
+    }
+    const done = this.recent.find((c) => c.kind === 'deleted' && c.ifindex === ifindex && near(c) && (tid === undefined || c.actor?.tid === tid));
+    if (!done) return false;
+    done.refs.push(...refs);
+    return true;
+  }
+
+  /** The deletion of a master a moment ago (seen or requested), whoever has reported it yet. */
+  private masterDeletion(master: string, ts: number): Op | undefined {
+    return this.operations().find((o) => o.kind === 'deleted' && o.iface === master && ts - o.ts >= 0 && ts - o.ts < 1_000_000 && o.actor);
+  }
+
   /** Recent changes, then pending observations: what happened around an event, whoever has reported it yet. */
   private operations(): Op[] {
     return [
@@ -398,7 +527,7 @@ export class Correlator {
   }
 
   /** Kernel-internal causes the syscalls backend cannot see, told from the netlink stream and recent requests. */
-  private infer(ev: LinkEvent, kind: ChangeKind, after: string | number | null): { actor: Actor | null; note: string; refs: number[]; path?: string[] } | undefined {
+  private infer(ev: LinkEvent, kind: ChangeKind, after: string | number | null, before: string | number | null = null): { actor: Actor | null; note: string; refs: number[]; path?: string[] } | undefined {
     const s = this.table.get(ev.ifindex);
     const ops = this.operations();
     const relatedRequest = (names: string[]) =>
@@ -433,6 +562,14 @@ export class Correlator {
       const r = relatedRequest([ev.ifname]);
       if (r) return { actor: r.actor, note: `promiscuity follows ${r.kind} ${r.after ?? r.before ?? ''} (inferred from netlink)`, refs: r.refs };
     }
+    if (kind === 'moved') {
+      const r = this.lastRequest.get(ev.ifindex);
+      if (r && ev.ts - r.ts >= 0 && ev.ts - r.ts < 1_000_000) return { actor: r.actor, note: `moved to another network namespace by the netlink request ${r.actor.comm} sent for ${ev.ifname} a moment before`, refs: r.refs };
+      return undefined;
+    }
+    // Ports let go because their bridge or bond was deleted: the process that deleted the master did it.
+    const gone = kind === 'release' && typeof before === 'string' ? this.masterDeletion(before, ev.ts) : undefined;
+    if (gone) return { actor: gone.actor, note: `released because its master ${gone.iface} was deleted`, refs: gone.refs, path: gone.path };
     // A probe saw the same operation through another function (br_del_if lowering promiscuity, a bond releasing its slaves).
     if (kind !== 'release' && kind !== 'deleted') return undefined;
     // A veth peer (or a device's uppers) goes with the device that was deleted a moment ago.
@@ -453,9 +590,10 @@ export class Correlator {
 
   /** Observations whose time has come: promisc/MAC writes after their merge hold, requests unconfirmed. */
   private expire(now: number): void {
+    if (now < this.nextDue) return;
     const due = this.pending.filter((o) => o.due <= now);
-    if (!due.length) return;
     this.pending = this.pending.filter((o) => o.due > now);
+    this.nextDue = this.pending.reduce((m, o) => Math.min(m, o.due), Infinity);
     for (const o of due) {
       if (o.failed || o.kind === 'creating') continue;
       // A request that asked for what already was (the same MAC, the same master) changed nothing.
@@ -467,6 +605,8 @@ export class Correlator {
 
   private emit(o: Obs): Change | undefined {
     if (o.kind === 'creating') return undefined;
+    // What a device undergoes while it is being deleted (a dying bond's random MAC) is part of its deletion.
+    if ((o.kind === 'mac' || o.kind === 'promisc') && o.ifindex !== undefined && this.foldIntoDeletion(o.ifindex, o.tid, o.ts, o.refs)) return undefined;
     const kind = o.kind;
     const path = [...(o.inferredPath ?? [])];
     for (const p of pathOfObs(o)) if (!path.includes(p)) path.push(p);
@@ -487,19 +627,22 @@ export class Correlator {
     this.table.applyChange(change, labelActor(o.actor));
     if (kind === 'mac' && o.evidence !== 'inferred') this.learnAssignType(o);
     this.recent.push(change);
-    if (this.recent.length > 256) this.recent = this.recent.filter((c) => this.clock - c.ts < RECENT_US);
+    // Searches look a few seconds back; a storm must not make every search walk thousands of changes.
+    if (this.recent.length > 2 * RECENT_MAX) this.recent = this.recent.slice(-RECENT_MAX).filter((c) => this.clock - c.ts < RECENT_US);
     this.out.push(change);
     return change;
   }
 
   /** What a kernel path means, in words: the bond/bridge cases of the incidents. */
   private explainObserved(o: Obs): string | undefined {
-    const what = this.explainPath(o);
+    // Kernel paths need a kernel stack: requests (syscalls backend) have none.
+    const what = o.kstack.length ? this.explainPath(o) : undefined;
     if (o.actor?.kernel && o.kind === 'mac') return `the kernel's own change (${o.actor.comm}), no user process behind it${what ? `: ${what}` : ''}`;
     return what;
   }
 
   private explainPath(o: Obs): string | undefined {
+    if (o.kind === 'promisc' && o.kstack.length) return promiscCause(o.kstack, Number(o.after) > Number(o.before), o.iface);
     if (o.kind !== 'mac' || typeof o.after !== 'string') return undefined;
     const s = o.ifindex !== undefined ? this.table.get(o.ifindex) : undefined;
     // Operations of the same task close in time: what was it doing when the MAC moved?

@@ -1,6 +1,25 @@
 // Per-interface state (MAC, perm MAC, assign type, promiscuity, master, flags) kept from the snapshot, netlink and changes.
-import type { Change, LinkEvent, LinkState } from '../events.js';
-import type { IfaceState } from '../pipeline/feed.js';
+import type { Change, LinkEvent, LinkState, ProbeEvent, TraceEvent } from '../events.js';
+import { labelActor } from './actor.js';
+
+/** Per-interface state the correlator keeps (what the TUI's interface table shows). */
+export interface IfaceState {
+  ifindex: number;
+  name: string;
+  addr?: string;
+  permAddr?: string;
+  /** 0 PERM, 1 RANDOM, 2 STOLEN, 3 SET */
+  aat?: number;
+  promiscuity?: number;
+  master?: string | null;
+  flags: string[];
+  kind?: string;
+  deleted?: boolean;
+  /** Seen by a probe before netlink announced it: its first netlink message is still its creation. */
+  probeOnly?: boolean;
+  /** ts and actor label of the last change. */
+  lastChange?: { ts: number; kind: string; by: string };
+}
 
 export class StateTable {
   private readonly byIndex = new Map<number, IfaceState>();
@@ -89,5 +108,43 @@ export class StateTable {
     let s = this.byIndex.get(ifindex);
     if (!s) this.byIndex.set(ifindex, (s = { ifindex, name, flags: [], master: null, probeOnly: true }));
     return s;
+  }
+}
+
+const MAC_PROBES = new Set(['dev_set_mac_address_user', 'dev_set_mac_address', 'dev_addr_mod', 'netdev_changeaddr']);
+
+/** The state the live correlator keeps, rebuilt from the recorded events (netlink, changes, probe-read assign types). */
+export class ReplayState {
+  table: StateTable;
+  constructor(private readonly snapshot: LinkState[]) {
+    this.table = new StateTable(snapshot);
+  }
+  reset(): void {
+    this.table = new StateTable(this.snapshot);
+  }
+  apply(ev: TraceEvent): void {
+    switch (ev.type) {
+      case 'link':
+        this.table.applyLink(ev as LinkEvent);
+        return;
+      case 'change':
+        this.table.applyChange(ev as Change, labelActor(ev.actor));
+        return;
+      case 'probe':
+        this.onProbe(ev as ProbeEvent);
+        return;
+      default:
+        return;
+    }
+  }
+  private onProbe(ev: ProbeEvent): void {
+    if (ev.phase !== 'entry' || !MAC_PROBES.has(ev.probe)) return;
+    const idx = ev.fields.ifindex;
+    const aat = ev.fields.aat;
+    const dev = ev.fields.dev;
+    if (typeof idx === 'number' && idx > 0 && typeof dev === 'string') {
+      const s = this.table.ensure(idx, dev);
+      if (typeof aat === 'number') s.aat = aat;
+    }
   }
 }

@@ -1,4 +1,4 @@
-// Known fixes, in the words and files an operator applies.
+// Fixes several rules give (udev off bonds, one MAC per host), in the words and files an operator applies; a fix only one rule gives lives in that rule.
 import type { Fix } from './types.js';
 
 /** The .link file that keeps udev's MACAddressPolicy=persistent off bonds: what Debian's ifenslave ships. */
@@ -24,13 +24,6 @@ export function udevBondFix(bond: string): Fix {
   };
 }
 
-export function udevRuleFix(bond: string, comm: string): Fix {
-  return {
-    summary: `a udev RUN rule ran ${comm}, which set ${bond}'s MAC: find the rule (grep -r ${comm} /etc/udev/rules.d /usr/lib/udev/rules.d) and drop the address change for bonds`,
-    commands: [`grep -rn '${comm}' /etc/udev/rules.d /usr/lib/udev/rules.d`],
-  };
-}
-
 export function sharedMacFix(mac: string, viaUdev: boolean): Fix {
   if (viaUdev) {
     return {
@@ -46,32 +39,3 @@ export function sharedMacFix(mac: string, viaUdev: boolean): Fix {
     commands: ["grep -rn -i -E 'hwaddress|MACAddress|address' /etc/network/interfaces* /etc/systemd/network/ /etc/NetworkManager/system-connections/ 2>/dev/null"],
   };
 }
-
-export function bridgeMacFix(bridge: string, mac: string | undefined): Fix {
-  return {
-    summary:
-      `set ${bridge}'s MAC explicitly: a bridge with an address set by hand (addr_assign_type 3) keeps it whatever ports join or leave` +
-      ` (ifupdown: bridge_hw / hwaddress, systemd-networkd: MACAddress= in the .netdev, NetworkManager: bridge.mac-address)`,
-    commands: [`ip link set dev ${bridge} address ${mac ?? 'XX:XX:XX:XX:XX:XX'}`],
-    reference: 'br_stp_recalculate_bridge_id(): the bridge follows its lowest port MAC unless set by hand',
-  };
-}
-
-export function lowerPromiscFix(lower: string, master: string, bridge: string): Fix {
-  return {
-    summary:
-      `make the lower devices of ${master} promiscuous while ${master} is a port of ${bridge} (frames for the bridge's other ports carry MACs ${lower} does not own): ` +
-      `systemd-networkd: [Link] Promiscuous=yes in ${lower}'s .network file; ifupdown: post-up ip link set ${lower} promisc on`,
-    commands: [`ip link set dev ${lower} promisc on`],
-  };
-}
-
-export const FLAPPING_FIX: Fix = {
-  summary: 'two agents are fighting over this address (network manager vs. script, udev vs. ifupdown, a bond failover loop): the evidence names both; keep one of them in charge',
-  commands: [],
-};
-
-export const LOST_FIX: Fix = {
-  summary: 'record again with fewer events or a larger buffer (bpftrace BPFTRACE_PERF_RB_PAGES, ip monitor socket buffer): conclusions about the missing time are not safe',
-  commands: [],
-};

@@ -1,13 +1,17 @@
-// explain: traces in (one or many hosts), findings out. Pure over events; files are streamed one at a time.
-import type { TraceEvent, TraceHeader } from '../events.js';
-import { strictError, TraceReader, type TraceProblem, type TraceReadOptions, type TraceSource } from '../sources/trace-file.js';
-import { TraceAnalyzer, type TraceResult } from './analyze.js';
-import { crossHostFindings } from './cross-host.js';
+// explain: traces in (one or many hosts), findings out: each file streamed once into its facts, the registry's rules over them, one finding per cause across files.
+import type { TraceEvent } from '../events.js';
+import type { TraceHeader } from '../trace/format.js';
+import { strictError, type TraceProblem } from '../trace/problems.js';
+import { TraceReader, type TraceReadOptions, type TraceSource } from '../trace/reader.js';
+import { TraceFacts } from './facts.js';
+import { FleetFacts } from './fleet.js';
+import { mergeFindings } from './merge.js';
 import { buildReport, type Report } from './render.js';
+import { Claims, type TraceRule } from './rule.js';
+import { HOSTS_RULES, TRACE_RULES } from './rules/index.js';
 import { sortFindings, type Finding } from './types.js';
 
-export { TraceAnalyzer } from './analyze.js';
-export type { TraceResult } from './analyze.js';
+export { TraceFacts } from './facts.js';
 export { buildReport, renderJson, renderText, type Report } from './render.js';
 export type { Finding, Severity, FindingId, EvidenceRef, Fix } from './types.js';
 
@@ -18,9 +22,18 @@ export interface TraceInput {
   events: Iterable<TraceEvent | { event: TraceEvent; line: number }>;
 }
 
-/** All findings for these traces: each trace's own, then the ones across hosts; errors first. */
-export function findingsOf(results: TraceResult[]): Finding[] {
-  return sortFindings([...results.flatMap((r) => r.findings), ...crossHostFindings(results)]);
+/** All findings for these traces (each file finished): each trace's own, merged per host and time span, then the ones across hosts; errors first. */
+export function findingsOf(traces: readonly TraceFacts[]): Finding[] {
+  const perFile = traces.map((facts) => {
+    const claims = new Claims();
+    // one subject per namespace: bond0 of the host and bond0 of a container are two
+    const subjectOf = (rule: TraceRule, f: Finding) => `${facts.namespace} ${rule.subject?.(f, facts) ?? f.ifaces.join(' ')}`;
+    const findings = TRACE_RULES.flatMap((rule) => rule.find(facts, claims).map((finding) => ({ finding, rule, subject: subjectOf(rule, finding) })));
+    return { facts, findings };
+  });
+  const fleet = new FleetFacts(traces);
+  const claims = new Claims();
+  return sortFindings([...mergeFindings(perFile), ...HOSTS_RULES.flatMap((rule) => rule.find(fleet, claims))]);
 }
 
 function isNumbered(e: TraceEvent | { event: TraceEvent; line: number }): e is { event: TraceEvent; line: number } {
@@ -29,17 +42,18 @@ function isNumbered(e: TraceEvent | { event: TraceEvent; line: number }): e is {
 
 /** Explains traces held in memory (tests, small inputs). Events without line numbers get header-relative ones (line 2, 3...). */
 export function explainTraces(traces: TraceInput[]): Report {
-  const results = traces.map((t) => {
-    const a = new TraceAnalyzer(t.file, t.header);
+  const facts = traces.map((t) => {
+    const f = new TraceFacts(t.file, t.header);
     let line = 1;
     for (const e of t.events) {
       line++;
-      if (isNumbered(e)) a.push(e.event, e.line);
-      else a.push(e, line);
+      if (isNumbered(e)) f.push(e.event, e.line);
+      else f.push(e, line);
     }
-    return a.finish();
+    f.finish();
+    return f;
   });
-  return buildReport(results, findingsOf(results));
+  return buildReport(facts, findingsOf(facts));
 }
 
 export interface ExplainFilesOptions extends Pick<TraceReadOptions, 'maxLineBytes' | 'strict'> {
@@ -48,24 +62,25 @@ export interface ExplainFilesOptions extends Pick<TraceReadOptions, 'maxLineByte
 
 /** Streams each file once (bounded memory whatever its size) and explains them together. */
 export async function explainFiles(sources: TraceSource[], opts: ExplainFilesOptions = {}): Promise<Report> {
-  const results: TraceResult[] = [];
+  const traces: TraceFacts[] = [];
   for (const src of sources) {
     const reader = await TraceReader.open(src, { ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}), ...(opts.strict ? { strict: true } : {}) });
-    const a = new TraceAnalyzer(reader.file, reader.header);
+    const f = new TraceFacts(reader.file, reader.header);
     try {
       for (let batch = await reader.next(); batch; batch = await reader.next()) {
         for (const item of batch) {
           if (item.problem) {
             if (opts.strict) throw strictError(item.problem);
             opts.onProblem?.(item.problem);
-            a.problem(item.problem);
-          } else a.push(item.event, item.line);
+            f.problem(item.problem);
+          } else f.push(item.event, item.line);
         }
       }
     } finally {
       reader.close();
     }
-    results.push(a.finish());
+    f.finish();
+    traces.push(f);
   }
-  return buildReport(results, findingsOf(results));
+  return buildReport(traces, findingsOf(traces));
 }

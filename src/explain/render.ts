@@ -1,5 +1,7 @@
-// Findings for people (text) and for scripts (JSON).
-import type { TraceResult } from './analyze.js';
+// Findings for people (text: every string from a trace file through displayText) and for scripts (JSON: exact values, terminal-safe).
+import { displayText, terminalSafeJson } from '../format/escape.js';
+import { clockText } from '../format/values.js';
+import type { TraceFacts } from './facts.js';
 import type { Finding } from './types.js';
 
 export interface Report {
@@ -8,13 +10,14 @@ export interface Report {
   summary: { errors: number; warnings: number; infos: number };
 }
 
-export function buildReport(results: TraceResult[], findings: Finding[]): Report {
+export function buildReport(traces: readonly TraceFacts[], findings: Finding[]): Report {
   const iso = (ts: number | undefined) => (ts === undefined ? undefined : new Date(Math.floor(ts / 1000)).toISOString());
   return {
-    files: results.map((r) => {
+    files: traces.map((r) => {
       const from = iso(r.firstTs);
       const to = iso(r.lastTs);
-      return { file: r.file, host: r.host, kernel: r.kernel, backend: r.backend, events: r.events, changes: r.changes, lost: r.lost, skipped: r.skipped, ...(from ? { from } : {}), ...(to ? { to } : {}) };
+      const { kernel, backend } = r.header;
+      return { file: r.file, host: r.host, kernel, backend, events: r.events, changes: r.changes, lost: r.lostCount, skipped: r.skipped, ...(from ? { from } : {}), ...(to ? { to } : {}) };
     }),
     findings,
     summary: {
@@ -23,13 +26,6 @@ export function buildReport(results: TraceResult[], findings: Finding[]): Report
       infos: findings.filter((f) => f.severity === 'info').length,
     },
   };
-}
-
-function clock(ts: number, utc: boolean): string {
-  const d = new Date(Math.floor(ts / 1000));
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  const [h, m, s] = utc ? [d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()] : [d.getHours(), d.getMinutes(), d.getSeconds()];
-  return `${p(h)}:${p(m)}:${p(s)}.${p(Math.floor((ts % 1_000_000) / 1000), 3)}`;
 }
 
 /** Wraps plain words at `width`, each line indented. */
@@ -52,30 +48,31 @@ const LABEL = { error: 'ERROR  ', warning: 'WARNING', info: 'info   ' } as const
 export function renderText(report: Report, opts: { utc?: boolean } = {}): string {
   const utc = opts.utc ?? false;
   const out: string[] = [];
+  const d = displayText;
   for (const f of report.files) {
-    out.push(`${f.file}: host ${f.host}, kernel ${f.kernel}, ${f.backend} backend, ${f.events} events, ${f.changes} changes${f.from ? `, ${f.from} .. ${f.to}` : ''}${f.lost ? `, ${f.lost} LOST` : ''}${f.skipped ? `, ${f.skipped} unreadable lines` : ''}`);
+    out.push(`${d(f.file)}: host ${d(f.host)}, kernel ${d(f.kernel)}, ${f.backend} backend, ${f.events} events, ${f.changes} changes${f.from ? `, ${f.from} .. ${f.to}` : ''}${f.lost ? `, ${f.lost} LOST` : ''}${f.skipped ? `, ${f.skipped} unreadable lines` : ''}`);
   }
   out.push('');
   if (!report.findings.length) out.push('No findings: nothing in these traces matches a known problem.');
   for (const f of report.findings) {
-    out.push(`${LABEL[f.severity]} ${f.title}${f.hosts.length > 1 ? '' : f.hosts[0] ? `  [${f.hosts[0]}]` : ''}`);
-    out.push(wrap(f.detail, '        '));
+    out.push(`${LABEL[f.severity]} ${d(f.title)}${f.hosts.length > 1 ? '' : f.hosts[0] ? `  [${d(f.hosts[0])}]` : ''}`);
+    out.push(wrap(d(f.detail), '        '));
     if (f.evidence.length) {
       out.push('    evidence:');
       for (const e of f.evidence) {
-        const where = e.line !== undefined ? `${e.file}:${e.line}` : e.file;
-        out.push(`        ${where}  ${e.ts !== undefined ? `${clock(e.ts, utc)}  ` : ''}${e.text}`);
+        const where = e.line !== undefined ? `${d(e.file)}:${e.line}` : d(e.file);
+        out.push(`        ${where}  ${e.ts !== undefined ? `${clockText(e.ts, utc)}  ` : ''}${d(e.text)}`);
       }
       if (f.moreEvidence) out.push(`        ... and ${f.moreEvidence} more`);
     }
     if (f.fix) {
       out.push('    fix:');
-      out.push(wrap(f.fix.summary, '        '));
+      out.push(wrap(d(f.fix.summary), '        '));
       if (f.fix.file) {
-        out.push(`        ${f.fix.file.path}:`);
-        for (const l of f.fix.file.content.trimEnd().split('\n')) out.push(`          ${l}`);
+        out.push(`        ${d(f.fix.file.path)}:`);
+        for (const l of f.fix.file.content.trimEnd().split('\n')) out.push(`          ${d(l)}`);
       }
-      for (const c of f.fix.commands) out.push(`        $ ${c}`);
+      for (const c of f.fix.commands) out.push(`        $ ${d(c)}`);
     }
     out.push('');
   }
@@ -84,6 +81,7 @@ export function renderText(report: Report, opts: { utc?: boolean } = {}): string
   return out.join('\n') + '\n';
 }
 
+/** The report as JSON: exact values; characters a terminal could act on written as \u escapes (same value for a parser). */
 export function renderJson(report: Report): string {
-  return JSON.stringify(report, null, 2) + '\n';
+  return terminalSafeJson(JSON.stringify(report, null, 2)) + '\n';
 }

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { Backend, ProbeEvent } from '../events.js';
 import { decodeValue, type Field } from '../probes/fields.js';
-import { layoutsFor, RET_SUFFIX } from '../probes/generate.js';
+import { layoutsFor, RET_SUFFIX } from '../probes/layout.js';
 
 /**
  * The JSON messages bpftrace prints. Shapes differ across releases (0.16 .. 0.25): counts may be numbers or
@@ -27,6 +27,8 @@ export type BpftraceMessage = z.infer<typeof BpftraceMessage>;
 export type Decoded =
   | { kind: 'attached'; probes: number }
   | { kind: 'clock'; mono: number; wall: string }
+  /** The program's heartbeat: everything it printed before came from probes that fired before `ts`. */
+  | { kind: 'heartbeat'; mono: number; ts: number }
   | { kind: 'cols'; probe: string; columns: string[]; mismatch?: string }
   | { kind: 'event'; event: ProbeEvent }
   | { kind: 'lost'; count: number }
@@ -89,6 +91,11 @@ export function decodePrintf(data: string, ctx: DecodeContext): Decoded {
     const mono = Number(cols[1]);
     if (!Number.isFinite(mono) || !cols[2]) return { kind: 'error', message: 'bad #clock line' };
     return { kind: 'clock', mono, wall: cols[2] };
+  }
+  if (tag === '#hb') {
+    const mono = Number(cols[1]);
+    if (!Number.isFinite(mono)) return { kind: 'error', message: 'bad #hb line' };
+    return { kind: 'heartbeat', mono, ts: ctx.monoToWallUs + mono / 1000 };
   }
   if (tag === '#cols') return checkColumns(cols.slice(1), ctx.backend);
   const layout = layouts(ctx.backend).get(tag);

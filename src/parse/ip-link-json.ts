@@ -2,8 +2,8 @@
 import { z } from 'zod';
 import type { HwAddr, LinkState } from '../events.js';
 import { type ParseError, parseError } from './errors.js';
+import { normalizeHwAddr } from '../format/hwaddr.js';
 
-const HEX_ADDR = /^[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2})*$/;
 
 /** One element of the array ip prints; unknown keys pass (they vary by kernel, driver and iproute2 release). */
 const IpLinkEntry = z.looseObject({
@@ -16,7 +16,11 @@ const IpLinkEntry = z.looseObject({
   address: z.string().optional(),
   permaddr: z.string().optional(),
   promiscuity: z.number().int().nonnegative().optional(),
-  linkinfo: z.looseObject({ info_kind: z.string().optional() }).optional(),
+  linkinfo: z.looseObject({
+    info_kind: z.string().optional(),
+    info_slave_kind: z.string().optional(),
+    info_data: z.looseObject({ mode: z.unknown().optional() }).optional(),
+  }).optional(),
 });
 
 export interface IpLinkJsonResult { links: LinkState[]; errors: ParseError[] }
@@ -57,6 +61,9 @@ function toLinkState(e: z.infer<typeof IpLinkEntry>): LinkState {
   if (perm !== undefined) s.permAddr = perm;
   if (e.link_type !== undefined) s.linkType = e.link_type;
   if (e.linkinfo?.info_kind !== undefined) s.kind = e.linkinfo.info_kind;
+  if (e.linkinfo?.info_slave_kind !== undefined) s.slaveKind = e.linkinfo.info_slave_kind;
+  const mode = e.linkinfo?.info_data?.mode;
+  if (e.linkinfo?.info_kind === 'bond' && (typeof mode === 'string' || typeof mode === 'number')) s.bondMode = String(mode);
   if (e.promiscuity !== undefined) s.promiscuity = e.promiscuity;
   if (e.mtu !== undefined) s.mtu = e.mtu;
   return s;
@@ -64,8 +71,7 @@ function toLinkState(e: z.infer<typeof IpLinkEntry>): LinkState {
 
 /** Lowercase hex bytes; undefined for absent or non-hex addresses (tunnels print IPs there). */
 function hexAddr(text: string | undefined): HwAddr | undefined {
-  if (text === undefined || !HEX_ADDR.test(text)) return undefined;
-  return text.toLowerCase();
+  return text === undefined ? undefined : normalizeHwAddr(text);
 }
 
 function describe(err: z.ZodError): string {

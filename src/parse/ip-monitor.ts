@@ -2,6 +2,7 @@
 import type { HwAddr, LinkEvent } from '../events.js';
 import { type ParseError, parseError } from './errors.js';
 import { localToEpochUs, parseIsoLocal, type UtcOffset } from '../time/local-time.js';
+import { normalizeHwAddr } from '../format/hwaddr.js';
 
 export interface IpMonitorParseOptions {
   /** Zone of the `[...]` timestamps (ip prints local time): minutes east of UTC or `'local'` (default). */
@@ -24,7 +25,6 @@ const HEAD = /^(\d{1,10}):\s+([^\s:]+):\s+<([^<>]*)>(.*)$/;
 /** ip -o replaces each line break with `\` and the next line keeps its 4-space indent. */
 const SEGMENT_BREAK = /\s*\\ {4}/;
 const FLAG = /^[A-Za-z0-9_-]+$/;
-const HEX_ADDR = /^[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2})*$/;
 const UINT = /^\d{1,10}$/;
 
 /** Link types whose address ip prints as hex bytes of a fixed length (others: tunnels print IPs, unknown types vary). */
@@ -112,6 +112,7 @@ export function parseIpMonitorLine(line: string, lineNo: number, opts: IpMonitor
   if (header.state !== undefined) ev.state = header.state;
   if (link.addr !== undefined) ev.addr = link.addr;
   if (link.permAddr !== undefined) ev.permAddr = link.permAddr;
+  if (link.newNetns !== undefined) ev.movedTo = { netns: link.newNetns, ...(link.newIfindex !== undefined ? { ifindex: link.newIfindex } : {}) };
   if (link.promiscuity !== undefined) ev.promiscuity = link.promiscuity;
   if (header.event !== undefined) ev.event = header.event;
   if (opts.raw) ev.raw = text;
@@ -174,7 +175,7 @@ function readHeader(seg: string): Header | string {
   return h;
 }
 
-interface LinkSeg { linkType: string; addr?: HwAddr; permAddr?: HwAddr; promiscuity?: number }
+interface LinkSeg { linkType: string; addr?: HwAddr; permAddr?: HwAddr; promiscuity?: number; newNetns?: string; newIfindex?: number }
 
 /** Reads `link/ether 32:34:71:a6:f6:09 brd ff:ff:ff:ff:ff:ff permaddr ... promiscuity 0 ...`. */
 function readLinkSegment(seg: string): LinkSeg | string {
@@ -206,6 +207,12 @@ function readLinkSegment(seg: string): LinkSeg | string {
     } else if (key === 'promiscuity') {
       if (!UINT.test(value)) return `bad promiscuity ${value}`;
       out.promiscuity = Number(value);
+    } else if (key === 'new-netnsid' || key === 'new-netns') {
+      // RTM_DELLINK of a device moving to another namespace: `new-netnsid 0` (an id) or `new-netns NAME`.
+      out.newNetns = key === 'new-netnsid' ? `netnsid ${value}` : value;
+    } else if (key === 'new-ifindex') {
+      if (!UINT.test(value)) return `bad new-ifindex ${value}`;
+      out.newIfindex = Number(value);
     }
   }
   return out;
@@ -214,8 +221,8 @@ function readLinkSegment(seg: string): LinkSeg | string {
 /** Lowercase hex bytes; no addr for non-hex addresses of tunnels (`0.0.0.0`, `::`); an error when broken. */
 function readAddr(text: string, linkType: string): { addr?: HwAddr; error?: string } {
   const want = ADDR_LEN[linkType];
-  if (!HEX_ADDR.test(text)) return want === undefined ? {} : { error: `bad ${linkType} address ${text}` };
-  const addr = text.toLowerCase();
+  const addr = normalizeHwAddr(text);
+  if (addr === undefined) return want === undefined ? {} : { error: `bad ${linkType} address ${text}` };
   const len = (addr.length + 1) / 3;
   if (want !== undefined && len !== want) return { error: `bad ${linkType} address ${text}: ${len} bytes, want ${want}` };
   return { addr };

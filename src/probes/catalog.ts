@@ -108,6 +108,14 @@ export const KERNEL_PROBES: KernelProbe[] = [
     why: 'a device being deleted (ip link del, a veth peer going with it, a namespace torn down)',
   },
   {
+    id: 'change_net_namespace',
+    func: '__dev_change_net_namespace',
+    params: [{ name: 'dev', ctype: NETDEV }, { name: 'net', ctype: 'struct net *' }, { name: 'pat', ctype: 'const char *' }, { name: 'new_ifindex', ctype: 'int' }],
+    fields: [...dev('dev'), { name: 'to_netns', type: 'int', expr: '{net}->ns.inum', doc: 'inode of the namespace it moves to' }],
+    devs: ['{dev}->name'],
+    why: 'a device moved to another network namespace (ip link set X netns N, a container runtime)',
+  },
+  {
     id: 'bond_enslave',
     func: 'bond_enslave',
     module: 'bonding',

@@ -1,4 +1,5 @@
 // One field list per probe drives the generated printf and its parser, which checks each value against its field type (libbpf-tools' sigsnoop.h idea).
+import { decodeBytes } from '../format/escape.js';
 
 /**
  * How a field is printed and read back:
@@ -65,13 +66,14 @@ export function decodeEscaped(s: string): Buffer {
   return Buffer.from(out);
 }
 
-/** A kernel C string from `%r` output: cut at the first NUL, bytes shown as latin1 when not UTF-8. */
+/**
+ * A kernel C string from `%r` output, cut at the first NUL. Valid UTF-8 is decoded; a byte that is not stays
+ * representable (a lone surrogate, see decodeBytes) and is shown as `\xNN` by displayText, never raw or lost.
+ */
 export function decodeString(s: string): string {
   const bytes = decodeEscaped(s);
   const nul = bytes.indexOf(0);
-  const cut = nul < 0 ? bytes : bytes.subarray(0, nul);
-  const text = cut.toString('utf8');
-  return text.includes('\uFFFD') ? cut.toString('latin1') : text;
+  return decodeBytes(nul < 0 ? bytes : bytes.subarray(0, nul));
 }
 
 /** A hardware address from `%rx` output: `aa:bb:...`, as many bytes as were printed. */

@@ -2,7 +2,11 @@
 import type { Backend, ProbeDrop } from '../events.js';
 import { bpftraceString, type Filters } from '../options.js';
 import { DERIVED, KERNEL_PROBES, SYSCALL_PROBES, SYSFS_FD_TRACKING, type KernelProbe, type Param, type SyscallProbe } from './catalog.js';
-import { argumentOf, COMMON_FIELDS, COMMON_RET_FIELDS, formatOf, type Field } from './fields.js';
+import { argumentOf, COMMON_RET_FIELDS, formatOf, type Field } from './fields.js';
+import { attachOf, commonAndOwn, RET_SUFFIX, SYSCALL_RET, type Attach } from './layout.js';
+
+/** How often a program prints its heartbeat (`#hb`), in ms. */
+export const HEARTBEAT_MS = 100;
 
 export interface GenerateOptions {
   backend: Backend;
@@ -22,39 +26,10 @@ export interface Program {
   dropped: ProbeDrop[];
 }
 
-/** How a probe is attached in a program: kfunc programs take some functions as kprobes. */
-type Attach = 'kfunc' | 'kprobe';
-
-export const RET_SUFFIX = '/ret';
-
 /** The kernel probes a backend would use, before detection: fallbacks only when what they replace is dropped. */
 export function kernelProbesFor(dropped: ProbeDrop[]): KernelProbe[] {
   const gone = new Set(dropped.map((d) => d.probe));
   return KERNEL_PROBES.filter((p) => !gone.has(p.id) && (!p.fallbackFor || gone.has(p.fallbackFor)));
-}
-
-/** The field layout of every line a backend's program can print, by tag (`id` and `id/ret`): what the parser reads. */
-export function layoutsFor(backend: Backend): Map<string, readonly Field[]> {
-  const out = new Map<string, readonly Field[]>();
-  if (backend === 'syscalls') {
-    for (const p of SYSCALL_PROBES) {
-      out.set(p.id, commonAndOwn(p.fields));
-      if (p.exit) out.set(p.id + RET_SUFFIX, [...COMMON_RET_FIELDS, SYSCALL_RET]);
-    }
-    return out;
-  }
-  for (const p of KERNEL_PROBES) {
-    const attach = attachOf(p, backend);
-    out.set(p.id, commonAndOwn(p.fields));
-    if (p.ret) out.set(p.id + RET_SUFFIX, [...COMMON_RET_FIELDS, ...p.ret.filter((f) => !f.only || f.only === attach)]);
-  }
-  return out;
-}
-
-const SYSCALL_RET: Field = { name: 'ret', type: 'int', expr: 'args->ret' };
-
-function attachOf(p: KernelProbe, backend: Backend): Attach {
-  return backend === 'kfunc' && !p.kfuncAsKprobe ? 'kfunc' : 'kprobe';
 }
 
 export function generate(opts: GenerateOptions): Program {
@@ -68,9 +43,6 @@ export function generate(opts: GenerateOptions): Program {
   return { backend: opts.backend, text: [header, begin, ...blocks].join('\n\n') + '\n', probes: probes.map((p) => p.id), dropped };
 }
 
-function commonAndOwn(fields: readonly Field[]): readonly Field[] {
-  return [...COMMON_FIELDS, ...fields];
-}
 
 /** `{dev}` -> `args->dev` (kfunc) or `((struct net_device *)arg0)` (kprobe). */
 export function expand(expr: string, p: KernelProbe, attach: Attach, names?: string[]): string {
@@ -221,7 +193,9 @@ function beginBlock(cols: (readonly [string, readonly Field[]])[]): string {
     `  printf("#clock\\t%llu\\t%s\\n", nsecs, strftime("%Y-%m-%dT%H:%M:%S.%f%z", nsecs));`,
     ...cols.map(([id, fields]) => `  printf("#cols\\t${id}\\t${fields.map((f) => f.name).join('\\t')}\\n");`),
   ];
-  return `BEGIN\n{\n${lines.join('\n')}\n}`;
+  // Heartbeat: moves ifblame's watermark for this program's output when no probe fires (see feed/merge.ts).
+  const heartbeat = `interval:ms:${HEARTBEAT_MS}\n{\n  printf("#hb\\t%llu\\n", nsecs);\n}`;
+  return `BEGIN\n{\n${lines.join('\n')}\n}\n\n${heartbeat}`;
 }
 
 function headerComment(opts: GenerateOptions, probes: [string, string][], dropped: ProbeDrop[]): string {

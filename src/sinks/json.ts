@@ -1,6 +1,10 @@
 // JSON for scripts: ndjson streams events as they come; json prints one document at the end. Both use the event model.
+// Values are kept exactly (a comm with ESC stays ESC once parsed); the text is terminal-safe all the same: JSON escapes
+// C0 controls, and terminalSafeJson writes DEL, C1 and bidi controls as \uXXXX too (the same value for a parser).
 import type { Writable } from 'node:stream';
-import type { TraceEvent, TraceHeader } from '../events.js';
+import type { TraceEvent } from '../events.js';
+import { terminalSafeJson } from '../format/escape.js';
+import type { TraceHeader } from '../trace/format.js';
 import type { EventSink } from './text.js';
 import type { Summary } from './summary.js';
 
@@ -18,10 +22,10 @@ export function createJsonSink(out: Writable, format: 'json' | 'ndjson', o: Json
   if (format === 'ndjson') {
     return {
       write(ev) {
-        if (wanted(ev)) out.write(JSON.stringify(ev) + '\n');
+        if (wanted(ev)) out.write(terminalSafeJson(JSON.stringify(ev)) + '\n');
       },
       end(summary) {
-        out.write(JSON.stringify({ type: 'summary', ...summary }) + '\n');
+        out.write(terminalSafeJson(JSON.stringify({ type: 'summary', ...summary })) + '\n');
       },
     };
   }
@@ -31,7 +35,7 @@ export function createJsonSink(out: Writable, format: 'json' | 'ndjson', o: Json
     },
     end(summary) {
       const { program: _program, snapshot: _snapshot, ...header } = o.header ?? ({} as Partial<TraceHeader>);
-      out.write(JSON.stringify({ header, events: kept, summary }, null, 2) + '\n');
+      out.write(terminalSafeJson(JSON.stringify({ header, events: kept, summary }, null, 2)) + '\n');
     },
   };
 }

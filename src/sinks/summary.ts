@@ -6,11 +6,15 @@ export interface Summary {
   changes: Partial<Record<ChangeKind, number>>;
   total: number;
   lost: number;
+  /** Events correlated out of time order (a bounded wait ran out): their attribution may be incomplete. */
+  late?: number;
   badLines: number;
   dropped: ProbeDrop[];
   durationMs: number;
   command?: { argv: string[]; exitCode: number | null; signal?: string };
   failOn?: { kinds: ChangeKind[]; hit: number };
+  /** `--record`: the trace file, and why recording stopped early when it did (tracing went on; exit code 5). */
+  recording?: { path: string; failure?: string };
   error?: string;
 }
 

@@ -1,7 +1,12 @@
 // Text output for people: one line per change (time, interface, before -> after, actor, evidence), loud lost-event lines.
+// Every string that came from the kernel, ip, /proc or a trace file goes through displayText (src/format/escape.ts):
+// no control, escape sequence or bidi character reaches the terminal raw, and columns count the escaped form.
 import type { Writable } from 'node:stream';
 import type { Change, LinkEvent, Lost, Note, ProbeEvent, TraceEvent } from '../events.js';
 import { labelActor } from '../correlate/actor.js';
+import { displayPadded, displayText as d } from '../format/escape.js';
+import { clockText, valueText } from '../format/values.js';
+import { RECORDING_SOURCE } from '../trace/writer.js';
 import type { Summary } from './summary.js';
 
 export interface TextSinkOptions {
@@ -15,45 +20,36 @@ export interface TextSinkOptions {
 
 type Formatters = { [K in TraceEvent['type']]: (ev: Extract<TraceEvent, { type: K }>, o: TextSinkOptions) => string | null };
 
-export function clockOf(ts: number, utc = false): string {
-  const d = new Date(Math.floor(ts / 1000));
-  const hh = utc ? d.getUTCHours() : d.getHours();
-  const mm = utc ? d.getUTCMinutes() : d.getMinutes();
-  const ss = utc ? d.getUTCSeconds() : d.getSeconds();
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${p(hh)}:${p(mm)}:${p(ss)}.${p(Math.floor(ts % 1_000_000 / 1000), 3)}`;
-}
-
-export function valueText(v: string | number | null): string {
-  return v === null ? '-' : String(v);
-}
-
 function change(c: Change, o: TextSinkOptions): string {
-  const by = c.actor ? labelActor(c.actor) : 'unattributed';
-  const via = c.via.path.length ? ` via ${c.via.path.join(' > ')}` : '';
-  const note = c.via.note ? `  # ${c.via.note}` : '';
-  const line = `${clockOf(c.ts, o.utc)}  ${c.iface.padEnd(15)} ${c.kind.padEnd(8)} ${valueText(c.before)} -> ${valueText(c.after)}  by ${by}  [${c.evidence}]${via}${note}`;
+  const by = c.actor ? d(labelActor(c.actor)) : 'unattributed';
+  const via = c.via.path.length ? ` via ${d(c.via.path.join(' > '))}` : '';
+  const note = c.via.note ? `  # ${d(c.via.note)}` : '';
+  // Another namespace than the one watched: say which, so a container's `lo` is never taken for the host's.
+  const ns = c.netns ? `  in netns ${d(c.netns.name ?? String(c.netns.inode ?? '?'))}` : '';
+  const line = `${clockText(c.ts, o.utc)}  ${displayPadded(c.iface, 15)} ${c.kind.padEnd(8)} ${d(valueText(c.before))} -> ${d(valueText(c.after))}  by ${by}  [${c.evidence}]${ns}${via}${note}`;
   if (!o.stacks || !c.via.kstack.length) return line;
-  return line + '\n' + c.via.kstack.map((f) => `        ${f}`).join('\n');
+  return line + '\n' + c.via.kstack.map((f) => `        ${d(f)}`).join('\n');
 }
 
 function lost(l: Lost, o: TextSinkOptions): string {
-  return `${clockOf(l.ts, o.utc)}  !!! LOST ${l.count} ${l.source} event${l.count === 1 ? '' : 's'}${l.detail ? `: ${l.detail}` : ''} — the picture is incomplete`;
+  return `${clockText(l.ts, o.utc)}  !!! LOST ${l.count} ${d(l.source)} event${l.count === 1 ? '' : 's'}${l.detail ? `: ${d(l.detail)}` : ''} — the picture is incomplete`;
 }
 
-function note(n: Note, o: TextSinkOptions): string {
-  return `${clockOf(n.ts, o.utc)}  ${n.level === 'info' ? 'note' : n.level.toUpperCase()}: ${n.message}`;
+function note(n: Note, o: TextSinkOptions): string | null {
+  // A recording failure is said once on stderr (`ifblame: recording stopped: ...`) and in the summary, by capture.
+  if (n.source === RECORDING_SOURCE) return null;
+  return `${clockText(n.ts, o.utc)}  ${n.level === 'info' ? 'note' : n.level.toUpperCase()}: ${d(n.message)}`;
 }
 
 function probe(p: ProbeEvent, o: TextSinkOptions): string | null {
   if (!o.raw) return null;
-  const fields = Object.entries(p.fields).map(([k, v]) => `${k}=${v}`).join(' ');
-  return `${clockOf(p.ts, o.utc)}  . ${p.probe}${p.phase === 'return' ? ' (return)' : ''} ${p.comm}[${p.pid}] ${fields}`;
+  const fields = Object.entries(p.fields).map(([k, v]) => `${d(k)}=${d(String(v))}`).join(' ');
+  return `${clockText(p.ts, o.utc)}  . ${d(p.probe)}${p.phase === 'return' ? ' (return)' : ''} ${d(p.comm)}[${p.pid}] ${fields}`;
 }
 
 function link(l: LinkEvent, o: TextSinkOptions): string | null {
   if (!o.raw) return null;
-  return `${clockOf(l.ts, o.utc)}  . netlink ${l.action === 'del' ? 'Deleted ' : ''}${l.ifindex}: ${l.ifname} ${l.addr ?? ''}${l.master ? ` master ${l.master}` : ''}${l.promiscuity !== undefined ? ` promiscuity ${l.promiscuity}` : ''}`;
+  return `${clockText(l.ts, o.utc)}  . netlink ${l.action === 'del' ? 'Deleted ' : ''}${l.ifindex}: ${d(l.ifname)} ${d(l.addr ?? '')}${l.master ? ` master ${d(l.master)}` : ''}${l.promiscuity !== undefined ? ` promiscuity ${l.promiscuity}` : ''}`;
 }
 
 const FORMAT: Formatters = { change, lost, note, probe, link };
@@ -68,11 +64,13 @@ export function formatSummary(s: Summary): string {
     `-- ${s.total} change${s.total === 1 ? '' : 's'} (${kinds}) in ${(s.durationMs / 1000).toFixed(1)} s, backend ${s.backend}`,
     s.lost ? `-- !!! ${s.lost} events LOST: changes may be missing` : '-- lost events: 0',
   ];
+  if (s.late) lines.push(`-- !!! ${s.late} events LATE: correlated out of time order after a bounded wait, attribution may be incomplete`);
   if (s.badLines) lines.push(`-- ${s.badLines} unreadable output lines (counted, skipped)`);
-  for (const d of s.dropped) lines.push(`-- probe ${d.probe} dropped: ${d.reason}`);
-  if (s.command) lines.push(`-- command ${s.command.argv.join(' ')} exited ${s.command.exitCode ?? s.command.signal}`);
+  for (const p of s.dropped) lines.push(`-- probe ${d(p.probe)} dropped: ${d(p.reason)}`);
+  if (s.command) lines.push(`-- command ${d(s.command.argv.join(' '))} exited ${s.command.exitCode ?? s.command.signal}`);
   if (s.failOn) lines.push(`-- --fail-on ${s.failOn.kinds.join(',')}: ${s.failOn.hit} matching change${s.failOn.hit === 1 ? '' : 's'}`);
-  if (s.error) lines.push(`-- tracing failed: ${s.error}`);
+  if (s.recording?.failure) lines.push(`-- !!! ${d(s.recording.failure)}`);
+  if (s.error) lines.push(`-- tracing failed: ${d(s.error)}`);
   return lines.join('\n') + '\n';
 }
 

@@ -35,14 +35,14 @@ function minor(version: string | null | undefined): [number, number] | null {
 /**
  * The environment for the bpftrace that will run the program.  String length: `BPFTRACE_STRLEN` (64) up to
  * 0.20; 0.21 renamed it `BPFTRACE_MAX_STRLEN` and warns about the old name at every start (128 there: a cap,
- * not a size, and 0.27 wants it above the longest `str(x, 64)`).  Perf buffer: 256 pages
- * per CPU (1 MiB) instead of 64, so a burst of changes is not lost while the reader catches up.
+ * not a size, and 0.27 wants it above the longest `str(x, 64)`).  Perf buffer: 2048 pages
+ * per CPU (8 MiB) instead of 64: an `ip -batch` storm overflows the default at once.
  */
 export function bpftraceEnv(version: string | null | undefined): Record<string, string> {
   const v = minor(version);
   const renamed = v !== null && (v[0] > 0 || v[1] >= 21);
   // 0.27 warns "length param (64) is too long and will be shortened" for str(x, 64) under a maximum of 64
-  return { ...(renamed ? { BPFTRACE_MAX_STRLEN: '128' } : { BPFTRACE_STRLEN: '64' }), BPFTRACE_PERF_RB_PAGES: '256' };
+  return { ...(renamed ? { BPFTRACE_MAX_STRLEN: '128' } : { BPFTRACE_STRLEN: '64' }), BPFTRACE_PERF_RB_PAGES: '2048' };
 }
 
 /** bpftrace's own warning lines: `WARNING: ...` (0.17) or `WARN: ...` (newer), made one shape for the notes. */

@@ -76,13 +76,16 @@ const MAX_BAD_KEPT = 100;
 const MAX_STDERR = 4096;
 const OVERRUN = /No buffer space available|ENOBUFS|\(105\)/;
 
+/** Netlink receive buffer for ip monitor (default 1 MiB; the kernel caps it at net.core.rmem_max): storms fit. */
+const RCVBUF = 32 * 1024 * 1024;
+
 /** Builds the argv: [...wrap, (ip netns exec NS), ip, (-d), -ts, -o, monitor, link]. */
 export function ipMonitorArgv(opts: Pick<IpMonitorSourceOptions, 'wrap' | 'netns' | 'ip' | 'details'> = {}): string[] {
   const ip = opts.ip ?? 'ip';
   return [
     ...(opts.wrap ?? []),
     ...(opts.netns ? [ip, 'netns', 'exec', opts.netns] : []),
-    ip, ...(opts.details === false ? [] : ['-d']), '-ts', '-o', 'monitor', 'link',
+    ip, ...(opts.details === false ? [] : ['-d']), '-ts', '-o', '-rcvbuf', String(RCVBUF), 'monitor', 'link',
   ];
 }
 

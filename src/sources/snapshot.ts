@@ -3,6 +3,7 @@ import { execa } from 'execa';
 import type { LinkState } from '../events.js';
 import { type ParseError, parseError } from '../parse/errors.js';
 import { parseIpLinkJson } from '../parse/ip-link-json.js';
+import { mergeAssignTypes, parseSysfsGrep, SYSFS_ATTRS } from '../parse/sysfs.js';
 
 export interface SnapshotOptions {
   /** Run inside `ip netns exec NETNS` (which also remounts /sys, so sysfs matches the namespace). */
@@ -24,13 +25,12 @@ export interface Snapshot {
   errors: ParseError[];
 }
 
-/** One line of the sysfs listing: `<ifname> <addr_assign_type> <address> [<ifindex>]` (the lab's format + ifindex). */
-export interface AssignTypeRow { ifname: string; addrAssignType?: number; address?: string; ifindex?: number }
-
-/** Prints one line per interface in the format parseAssignTypes reads; `bonding_masters` and other files are skipped. */
-const SYSFS_SCRIPT = 'for i in /sys/class/net/*; do [ -e "$i/ifindex" ] || continue; '
-  + 'printf \'%s %s %s %s\\n\' "${i##*/}" "$(cat "$i/addr_assign_type" 2>/dev/null)" '
-  + '"$(cat "$i/address" 2>/dev/null)" "$(cat "$i/ifindex" 2>/dev/null)"; done';
+/**
+ * One process reads every interface's sysfs attributes (`/sys/class/net/IF/ATTR:VALUE` lines): a fork per file
+ * would cost seconds on a host with hundreds of interfaces. `-s`: a file that cannot be read (a device going away)
+ * is left out, not an error; grep then exits 2 with the rest printed.
+ */
+const SYSFS_SCRIPT = `exec grep -sH '' ${SYSFS_ATTRS.map((a) => `/sys/class/net/*/${a}`).join(' ')}`;
 
 /**
  * Takes the initial snapshot. Rejects only when `ip` itself cannot run or fails (a source failure);
@@ -46,54 +46,13 @@ export async function takeSnapshot(opts: SnapshotOptions = {}): Promise<Snapshot
   ]);
   if (ipRun.failed) throw new Error(`ip -d -j link show failed: ${ipRun.reason}`);
   const { links, errors } = parseIpLinkJson(ipRun.stdout);
-  if (sysRun.failed) {
+  if (sysRun.failed && sysRun.stdout === '') {
     errors.push(parseError(`sysfs addr_assign_type not read: ${sysRun.reason}`, 0));
     return { takenAt, links, errors };
   }
-  const rows = parseAssignTypes(sysRun.stdout);
+  const rows = parseSysfsGrep(sysRun.stdout);
   errors.push(...rows.errors.map((e) => ({ ...e, error: `sysfs: ${e.error}` })));
   return { takenAt, links: mergeAssignTypes(links, rows.rows), errors };
-}
-
-/** Reads the sysfs listing (also the lab's `addr_assign_type-*.txt`). Never throws. */
-export function parseAssignTypes(text: string): { rows: AssignTypeRow[]; errors: ParseError[] } {
-  const rows: AssignTypeRow[] = [];
-  const errors: ParseError[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    const [ifname = '', aat = '', address = '', ifindex = ''] = line.split(' ');
-    if (ifname === '' || /[\s/:]/.test(ifname)) {
-      errors.push(parseError('bad interface name', i + 1, line));
-      return;
-    }
-    const row: AssignTypeRow = { ifname };
-    if (aat !== '') {
-      if (!/^\d{1,3}$/.test(aat)) {
-        errors.push(parseError(`bad addr_assign_type ${aat}`, i + 1, line));
-        return;
-      }
-      row.addrAssignType = Number(aat);
-    }
-    if (/^[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2})*$/.test(address)) row.address = address.toLowerCase();
-    if (/^\d{1,10}$/.test(ifindex)) row.ifindex = Number(ifindex);
-    rows.push(row);
-  });
-  return { rows, errors };
-}
-
-/** Adds addr_assign_type to each link, matched by ifindex when sysfs gave one, else by name. */
-export function mergeAssignTypes(links: LinkState[], rows: AssignTypeRow[]): LinkState[] {
-  const byIndex = new Map<number, AssignTypeRow>();
-  const byName = new Map<string, AssignTypeRow>();
-  for (const r of rows) {
-    if (r.ifindex !== undefined) byIndex.set(r.ifindex, r);
-    else byName.set(r.ifname, r);
-  }
-  return links.map((l) => {
-    const r = byIndex.get(l.ifindex) ?? byName.get(l.ifname);
-    if (r?.addrAssignType === undefined || r.ifname !== l.ifname) return l;
-    return { ...l, addrAssignType: r.addrAssignType };
-  });
 }
 
 interface RunResult { failed: boolean; stdout: string; reason: string }
@@ -105,4 +64,18 @@ async function run(argv: string[], timeout: number): Promise<RunResult> {
   const stderr = typeof r.stderr === 'string' ? r.stderr.trim() : '';
   const reason = r.failed ? `${r.shortMessage}${stderr ? `: ${stderr.slice(0, 500)}` : ''}` : '';
   return { failed: r.failed, stdout, reason };
+}
+
+/** Named network namespaces (`ip netns list`: /run/netns), readable without root; entering them needs root. */
+export async function listNetns(opts: Pick<SnapshotOptions, 'ip' | 'timeoutMs'> = {}): Promise<string[]> {
+  const r = await run([opts.ip ?? 'ip', '-j', 'netns', 'list'], opts.timeoutMs ?? 10_000);
+  if (r.failed) throw new Error(`ip netns list failed: ${r.reason}`);
+  if (r.stdout.trim() === '') return [];
+  try {
+    const list = JSON.parse(r.stdout) as unknown;
+    if (!Array.isArray(list)) return [];
+    return list.map((e) => (e && typeof e === 'object' ? (e as { name?: unknown }).name : undefined)).filter((n): n is string => typeof n === 'string' && n !== '');
+  } catch {
+    throw new Error(`ip -j netns list printed something that is not JSON: ${r.stdout.slice(0, 80)}`);
+  }
 }

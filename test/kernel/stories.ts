@@ -3,7 +3,8 @@
 // Steps (from the guest's steps.log), when given, add timing checks: the change happened during the
 // step that caused it.
 import assert from 'node:assert/strict';
-import { Change, TraceEvent, TraceHeader } from '../../src/events.js';
+import { Change, TraceEvent } from '../../src/events.js';
+import { TraceHeader } from '../../src/trace/format.js';
 import type { IfState, Step, Suite, TraceFile } from './harness.js';
 
 type ChangeT = ReturnType<typeof Change.parse>;

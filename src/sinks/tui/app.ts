@@ -1,13 +1,13 @@
 // runTui: wire a Feed to the view-model, the keys and the screen; own every way out (q, Ctrl-C, signals, errors, feed end).
 import { EXIT, IfblameError, formatError } from '../../errors.js';
-import type { Feed } from '../../pipeline/feed.js';
+import type { Feed } from '../../feed/feed.js';
 import { FrameLoop } from './frames.js';
 import { handleKey, type KeyPress } from './keys.js';
 import { createLayout, createScreen, type Ui } from './layout.js';
 import { TuiModel } from './model.js';
 import { draw } from './render.js';
 import type { StatusInput } from './status.js';
-import { recordingToggle, type RecordControls } from './recording.js';
+import { recordingToggle } from './recording.js';
 import { forceRestore, installExitHooks, prepareTerminalEnv, signalExitCode } from './terminal.js';
 
 export interface TuiOptions {
@@ -30,23 +30,13 @@ export interface TuiSession {
   quit(code?: number): void;
 }
 
-export type { RecordControls };
-
-/** What some feeds offer beyond Feed: the live one records and counts attached probes, the replay one reports progress. */
-type FeedExtras = Feed & {
-  record?: RecordControls;
-  attachedProbes?: number;
-  failure?: string | Error | null;
-  progress?: () => { done?: boolean };
-};
-
 type Phase = 'starting' | 'running' | 'ended' | 'stopping';
 
 /** The longest a quit waits for the feed to stop (bpftrace detaching) before giving the terminal back anyway. */
 const STOP_TIMEOUT_MS = 10_000;
 
 /** Everything the status line shows, read from the feed and the model at frame time. */
-function statusOf(feed: FeedExtras, model: TuiModel, phase: Phase): StatusInput {
+function statusOf(feed: Feed, model: TuiModel, phase: Phase): StatusInput {
   const stats = feed.stats();
   const c = feed.controls;
   const busy = phase === 'starting' ? (feed.mode === 'live' ? 'attaching probes...' : 'opening...') : phase === 'stopping' ? 'stopping...' : null;
@@ -68,16 +58,12 @@ function statusOf(feed: FeedExtras, model: TuiModel, phase: Phase): StatusInput 
   };
 }
 
-function failureText(f: string | Error): string {
-  return typeof f === 'string' ? f : f.message;
-}
-
 /** Runs the UI on `feed` until the user quits (or a signal, or a fatal error); returns the exit code. */
 export async function runTui(feed: Feed, opts: TuiOptions = {}): Promise<number> {
   const input = opts.input ?? process.stdin;
   const output = opts.output ?? process.stdout;
   const terminal = prepareTerminalEnv();
-  const f = feed as FeedExtras;
+  const f = feed;
   const model = new TuiModel({ header: feed.header, mode: feed.mode, states: () => feed.state() });
   feed.onEvent((ev) => model.ingest(ev));
   feed.onReset(() => model.reset());
@@ -172,7 +158,7 @@ export async function runTui(feed: Feed, opts: TuiOptions = {}): Promise<number>
       if (phase === 'stopping') return;
       phase = 'ended';
       model.dirty = true;
-      if (f.failure) model.showError(`${feed.mode === 'live' ? 'tracing' : 'the replay'} stopped`, failureText(f.failure), f.failure instanceof IfblameError ? f.failure.hint : 'run `ifblame doctor`; `ifblame script` prints the program that ran');
+      if (f.failure) model.showError(`${feed.mode === 'live' ? 'tracing' : 'the replay'} stopped`, f.failure, feed.mode === 'live' ? 'run `ifblame doctor`; `ifblame script` prints the program that ran' : 'the lines before the problem were replayed; `ifblame replay FILE --format text` shows them');
     },
     (e: unknown) => {
       phase = 'ended';

@@ -1,9 +1,12 @@
 // Everything behind one change, as lines: actor and parent chain, unit/container, kernel path and stack, evidence, raw events.
-import type { Change, Note, TraceEvent, TraceHeader } from '../../events.js';
-import { actorText, fullTime, KIND_COLOR, valueText } from './format.js';
-import { escapeTags, printable } from './text.js';
+import type { Change, Note, TraceEvent } from '../../events.js';
+import type { TraceHeader } from '../../trace/format.js';
+import { fullTime, valueText } from '../../format/values.js';
+import { actorText, KIND_COLOR } from './format.js';
+import { safeTagged } from './text.js';
 
-const esc = (s: string) => escapeTags(printable(s));
+/** Every string from the kernel, ip, /proc or a trace file: displayText, then blessed tags escaped. */
+const esc = safeTagged;
 const label = (s: string) => `{bold}${s.padEnd(9)}{/bold}`;
 
 /** One raw event in one line: `#12 probe dev_set_mac_address entry ip[77] dev=veth0 addr=02:..`. */

@@ -1,6 +1,6 @@
 // The `/` filter: one text that matches an interface name or a process name (`if:eth0`, `comm:ip` to say which).
 import type { Change } from '../../events.js';
-import type { IfaceState } from '../../pipeline/feed.js';
+import type { IfaceState } from '../../feed/feed.js';
 
 export interface ViewFilter {
   readonly text: string;

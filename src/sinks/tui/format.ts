@@ -1,7 +1,8 @@
 // How a change reads in one line and which colour its kind gets: shared by the timeline, the detail pane and the tests.
 import type { Change, ChangeKind } from '../../events.js';
 import { labelActor } from '../../correlate/actor.js';
-import type { Seg } from './text.js';
+import { clockText, valueText } from '../../format/values.js';
+import { padShown, type Seg } from './text.js';
 
 export const KIND_COLOR: Record<ChangeKind, string> = {
   mac: 'yellow',
@@ -11,26 +12,8 @@ export const KIND_COLOR: Record<ChangeKind, string> = {
   master: 'cyan',
   created: 'blue',
   deleted: 'red',
+  moved: 'blue',
 };
-
-/** µs since the epoch -> local `HH:MM:SS.mmm`. */
-export function clockTime(tsUs: number): string {
-  const d = new Date(Math.floor(tsUs / 1000));
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
-}
-
-/** µs since the epoch -> local `YYYY-MM-DD HH:MM:SS.uuuuuu`. */
-export function fullTime(tsUs: number): string {
-  const d = new Date(Math.floor(tsUs / 1000));
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  const us = Math.floor(tsUs % 1_000_000);
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(us, 6)}`;
-}
-
-export function valueText(v: string | number | null): string {
-  return v === null || v === '' ? '-' : String(v);
-}
 
 /** `ip[4711]`, `(udev-worker)[978] of systemd-udevd`, `kworker/0:1 (kernel)`, `?` when nobody was seen. */
 export function actorText(c: Change): string {
@@ -58,9 +41,10 @@ export const EVIDENCE_MARK = { observed: '*', requested: '+', inferred: '?' } as
 /** One timeline row: time, kind (coloured), interface, evidence mark, actor (pid in the detail), transition. */
 export function changeSegs(c: Change): Seg[] {
   return [
-    { text: `${clockTime(c.ts)} ` },
+    { text: `${clockText(c.ts)} ` },
     { text: c.kind.padEnd(8), style: [`${KIND_COLOR[c.kind]}-fg`] },
-    { text: `${c.iface.padEnd(9)} ` },
+    // Data stays raw in segments (renderSegs escapes it); the padding counts the escaped form.
+    { text: `${c.iface}${padShown(c.iface, 9)} ` },
     { text: EVIDENCE_MARK[c.evidence], style: c.evidence === 'observed' ? ['bold'] : [] },
     { text: `${actorShort(c)} `, style: ['bold'] },
     { text: transitionText(c) },

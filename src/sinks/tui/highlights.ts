@@ -1,5 +1,5 @@
 // The two MAC smells of the bond/bridge incidents: a master whose MAC belongs to none of its ports, and one MAC on two unrelated interfaces.
-import type { IfaceState } from '../../pipeline/feed.js';
+import type { IfaceState } from '../../feed/feed.js';
 
 export interface Highlight {
   /** `foreign`: a master's MAC matches no port; `shared`: another unrelated interface has the same MAC. */

@@ -1,5 +1,5 @@
 // Keys -> view-model and feed actions, with no terminal involved (the tests press keys by calling handleKey).
-import type { ReplayControls } from '../../pipeline/feed.js';
+import type { ReplayControls } from '../../feed/feed.js';
 import type { TuiModel } from './model.js';
 
 export interface KeyContext {

@@ -1,6 +1,8 @@
 // The TUI's view-model (bpftop app.rs style): all state and every key's effect as plain methods, testable without a terminal.
-import type { Change, Note, TraceEvent, TraceHeader } from '../../events.js';
-import type { IfaceState } from '../../pipeline/feed.js';
+import type { Change, Note, TraceEvent } from '../../events.js';
+import type { TraceHeader } from '../../trace/format.js';
+import { RECORDING_SOURCE } from '../../trace/writer.js';
+import type { IfaceState } from '../../feed/feed.js';
 import { matchChange, matchIface, parseFilter, type ViewFilter } from './filter.js';
 import { findHighlights, type Highlight } from './highlights.js';
 import { RateMeter } from './rates.js';
@@ -40,6 +42,8 @@ export class TuiModel {
   readonly rates: RateMeter;
   readonly counts = { probe: 0, link: 0, change: 0, lost: 0, note: 0 };
   lostEvents = 0;
+  /** Recording stopped on its own (a note from the feed with source RECORDING_SOURCE): the status line says so. */
+  recordingFailure: string | null = null;
   private readonly statesOf: () => IfaceState[];
   private readonly now: () => number;
 
@@ -97,6 +101,7 @@ export class TuiModel {
         break;
       case 'note':
         this.notes.push(ev);
+        if (ev.source === RECORDING_SOURCE && ev.level === 'error') this.recordingFailure = ev.message;
         break;
     }
     if (ev.seq !== undefined && ev.type !== 'change') this.remember(ev.seq, ev);

@@ -1,16 +1,9 @@
 // `r`: start or stop recording through the live feed's record controls, never overwriting a file already used.
 import { existsSync } from 'node:fs';
 import { formatError } from '../../errors.js';
+import type { RecordControls } from '../../feed/feed.js';
 import type { TuiModel } from './model.js';
 import { humanBytes } from './status.js';
-
-/** Recording at runtime: the live feed has it; a replay does not. */
-export interface RecordControls {
-  start(path: string): Promise<void>;
-  stop(): Promise<void>;
-  readonly path: string | null;
-  readonly bytes: number;
-}
 
 /** `ifblame-20261121-134705.trace` in the current directory. */
 export function stampedName(d = new Date()): string {

@@ -18,6 +18,13 @@ export interface StatusInput {
   flash: string | null;
   /** The feed ended: the replay reached the end of the file, or live tracing stopped. */
   ended?: boolean;
+  /** Recording stopped on its own (`recording stopped: no space left on device after 1.2 MiB (...)`); tracing goes on. */
+  recordingFailure?: string | null;
+}
+
+/** `recording stopped: no space left on device after 1.2 MiB (file F is ...)` -> `no space left on device after 1.2 MiB`. */
+export function recordingFailureShort(message: string): string {
+  return message.replace(/^recording stopped:\s*/, '').replace(/\s*\(file .*\)$/s, '');
 }
 
 export function humanBytes(n: number): string {
@@ -49,6 +56,8 @@ export function statusSegs(s: StatusInput): Seg[] {
   if (s.viewPaused) segs.push({ text: ` VIEW PAUSED${s.pending ? ` +${s.pending}` : ''} `, style: ['black-fg', 'yellow-bg', 'bold'] });
   segs.push({ text: ' ' });
   if (s.recording?.path) segs.push({ text: `REC ${basename(s.recording.path)} ${humanBytes(s.recording.bytes)}`, style: ['red-fg', 'bold'] }, sep);
+  // Stays until a new recording starts: the trace file is incomplete, and the person watching must know.
+  else if (s.recordingFailure) segs.push({ text: ` REC STOPPED: ${recordingFailureShort(s.recordingFailure)} `, style: ['white-fg', 'red-bg', 'bold'] }, sep);
   if (s.flash) {
     segs.push({ text: s.flash, style: ['bold'] }, sep, { text: `lost ${s.lost}`, style: s.lost ? ['red-fg', 'bold'] : [] });
     return segs;

@@ -1,4 +1,8 @@
 // Styled text segments cut to a width before blessed tags are added, so colours never break column alignment.
+// A segment's text is data as it came (a comm, an interface name): rendering shows it through displayText (controls,
+// ESC, bidi as `\x1b`...), measures and cuts the escaped form, then escapes blessed tags (`{red-fg}` in a name).
+import { displayText } from '../../format/escape.js';
+
 export interface Seg {
   text: string;
   /** blessed tag names without braces: `yellow-fg`, `bold`, `inverse`... */
@@ -10,9 +14,19 @@ export function escapeTags(s: string): string {
   return s.replace(/[{}]/g, (c) => (c === '{' ? '{open}' : '{close}'));
 }
 
-/** Keep only printable characters: a comm or an interface name must not move the cursor. */
+/** Untrusted text as the terminal may show it (the one rule: displayText); blessed tags still to be escaped. */
 export function printable(s: string): string {
-  return s.replace(/[\x00-\x1f\x7f-\x9f]/g, '?');
+  return displayText(s);
+}
+
+/** Untrusted text ready for a tagged blessed box: displayText, then tags escaped. */
+export function safeTagged(s: string): string {
+  return escapeTags(displayText(s));
+}
+
+/** Spaces that pad `s` to `width` cells as it will be shown (its escaped form). */
+export function padShown(s: string, width: number): string {
+  return ' '.repeat(Math.max(0, width - [...displayText(s)].length));
 }
 
 /** Cut to `width` visible characters, `…` marking the cut; pad with spaces to exactly `width` when `pad`. */
@@ -31,17 +45,18 @@ export function renderSegs(segs: Seg[], width: number): string {
   let out = '';
   for (const seg of segs) {
     if (left <= 0) break;
-    const len = [...seg.text].length;
-    const text = len > left ? fitText(seg.text, left) : seg.text;
+    const shown = displayText(seg.text);
+    const len = [...shown].length;
+    const text = len > left ? fitText(shown, left) : shown;
     left -= Math.min(len, left);
-    const esc = escapeTags(printable(text));
+    const esc = escapeTags(text);
     if (!seg.style?.length) out += esc;
     else out += seg.style.map((s) => `{${s}}`).join('') + esc + [...seg.style].reverse().map((s) => `{/${s}}`).join('');
   }
   return out;
 }
 
-/** Visible text of segments (what a test or a screen reader sees). */
+/** Visible text of segments (what a test or a screen reader sees): the escaped form, as rendered. */
 export function plainSegs(segs: Seg[]): string {
-  return segs.map((s) => s.text).join('');
+  return segs.map((s) => displayText(s.text)).join('');
 }

@@ -1,0 +1,229 @@
+// Live tracing: snapshot -> ip monitor + bpftrace -> decode -> correlate -> every listener and the recorder, as a Feed.
+import { statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { actorOf, ProcessInfo } from '../correlate/actor.js';
+import { NetnsNames } from '../correlate/netns.js';
+import { EXIT, IfblameError } from '../errors.js';
+import type { BackendChoice, Filters } from '../options.js';
+import type { Decoded } from '../parse/bpftrace-json.js';
+import { planProgram } from '../probes/plan.js';
+import { BpftraceSource, liveMonoToWallUs } from '../sources/bpftrace.js';
+import { guardPrefix } from '../sources/guard.js';
+import { startIpMonitor, type IpMonitorSource } from '../sources/ip-monitor.js';
+import { takeSnapshot } from '../sources/snapshot.js';
+import { buildHeader, type TraceHeader } from '../trace/format.js';
+import { VERSION } from '../version.js';
+import type { TraceEvent } from '../events.js';
+import type { Feed, FeedStats, IfaceState, RecordControls } from './feed.js';
+import { Pipeline } from './pipeline.js';
+
+export interface LiveOptions {
+  backend: BackendChoice;
+  filters: Filters;
+  record?: string;
+  /** Watch the links of this network namespace (ip monitor and snapshot run there; bpftrace sees every namespace). */
+  netns?: string;
+}
+
+export interface LiveFeed extends Feed {
+  readonly record: RecordControls;
+  /**
+   * Resolves once bpftrace's output has caught up with `untilUs` (its heartbeat passed it) and nothing waits in the
+   * merge, or after `timeoutMs`: stopping then loses nothing still in the perf buffers after a storm.
+   */
+  catchUp(untilUs: number, timeoutMs: number): Promise<boolean>;
+}
+
+/** The merge's sources: bpftrace first (a probe fires before netlink reports what it did). */
+const BPFTRACE = 0;
+const NETLINK = 1;
+
+/**
+ * Per-CPU perf buffers are read in rounds: a heartbeat read now vouches for events older than itself by this much.
+ * The bounded wait: a netlink message waits at most MAX_WAIT_US for bpftrace's output to pass it, then goes on
+ * and is counted as late.
+ */
+const HEARTBEAT_SLACK_US = 50_000;
+const MAX_WAIT_US = 2_000_000;
+
+export async function createLiveFeed(opts: LiveOptions): Promise<LiveFeed> {
+  const { program, caps, notes } = await planProgram({ backend: opts.backend, filters: opts.filters });
+  if (caps && !caps.backends.find((b) => b.backend === program.backend)?.ok) {
+    const why = caps.backends.find((b) => b.backend === program.backend)?.reason ?? 'unavailable';
+    throw new IfblameError(`the ${program.backend} backend cannot attach here: ${why}`, 'run `ifblame doctor`, or use --backend auto', EXIT.tracing);
+  }
+  const snap = await takeSnapshot({ ...(opts.netns ? { netns: opts.netns } : {}) }).catch((e: Error) => {
+    throw new IfblameError(`cannot read the interfaces: ${e.message.split('\n')[0]}`, 'is iproute2 installed (`ip`)?', EXIT.tracing);
+  });
+  const header = buildHeader({
+    host: hostname(),
+    kernel: caps?.kernel ?? 'unknown',
+    bpftraceVersion: caps?.bpftrace?.version ?? null,
+    backend: program.backend,
+    program: program.text,
+    probes: { used: program.probes, dropped: program.dropped },
+    filters: opts.filters,
+    snapshot: snap.links,
+    tool: `ifblame ${VERSION}`,
+    clock: { monoToWallUs: liveMonoToWallUs() },
+    netns: netnsInode(opts.netns),
+  });
+  return new LiveFeedImpl(opts, header, program.text, notes);
+}
+
+/** The inode that names a network namespace, as bpftrace's `net_ns->ns.inum` reports it. */
+function netnsInode(name?: string): number {
+  try {
+    return statSync(name ? `/run/netns/${name}` : '/proc/self/ns/net').ino;
+  } catch {
+    throw new IfblameError(`network namespace ${name} not found`, 'see `ip netns list`', EXIT.usage);
+  }
+}
+
+class LiveFeedImpl implements LiveFeed {
+  readonly mode = 'live' as const;
+  private readonly pipeline: Pipeline;
+  private readonly procInfo = new ProcessInfo();
+  private bpftrace: BpftraceSource | null = null;
+  private ipmon: IpMonitorSource | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private resolveDone!: () => void;
+  readonly done: Promise<void>;
+  readonly record: RecordControls;
+  failure: string | null = null;
+
+  constructor(
+    private readonly opts: LiveOptions,
+    readonly header: TraceHeader,
+    private readonly program: string,
+    private readonly notes: string[],
+  ) {
+    const names = new NetnsNames();
+    this.pipeline = new Pipeline(header, { correlate: true, sources: 2, filters: opts.filters, procInfo: this.procInfo, netnsName: (i) => names.nameOf(i) });
+    this.record = this.pipeline.record;
+    this.done = new Promise((r) => (this.resolveDone = r));
+  }
+
+  get attachedProbes(): number {
+    return this.bpftrace?.attached ?? 0;
+  }
+
+  onEvent(l: (ev: TraceEvent) => void): void {
+    this.pipeline.onEvent(l);
+  }
+
+  onReset(l: () => void): void {
+    this.pipeline.onReset(l);
+  }
+
+  state(): IfaceState[] {
+    return this.pipeline.state();
+  }
+
+  stats(): FeedStats {
+    const { events, lost, badLines, merge } = this.pipeline.stats();
+    return { events, lost, badLines, late: merge.forced + merge.late };
+  }
+
+  private onDecoded(d: Decoded, line: number): void {
+    switch (d.kind) {
+      case 'event':
+        // Enrich while the process still exists: short-lived `ip` is gone a moment later.
+        d.event.actor = actorOf(d.event, this.procInfo);
+        // Per-CPU buffers may hand out events slightly out of order: only heartbeats move bpftrace's watermark.
+        this.pipeline.push(BPFTRACE, d.event, false);
+        return;
+      case 'heartbeat':
+        this.pipeline.advance(BPFTRACE, d.ts - HEARTBEAT_SLACK_US);
+        return;
+      case 'lost':
+        this.pipeline.lost('bpftrace', d.count, 'bpftrace perf buffer overflow');
+        return;
+      case 'error':
+        this.pipeline.lost('parser', 1, `bpftrace output line ${line}: ${d.message}`);
+        return;
+      case 'cols':
+        if (d.mismatch) this.pipeline.note('warn', 'bpftrace', `program output differs from this ifblame: ${d.mismatch}`);
+        return;
+      default:
+        return;
+    }
+  }
+
+  async start(): Promise<void> {
+    if (this.opts.record) await this.record.start(this.opts.record);
+    for (const n of this.notes) this.pipeline.note(n.includes('dropped') ? 'warn' : 'info', 'probes', n);
+    this.ipmon = startIpMonitor({
+      ...(this.opts.netns ? { netns: this.opts.netns } : {}),
+      wrap: guardPrefix(),
+      onEvent: (ev) => this.pipeline.push(NETLINK, ev),
+      onBadLine: (err) => this.pipeline.lost('parser', 1, `ip monitor line ${err.line}: ${err.error}`),
+      onLost: (detail) => this.pipeline.lost('netlink', 1, detail),
+    });
+    const how = await this.ipmon.ready;
+    // stop() may have been called while we waited: start nothing more, and make sure ip goes.
+    if (this.stopped) {
+      await this.ipmon.stop();
+      return;
+    }
+    if (how.how === 'exited') {
+      const exit = await this.ipmon.done;
+      throw new IfblameError(`ip monitor exited at once: ${exit.stderr.trim().split('\n').pop() ?? ''}`, 'is iproute2 installed, and the namespace there?', EXIT.tracing);
+    }
+    this.bpftrace = new BpftraceSource({
+      program: this.program,
+      backend: this.header.backend,
+      onDecoded: (d, line) => this.onDecoded(d, line),
+      onStderr: (line) => {
+        if (/WARNING/.test(line)) this.pipeline.note('warn', 'bpftrace', line.replace(/^.*WARNING:\s*/, ''));
+      },
+      readyTimeoutMs: Number(process.env.IFBLAME_READY_TIMEOUT ?? 0) * 1000 || 120_000,
+    });
+    try {
+      await this.bpftrace.start();
+    } catch (e) {
+      await this.ipmon.stop();
+      if (this.stopped) return; // stopped while attaching: not a failure
+      throw e;
+    }
+    if (this.stopped) {
+      await Promise.all([this.bpftrace.stop(), this.ipmon.stop()]);
+      return;
+    }
+    // The bounded wait: what is older than MAX_WAIT_US goes on even if bpftrace's watermark has not passed it.
+    this.timer = setInterval(() => this.pipeline.force(Date.now() * 1000 - MAX_WAIT_US), 100);
+    void this.bpftrace.exited.then((why) => {
+      if (why && !this.stopped) {
+        this.failure = why;
+        this.pipeline.note('error', 'bpftrace', why);
+        void this.stop();
+      }
+    });
+    void this.ipmon.done.then((exit) => {
+      if (!exit.stopped && !this.stopped) this.pipeline.note('error', 'netlink', `ip monitor exited (${exit.exitCode ?? exit.signal}): ${exit.stderr.trim().split('\n').pop() ?? ''}`);
+    });
+  }
+
+  async catchUp(untilUs: number, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    const { merge } = this.pipeline;
+    while (Date.now() < deadline && !this.stopped) {
+      if (merge.low() >= untilUs && merge.stats().waiting === 0) return true;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return false;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return this.done;
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await Promise.all([this.bpftrace?.stop(), this.ipmon?.stop()]);
+    this.pipeline.flush();
+    const { forced, late } = this.pipeline.stats().merge;
+    if (forced + late) this.pipeline.note('warn', 'merge', `${forced + late} events were correlated out of time order: ${forced} netlink messages waited ${MAX_WAIT_US / 1e6} s for bpftrace's output and went on without it, ${late} bpftrace events came after netlink had moved on (their attribution may be incomplete)`);
+    this.pipeline.close();
+    this.resolveDone();
+  }
+}

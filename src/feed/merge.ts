@@ -1,0 +1,124 @@
+// Raw events from several sources put in event-time order: the one ordering structure every feed uses. A source's
+// watermark says "nothing older than this will come from me"; an item leaves once every open source has passed it
+// (Flink/Beam-style per-source watermarks), or when a bounded wait forces it out, which is counted as an overrun.
+
+/** One waiting item: its event time (µs), the source it came from (lower wins ties) and its arrival order. */
+interface Slot<T> {
+  ts: number;
+  src: number;
+  idx: number;
+  value: T;
+}
+
+export interface MergeStats {
+  /** Items still waiting. */
+  waiting: number;
+  /** Items released by a bounded wait before every source's watermark had passed them. */
+  forced: number;
+  /** Items that arrived after a later item had already been released (their place in time was gone). */
+  late: number;
+}
+
+export class Merge<T> {
+  private readonly heap: Slot<T>[] = [];
+  private readonly marks: number[];
+  private arrivals = 0;
+  private released = -Infinity;
+  private counts = { forced: 0, late: 0 };
+
+  /** `sources`: how many; index 0 wins ties at equal times (the kernel fires a probe before netlink reports it). */
+  constructor(sources: number) {
+    this.marks = Array.from({ length: sources }, () => -Infinity);
+  }
+
+  /** Adds an item; its own time also moves its source's watermark (sources deliver in order unless told otherwise). */
+  push(src: number, ts: number, value: T, advance = true): void {
+    if (ts < this.released) this.counts.late++;
+    this.insert({ ts, src, idx: this.arrivals++, value });
+    if (advance) this.advance(src, ts);
+  }
+
+  /** The source promises nothing older than `ts` (a heartbeat, or its input is ordered up to there). */
+  advance(src: number, ts: number): void {
+    if (ts > this.marks[src]!) this.marks[src] = ts;
+  }
+
+  /** The source has ended: it holds nothing back any more. */
+  end(src: number): void {
+    this.marks[src] = Infinity;
+  }
+
+  /** Items every source has passed, in time order. */
+  drain(): T[] {
+    return this.release(this.low(), false);
+  }
+
+  /** Items up to `bound` whatever the watermarks (a bounded wait ran out); those still held back count as forced. */
+  force(bound: number): T[] {
+    const out = this.drain();
+    return out.concat(this.release(bound, true));
+  }
+
+  /** Everything left (the end of an import, a feed stopping). */
+  flush(): T[] {
+    return this.release(Infinity, false);
+  }
+
+  /** The time every source has passed (-Infinity until each has said something). */
+  low(): number {
+    return Math.min(...this.marks);
+  }
+
+  stats(): MergeStats {
+    return { waiting: this.heap.length, ...this.counts };
+  }
+
+  private release(bound: number, forced: boolean): T[] {
+    const out: T[] = [];
+    const h = this.heap;
+    while (h.length && h[0]!.ts <= bound) {
+      const s = this.pop();
+      if (forced) this.counts.forced++;
+      if (s.ts > this.released) this.released = s.ts;
+      out.push(s.value);
+    }
+    return out;
+  }
+
+  private less(a: Slot<T>, b: Slot<T>): boolean {
+    return a.ts < b.ts || (a.ts === b.ts && (a.src < b.src || (a.src === b.src && a.idx < b.idx)));
+  }
+
+  private insert(s: Slot<T>): void {
+    const h = this.heap;
+    h.push(s);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(h[i]!, h[p]!)) break;
+      [h[i], h[p]] = [h[p]!, h[i]!];
+      i = p;
+    }
+  }
+
+  private pop(): Slot<T> {
+    const h = this.heap;
+    const top = h[0]!;
+    const last = h.pop()!;
+    if (h.length) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
+        if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m]!, h[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
