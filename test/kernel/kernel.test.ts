@@ -40,7 +40,7 @@ import {
   type RunResult,
   type Suite,
 } from './harness.js';
-import { KNOWN_GAPS, STORIES, checkCapture, checkDoctor, checkTuiScreen, groundTruth, type StoryBackend } from './stories.js';
+import { KNOWN_GAPS, STORIES, checkCapture, checkDoctor, checkTuiScreen, duplicates, groundTruth, type StoryBackend } from './stories.js';
 
 const pick = <T extends string>(env: string | undefined, all: readonly T[]): T[] => {
   if (!env) return [...all];
@@ -201,6 +201,13 @@ for (const suite of suites) {
         trace: readTrace(join(l, 'trace.ifblame')),
         commandStarted: existsSync(join(l, 'command-started')),
       });
+    });
+
+    const dupGap = KNOWN_GAPS[`${suite}/duplicates/live`];
+    test(`${suite}: ifblame live (auto) reports each change once`, dupGap ? { todo: `known product gap: ${dupGap}` } : {}, () => {
+      const c = need();
+      const d = duplicates(readTrace(join(c.outDir, 'live', 'trace.ifblame')));
+      assert.deepEqual(d, [], `changes reported twice:\n  ${d.join('\n  ')}`);
     });
 
     test(`${suite}: the live TUI under tmux shows ${TUI_SCENARIO}'s changes`, () => {
