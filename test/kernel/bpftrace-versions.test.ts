@@ -17,7 +17,7 @@ test('string length variable by version: BPFTRACE_STRLEN up to 0.20, BPFTRACE_MA
     assert.equal(env.BPFTRACE_MAX_STRLEN, '128', v);
     assert.equal(env.BPFTRACE_STRLEN, undefined, v);
   }
-  for (const v of ['0.17.0', '0.23.2', '0.27.1']) assert.equal(bpftraceEnv(v).BPFTRACE_PERF_RB_PAGES, '256', `perf buffer larger than the default (${v})`);
+  for (const v of ['0.17.0', '0.23.2', '0.27.1']) assert.ok(Number(bpftraceEnv(v).BPFTRACE_PERF_RB_PAGES) > 64, `perf buffer larger than bpftrace's default 64 pages (${v})`);
 });
 
 test("newer bpftrace's WARN: lines are handed on as warnings like 0.17's WARNING:", () => {
