@@ -42,7 +42,7 @@ describe('every recording replays exactly as recorded', () => {
       assert.deepEqual(JSON.parse(JSON.stringify(got)), recorded);
       const text = await runCli(['replay', join(DIR, f), '--format', 'text']);
       assert.equal(text.code, 0);
-      assert.equal(text.stdout.split('\n').filter((l) => /^\d\d:\d\d:\d\d\.\d{3} +\S+ +(mac|promisc|enslave|release|master|created|deleted) /.test(l)).length, recorded.filter((e) => e.type === 'change').length, 'one text line per change');
+      assert.equal(text.stdout.split('\n').filter((l) => /^\d\d:\d\d:\d\d\.\d{3} +\S+ +(mac|promisc|enslave|release|master|created|deleted|moved) /.test(l)).length, recorded.filter((e) => e.type === 'change').length, 'one text line per change');
     });
   }
 });
