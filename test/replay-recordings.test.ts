@@ -51,7 +51,7 @@ describe('every recording replays exactly as recorded', () => {
       const text = await runCli(['replay', join(DIR, f), '--format', 'text']);
       assert.equal(text.code, 0);
       assert.equal(
-        text.stdout.split('\n').filter((l) => /^\d\d:\d\d:\d\d\.\d{3} +\S+ +(mac|promisc|enslave|release|master|created|deleted) /.test(l)).length,
+        text.stdout.split('\n').filter((l) => /^\d\d:\d\d:\d\d\.\d{3} +\S+ +(mac|promisc|enslave|release|master|created|deleted|moved) /.test(l)).length,
         recorded.filter((e) => e.type === 'change').length,
         'one text line per change',
       );

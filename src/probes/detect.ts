@@ -29,6 +29,8 @@ export interface Capabilities {
   functions: Set<string> | null;
   /** kfunc parameter names per function, from `bpftrace -lv`. */
   paramNames: Record<string, string[]>;
+  /** Why the team probes cannot read the team's device here (its private struct changed), or null. */
+  teamLayout?: string | null;
   checks: Check[];
 }
 
@@ -52,7 +54,15 @@ export function explainFailure(stderr: string): string {
   return why;
 }
 
-async function bpftraceVersion(): Promise<{ path: string; version: string | null } | null> {
+let versionOnce: Promise<{ path: string; version: string | null } | null> | undefined;
+
+/** `bpftrace --version`, asked once per process (detection and the runner both need it). */
+export function bpftraceVersion(): Promise<{ path: string; version: string | null } | null> {
+  versionOnce ??= askVersion();
+  return versionOnce;
+}
+
+async function askVersion(): Promise<{ path: string; version: string | null } | null> {
   const r = await execa(BPFTRACE, ['--version'], { reject: false, timeout: 10_000 });
   if (r.failed && (r as { code?: string }).code === 'ENOENT') return null;
   if (r.exitCode !== 0) return null;
@@ -156,7 +166,23 @@ export async function detect(): Promise<Capabilities> {
     const found = await Promise.all(KERNEL_PROBES.map(async (p) => [p.func, await readParamNames(p)] as const));
     for (const [f, names] of found) if (names) paramNames[f] = names;
   }
-  return { bpftrace: bt, root, btf, tracefs, kernel, backends, functions, paramNames, checks };
+  const teamLayout = await checkTeamLayout(backends, functions);
+  return { bpftrace: bt, root, btf, tracefs, kernel, backends, functions, paramNames, checks, teamLayout };
+}
+
+/**
+ * The team probes read `team->dev`, the team's net_device, from the driver's private `struct team`.  Newer
+ * kernels (Debian sid's 7.2) no longer have that member: a kfunc program naming it does not compile
+ * ("Struct/union of type 'struct team' does not contain a field named 'dev'", and the whole program fails),
+ * a kprobe program reads garbage.  A dry run of the one expression tells; when it fails the team probes are
+ * dropped (team enslavement still shows from netlink).
+ */
+async function checkTeamLayout(backends: BackendStatus[], functions: Set<string> | null): Promise<string | null> {
+  if (!backends.find((b) => b.backend === 'kfunc')?.ok || !(await moduleLoaded('team'))) return null;
+  const func = ['team_port_del', 'team_port_add'].find((f) => functions?.has(f));
+  if (!func) return null;
+  const r = await tryAttach(`kfunc:team:${func} { printf("%s", args->team->dev->name); } BEGIN { exit(); }`);
+  return r.ok ? null : r.reason;
 }
 
 function backendFix(b: Backend): string {
@@ -181,6 +207,10 @@ export async function droppedProbes(backend: Backend, caps: Capabilities): Promi
   const drops: ProbeDrop[] = [];
   const present = (f: string) => caps.functions!.has(f);
   for (const p of KERNEL_PROBES) {
+    if (p.module === 'team' && caps.teamLayout) {
+      drops.push({ probe: p.id, reason: `the team driver's struct differs on this kernel: ${caps.teamLayout}` });
+      continue;
+    }
     // A fallback whose primary exists is simply not used, not "dropped".
     if (p.fallbackFor && present(KERNEL_PROBES.find((q) => q.id === p.fallbackFor)?.func ?? '')) continue;
     if (!present(p.func)) {

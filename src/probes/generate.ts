@@ -67,6 +67,45 @@ function paramExpr(q: Param, i: number, attach: Attach, btfName?: string): strin
   return `arg${i}`;
 }
 
+/**
+ * fentry gives typed values: `retval` and `args->x` of an `int` are already int32, and bpftrace 0.27 warns
+ * about every `(int32)` on them ("Unnecessary cast"), which would reach the user at each start.  Widening to
+ * int64 keeps the sign on every version (older ones type some of them as 64-bit) and warns nowhere.
+ * kprobe arguments and kretprobe's retval are untyped 64-bit registers: their (int32) stays.
+ */
+export function typedCasts(expr: string, attach: Attach): string {
+  return attach === 'kfunc' ? expr.replace(/\(int32\)(retval\b|args->)/g, '(int64)$1') : expr;
+}
+
+/**
+ * A kprobe program can cast only to types of the kernel's own BTF on newer bpftrace (0.23 on Debian 6.12:
+ * `Cannot resolve unknown type "struct team"`): the team driver's private struct lives in the module's BTF.
+ * Its first member is the team's net_device, so `((struct team *)argN)->dev` reads as a pointer at argN.
+ */
+export function moduleStructs(expr: string, attach: Attach): string {
+  if (attach !== 'kprobe') return expr;
+  // kprobe arguments are uint64 already: 0.27 warns "Unnecessary cast: expression is already of type uint64"
+  return expr.replace(/\(\(struct team \*\)(arg\d)\)->dev\b/g, '(*(struct net_device **)$1)').replace(/\(uint64\)(arg\d)\b/g, '$1');
+}
+
+/**
+ * bpftrace 0.22+ scopes a variable to the block that first assigns it: a variable set inside `if (...) { }`
+ * and printed after it is "undefined" there (0.23 on Debian 6.12 refuses the whole program).  Declare every
+ * variable the body assigns with a known type and the printf reads at the top, with that type, so every
+ * version accepts it.
+ */
+export function hoistVariables(body: string, usedAfter: string): string {
+  const seen = new Map<string, string>();
+  for (const m of body.matchAll(/(\$\w+) = (?:\*\((\w+) \*\)|\((\w+)\))/g)) {
+    const [, name, deref, cast] = m;
+    if (!seen.has(name!)) seen.set(name!, (deref ?? cast)!);
+  }
+  const top = new Set([...body.matchAll(/^\s{2}(\$\w+) = /gm)].map((m) => m[1]!));
+  const used = (n: string) => new RegExp(`\\${n}\\b`).test(usedAfter);
+  const decls = [...seen].filter(([n]) => !top.has(n) && used(n)).map(([n, t]) => `${n} = (${t})0;`);
+  return decls.length ? `\n  ${decls.join(' ')}${body}` : body;
+}
+
 function printfCall(tag: string, fields: readonly Field[], render: (f: Field) => [string, string | undefined], stack: boolean): string {
   const fmt = [tag, ...fields.map(formatOf)].join('\\t') + '\\n' + (stack ? '%s' : '');
   const args = fields.map((f) => {
@@ -100,7 +139,7 @@ function attachPoint(p: KernelProbe, attach: Attach, ret: boolean): string {
 
 function kernelBlock(p: KernelProbe, attach: Attach, opts: GenerateOptions): string {
   const names = opts.paramNames?.[p.func];
-  const ex = (e: string) => expand(e, p, attach, names);
+  const ex = (e: string) => moduleStructs(typedCasts(expand(e, p, attach, names), attach), attach);
   const render = (f: Field): [string, string | undefined] => [ex(f.expr), f.len === undefined ? undefined : ex(f.len)];
   const devs = p.devs.map(ex);
   const note = attach === 'kprobe' && opts.backend === 'kfunc' ? '// fentry is refused by the verifier here on real kernels: kprobe in a kfunc program\n' : '';
@@ -138,7 +177,7 @@ function syscallBlock(p: SyscallProbe, filters: Filters): string {
   const entries = p.attach.map((a) => {
     const prelude = a.prelude ? `\n  ${a.prelude}` : '';
     // A body decides with `$ok` whether the request is one of ours; without one the predicate already did.
-    const inner = p.body ? `\n  $ok = 0;${prelude}${p.body}\n  if ($ok) {\n    ${print}${mark}\n  }` : `${prelude}\n  ${print}${mark.replace('\n    ', '\n  ')}`;
+    const inner = p.body ? `\n  $ok = 0;${prelude}${hoistVariables(p.body, print)}\n  if ($ok) {\n    ${print}${mark}\n  }` : `${prelude}\n  ${print}${mark.replace('\n    ', '\n  ')}`;
     return `${a.point}${pred}\n{${inner}\n}`;
   });
   if (p.exit) {

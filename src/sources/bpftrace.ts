@@ -7,7 +7,7 @@ import split2 from 'split2';
 import { EXIT, IfblameError } from '../errors.js';
 import type { Backend } from '../events.js';
 import { decodeLine, type Decoded } from '../parse/bpftrace-json.js';
-import { explainFailure } from '../probes/detect.js';
+import { bpftraceVersion, explainFailure } from '../probes/detect.js';
 import { guardChild } from './guard.js';
 
 export interface BpftraceSourceOptions {
@@ -26,8 +26,30 @@ export function liveMonoToWallUs(): number {
   return Date.now() * 1000 - Number(process.hrtime.bigint() / 1000n);
 }
 
-/** Pages per CPU for bpftrace's perf ring buffers: 8 MiB each. */
-const PERF_RB_PAGES = 2048;
+/** `0.23.2` -> [0, 23]; unknown -> null. */
+function minor(version: string | null | undefined): [number, number] | null {
+  const m = /^(\d+)\.(\d+)/.exec(version ?? '');
+  return m ? [Number(m[1]), Number(m[2])] : null;
+}
+
+/**
+ * The environment for the bpftrace that will run the program.  String length: `BPFTRACE_STRLEN` (64) up to
+ * 0.20; 0.21 renamed it `BPFTRACE_MAX_STRLEN` and warns about the old name at every start (128 there: a cap,
+ * not a size, and 0.27 wants it above the longest `str(x, 64)`).  Perf buffer: 2048 pages
+ * per CPU (8 MiB) instead of 64: an `ip -batch` storm overflows the default at once.
+ */
+export function bpftraceEnv(version: string | null | undefined): Record<string, string> {
+  const v = minor(version);
+  const renamed = v !== null && (v[0] > 0 || v[1] >= 21);
+  // 0.27 warns "length param (64) is too long and will be shortened" for str(x, 64) under a maximum of 64
+  return { ...(renamed ? { BPFTRACE_MAX_STRLEN: '128' } : { BPFTRACE_STRLEN: '64' }), BPFTRACE_PERF_RB_PAGES: '2048' };
+}
+
+/** bpftrace's own warning lines: `WARNING: ...` (0.17) or `WARN: ...` (newer), made one shape for the notes. */
+export function warningOf(line: string): string | null {
+  const m = /^(?:.*?\b)?WARN(?:ING)?:\s*(.*)$/.exec(line.trim());
+  return m ? `WARNING: ${m[1]}` : null;
+}
 
 export class BpftraceSource {
   private child: ResultPromise | null = null;
@@ -48,13 +70,13 @@ export class BpftraceSource {
     this.dir = mkdtempSync(join(tmpdir(), 'ifblame-'));
     const file = join(this.dir, `ifblame-${this.opts.backend}.bt`);
     writeFileSync(file, this.opts.program, { mode: 0o600 });
+    const version = (await bpftraceVersion())?.version;
     const child = execa(...guardChild(process.env.IFBLAME_BPFTRACE ?? 'bpftrace', ['-f', 'json', '-B', 'line', file]), {
       reject: false,
       buffer: false,
       stdin: 'ignore',
       cleanup: true,
-      // Bigger per-CPU perf buffers (default 64 pages): an `ip -batch` storm overflows the default at once.
-      env: { BPFTRACE_STRLEN: '64', BPFTRACE_PERF_RB_PAGES: String(PERF_RB_PAGES) },
+      env: bpftraceEnv(version),
     });
     this.child = child;
     let lineNo = 0;
@@ -79,7 +101,8 @@ export class BpftraceSource {
       if (/couldn't set RLIMIT_MEMLOCK/.test(line) || !line.trim()) return;
       this.stderrLines.push(line);
       if (this.stderrLines.length > 200) this.stderrLines.shift();
-      this.opts.onStderr?.(line);
+      // newer releases say `WARN:`: hand it on as a warning, like 0.17's `WARNING:`, so the user sees it
+      this.opts.onStderr?.(warningOf(line) ?? line);
     });
     this.exited = child.then((r) => {
       this.cleanupDir();

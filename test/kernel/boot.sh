@@ -37,8 +37,8 @@ trap 'echo "boot: interrupted, stopping qemu" >&2; kill_qemu; exit 130' INT TERM
 trap 'kill_qemu' EXIT
 
 t0=$(date +%s.%N)
-echo "boot: qemu ${ACCEL[*]} -smp 2 -m 2048, timeout ${TIMEOUT} s, results in $OUT" >&2
-qemu-system-x86_64 "${ACCEL[@]}" -machine q35 -smp 2 -m 2048 \
+echo "boot: qemu ${ACCEL[*]} -smp 2 -m 3072, timeout ${TIMEOUT} s, results in $OUT" >&2
+qemu-system-x86_64 "${ACCEL[@]}" -machine q35 -smp 2 -m 3072 \
   -nodefaults -nographic -no-reboot \
   -serial file:"$OUT/serial.log" \
   -kernel "$IMG/vmlinuz" -initrd "$IMG/initrd.img" \

@@ -1,16 +1,20 @@
 #!/bin/bash
 # test/kernel/build-image.sh - build (or reuse) the guest image for the real-kernel tests.
 #
-# Debian 12 bookworm root filesystem (debootstrap minbase + systemd, udev, iproute2,
-# ifenslave, bpftrace 0.17, tcpdump, Debian's stock linux-image-amd64 6.1) as an ext4
-# image, plus the kernel and initrd copied out of it, for test/kernel/boot.sh.
+# A Debian root filesystem (debootstrap minbase + systemd, udev, iproute2, ifenslave,
+# bpftrace, tcpdump, tmux, Debian's stock linux-image-amd64) as an ext4 image, plus the
+# kernel and initrd copied out of it, for test/kernel/boot.sh.  One image per suite:
+#   bookworm  Debian 12: kernel 6.1,  bpftrace 0.17, systemd 252 (initramfs-tools)
+#   trixie    Debian 13: kernel 6.12, bpftrace 0.23, systemd 257 (initramfs-tools)
+#   sid       unstable:  kernel 7.x,  bpftrace 0.27, systemd 26x (dracut: what its kernel pulls)
 #
-#   test/kernel/build-image.sh            prints the image directory on stdout (last line)
+#   test/kernel/build-image.sh [SUITE]    prints the image directory on stdout (last line)
 #
-# Cache: $IFBLAME_KERNEL_CACHE (default /var/cache/ifblame-kernel)/<key>/ where <key> is
-# a hash of this script, so editing it builds a new image and an unchanged script reuses
-# the cached one (a complete image has a DONE file).  Old keys are removed after a build.
-# Set IFBLAME_KERNEL_REBUILD=1 to force a rebuild.
+# Cache: $IFBLAME_KERNEL_CACHE (default /var/cache/ifblame-kernel)/<suite>-<key>/ where
+# <key> is a hash of this script and the suite, so editing it builds new images and an
+# unchanged script reuses the cached ones (a complete image has a DONE file).  Older keys
+# of the same suite are removed after a build.  Each suite has its own lock, so the three
+# suites can build in parallel.  Set IFBLAME_KERNEL_REBUILD=1 to force a rebuild.
 #
 # Mirror: MIRROR=..., else the first Debian URI of the host's apt sources.  If the mirror
 # cannot be reached, the build stops with "build-image: FAILED at step '<step>'" and a
@@ -24,16 +28,17 @@ exec 3>&1 1>&2          # everything below logs to stderr; fd 3 = the result lin
 HERE=$(cd "$(dirname "$0")" && pwd)
 SELF=$HERE/$(basename "$0")
 CACHE=${IFBLAME_KERNEL_CACHE:-/var/cache/ifblame-kernel}
-KEY=$(sha256sum "$SELF" | cut -c1-16)
-DIR=$CACHE/$KEY
-SUITE=bookworm
+SUITE=${1:-${SUITE:-bookworm}}
+case $SUITE in bookworm|trixie|sid) ;; *) echo "build-image: FAILED at step 'setup': unknown suite '$SUITE' (bookworm, trixie or sid)" >&2; exit 2;; esac
+KEY=$( { cat "$SELF"; echo "suite=$SUITE"; } | sha256sum | cut -c1-16)
+DIR=$CACHE/$SUITE-$KEY
 
 CURRENT_STEP=setup
 REPORTED=
-fail() { echo "build-image: FAILED at step '$CURRENT_STEP': $*" >&2; REPORTED=1; exit 1; }
-on_exit() { local rc=$1; [ $rc -eq 0 ] || [ -n "$REPORTED" ] || echo "build-image: FAILED at step '$CURRENT_STEP' (exit $rc); see the messages above" >&2; }
+fail() { echo "build-image: $SUITE: FAILED at step '$CURRENT_STEP': $*" >&2; REPORTED=1; exit 1; }
+on_exit() { local rc=$1; [ $rc -eq 0 ] || [ -n "$REPORTED" ] || echo "build-image: $SUITE: FAILED at step '$CURRENT_STEP' (exit $rc); see the messages above" >&2; }
 trap 'on_exit $?' EXIT
-step() { CURRENT_STEP=$1; echo "build-image: [$(date +%T)] step: $1" >&2; }
+step() { CURRENT_STEP=$1; echo "build-image: $SUITE: [$(date +%T)] step: $1" >&2; }
 
 if [ -f "$DIR/DONE" ] && [ -z "${IFBLAME_KERNEL_REBUILD:-}" ]; then
   echo "build-image: reusing cached image $DIR ($(cat "$DIR/DONE"))"
@@ -48,9 +53,9 @@ for t in debootstrap mkfs.ext4 chroot sha256sum; do
 done
 
 mkdir -p "$CACHE"
-exec 9>"$CACHE/.lock"
-step "lock $CACHE/.lock"
-flock -w 1800 9 || fail "another build holds $CACHE/.lock for 30 min"
+exec 9>"$CACHE/.lock-$SUITE"
+step "lock $CACHE/.lock-$SUITE"
+flock -w 1800 9 || fail "another build holds $CACHE/.lock-$SUITE for 30 min"
 # someone else may have finished the same key while we waited
 if [ -f "$DIR/DONE" ] && [ -z "${IFBLAME_KERNEL_REBUILD:-}" ]; then
   echo "build-image: reusing cached image $DIR (built concurrently)"
@@ -82,8 +87,11 @@ cleanup_work() { rm -rf "$WORK"; }
 trap 'rc=$?; cleanup_work; on_exit $rc' EXIT
 
 # Everything the scenarios need.  bpftrace pulls LLVM/clang (~250 MB).
-PKGS=systemd,systemd-sysv,udev,dbus,iproute2,kmod,ifenslave,bpftrace,tcpdump,procps,ethtool
-PKGS+=,linux-image-amd64,initramfs-tools,coreutils,util-linux
+# tmux: the live TUI runs in a tmux pane so its screen can be captured.
+PKGS=systemd,systemd-sysv,udev,dbus,iproute2,kmod,ifenslave,bpftrace,tcpdump,procps,ethtool,tmux
+PKGS+=,linux-image-amd64,coreutils,util-linux
+# sid's kernel packages pull dracut; the older suites use initramfs-tools.
+if [ "$SUITE" = sid ]; then PKGS+=,dracut; else PKGS+=,initramfs-tools; fi
 
 t0=$(date +%s)
 step "debootstrap $SUITE from $MIRROR"
@@ -101,9 +109,10 @@ printf '/dev/vda / ext4 rw,relatime 0 1\n' > "$R/etc/fstab"
 chroot "$R" passwd -d root >/dev/null
 # Fixed machine-id: udev's MACAddressPolicy=persistent derives the same MACs every boot.
 echo 6966626c616d652d6b65726e656c0001 > "$R/etc/machine-id"
+[ -x "$R/usr/bin/tmux" ] || fail "tmux missing from the rootfs"
 chroot "$R" systemctl mask serial-getty@ttyS0.service getty@tty1.service \
   apt-daily.timer apt-daily-upgrade.timer e2scrub_reap.service >/dev/null 2>&1 || true
-printf 'virtio_pci\nvirtio_blk\next4\n' >> "$R/etc/initramfs-tools/modules"
+[ -d "$R/etc/initramfs-tools" ] && printf 'virtio_pci\nvirtio_blk\next4\n' >> "$R/etc/initramfs-tools/modules"
 # No network in the guest: nothing should touch links except the scenarios.
 rm -f "$R/etc/systemd/system/multi-user.target.wants/systemd-networkd.service"
 
@@ -147,10 +156,19 @@ EOF
 chroot "$R" systemctl enable ifb-runner.service >/dev/null 2>&1 || fail "systemctl enable ifb-runner"
 
 step "initramfs"
-chroot "$R" update-initramfs -u -k all >/dev/null 2>&1 || fail "update-initramfs"
-cp -L "$R/vmlinuz" "$WORK/vmlinuz"
-cp -L "$R/initrd.img" "$WORK/initrd.img"
+KVER=$(ls "$R/lib/modules" | sort -V | tail -n1)
+[ -n "$KVER" ] || fail "no kernel modules in the rootfs"
+if [ -x "$R/usr/sbin/update-initramfs" ]; then
+  chroot "$R" update-initramfs -u -k all >/dev/null 2>&1 || fail "update-initramfs"
+else
+  chroot "$R" dracut --force --no-hostonly --add-drivers "virtio_pci virtio_blk ext4" \
+    "/boot/initrd.img-$KVER" "$KVER" >"$WORK/dracut.log" 2>&1 || { tail -n 20 "$WORK/dracut.log" >&2; fail "dracut"; }
+fi
+cp -L "$R/boot/vmlinuz-$KVER" "$WORK/vmlinuz" || fail "no /boot/vmlinuz-$KVER"
+cp -L "$R/boot/initrd.img-$KVER" "$WORK/initrd.img" || fail "no /boot/initrd.img-$KVER"
 {
+  echo "suite=$SUITE"
+  echo "kernel=$KVER"
   echo "kernel_pkg=$(chroot "$R" dpkg-query -W -f='${Package} ${Version}\n' 'linux-image-[0-9]*' 2>/dev/null | head -n1)"
   echo "bpftrace=$(chroot "$R" dpkg-query -W -f='${Version}' bpftrace)"
   echo "systemd=$(chroot "$R" dpkg-query -W -f='${Version}' systemd)"
@@ -170,7 +188,7 @@ rm -rf "$DIR"
 mv "$WORK" "$DIR"
 echo "built $(date -u +%FT%TZ) in $((t2-t0)) s" > "$DIR/DONE"
 # drop images built by older versions of this script
-for d in "$CACHE"/*/; do
+for d in "$CACHE/$SUITE"-*/; do
   d=${d%/}; [ "$d" = "$DIR" ] || rm -rf "$d"
 done
 CURRENT_STEP=done

@@ -1,9 +1,10 @@
-// Real-kernel harness: build (or reuse) the Debian guest image, boot it once under QEMU with every
-// scenario and every backend's generated program, and bring the raw outputs back to the host, where
-// ifblame's own `import` turns them into trace files.  Only bpftrace, ip and the scenario commands
-// run in the guest: the host side is the product's real import path, and the image needs no Node.
+// Real-kernel harness: build (or reuse) one Debian guest image per suite, boot each once under QEMU
+// with every scenario, ifblame itself (the built project and the host's Node binary on the input
+// disk) and the raw programs, and bring the outputs back to the host: ifblame's own recording
+// (`capture --record`, backend auto), its doctor report, a TUI screen, and the raw programs' output,
+// which the host turns into trace files with `ifblame import`.
 import { spawn } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,10 +13,23 @@ export const KERNEL_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../.
 export const REPO = resolve(KERNEL_DIR, '../..');
 export const CLI = join(REPO, 'bin/ifblame.js');
 
-export const SCENARIOS = ['a-bond-udev', 'b-bond-stock', 'c-bridge', 'd-ip', 'e-alb'] as const;
+export const SCENARIOS = ['a-bond-udev', 'b-bond-stock', 'c-bridge', 'd-ip', 'e-alb', 'f-team-bridge', 'g-bond-sysfs', 'h-ifenslave-hardmac'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 export const BACKENDS = ['kprobe', 'kfunc', 'syscalls'] as const;
 export type KBackend = (typeof BACKENDS)[number];
+/** The programs run raw in the guest and imported on the host; kfunc is what ifblame's `auto` runs live. */
+export const RAW_BACKENDS = ['kprobe', 'syscalls'] as const;
+/** Raw programs the guest generates itself with `ifblame script` (detection there drops what its kernel lacks). */
+export const GUEST_GENERATED: readonly KBackend[] = ['kprobe'];
+
+/** The Debian suites of the matrix and what each must run. */
+export const SUITES = ['bookworm', 'trixie', 'sid'] as const;
+export type Suite = (typeof SUITES)[number];
+export const SUITE_EXPECT: Record<Suite, { kernel: RegExp; bpftrace: RegExp }> = {
+  bookworm: { kernel: /^6\.1\.\d+-\d+-amd64$/, bpftrace: /^0\.17\./ },
+  trixie: { kernel: /^6\.12\.\d+(\+deb\d+)?(-\d+)?-amd64$/, bpftrace: /^0\.23\./ },
+  sid: { kernel: /^[7-9]\.\d+\.\d+(\+deb\d+)?(-\d+)?-amd64$/, bpftrace: /^0\.2[7-9]\./ },
+};
 
 export interface RunResult {
   code: number | null;
@@ -65,12 +79,14 @@ export function run(cmd: string, args: string[], opts: { cwd?: string; timeoutMs
 }
 
 /** build-image.sh: builds or reuses the cached image; returns its directory.  Throws naming the failed step. */
-export async function buildImage(): Promise<{ dir: string; ms: number; log: string }> {
-  const r = await run(join(KERNEL_DIR, 'build-image.sh'), [], { timeoutMs: 20 * 60_000, echo: !!process.env.IFBLAME_KERNEL_VERBOSE });
+export async function buildImage(suite: Suite): Promise<{ dir: string; ms: number; log: string }> {
+  const r = await run(join(KERNEL_DIR, 'build-image.sh'), [suite], { timeoutMs: 30 * 60_000, echo: !!process.env.IFBLAME_KERNEL_VERBOSE });
   const dir = r.stdout.trim().split('\n').pop() ?? '';
   if (r.code !== 0 || !dir || !existsSync(join(dir, 'rootfs.img'))) {
     const failed = /FAILED at step '[^']*'[^\n]*/.exec(r.stderr)?.[0] ?? `exit ${r.code}`;
-    throw new Error(`kernel image build failed: ${failed}\n--- build-image.sh stderr (last 40 lines) ---\n${r.stderr.split('\n').slice(-40).join('\n')}`);
+    throw new Error(
+      `kernel image build failed (suite ${suite}): ${failed}\n--- build-image.sh stderr (last 40 lines) ---\n${r.stderr.split('\n').slice(-40).join('\n')}`,
+    );
   }
   return { dir, ms: r.ms, log: r.stderr };
 }
@@ -91,7 +107,7 @@ export interface Generated {
  * it; bpftrace: "kfunc:team_port_add: no BTF data", "Error attaching probe: 'kretprobe:team_port_add'").
  * IFBLAME_KERNEL_DROP="" keeps the program as generated.
  */
-export const DROP = (process.env.IFBLAME_KERNEL_DROP ?? 'team_port_add').split(/[\s,]+/).filter(Boolean);
+export const DROP = (process.env.IFBLAME_KERNEL_DROP ?? '').split(/[\s,]+/).filter(Boolean);
 
 /**
  * `ifblame script --backend X` on the host.  The host has neither kprobes nor bonding, so the program
@@ -110,20 +126,50 @@ export async function generatePrograms(backends: readonly KBackend[]): Promise<G
   return out;
 }
 
-/** The input disk's tree: guest runner, scenario scripts, programs, and what to run. */
-export function prepareInput(inDir: string, programs: Generated[], scenarios: readonly string[], env: Record<string, string> = {}): void {
+/** Dev-only packages the guest does not need (the image stays the same; only the input disk shrinks). */
+const DEV_ONLY = new Set(['typescript', '@types', 'fast-check', 'pure-rand', '.bin', '.package-lock.json']);
+
+/**
+ * ifblame itself for the guest: the host's Node binary (one static-ish binary that runs on all three
+ * suites) and the built project as a user installs it (bin, dist/src, probes, package.json, runtime
+ * node_modules).  Copied onto the input disk at every boot, so the image does not depend on the code.
+ */
+export function stageIfblame(dest: string): void {
+  mkdirSync(join(dest, 'app'), { recursive: true });
+  copyFileSync(process.execPath, join(dest, 'node'));
+  chmodSync(join(dest, 'node'), 0o755);
+  for (const d of ['bin', 'probes']) if (existsSync(join(REPO, d))) cpSync(join(REPO, d), join(dest, 'app', d), { recursive: true });
+  cpSync(join(REPO, 'dist', 'src'), join(dest, 'app', 'dist', 'src'), { recursive: true });
+  copyFileSync(join(REPO, 'package.json'), join(dest, 'app', 'package.json'));
+  for (const m of readdirSync(join(REPO, 'node_modules'))) {
+    if (DEV_ONLY.has(m)) continue;
+    cpSync(join(REPO, 'node_modules', m), join(dest, 'app', 'node_modules', m), { recursive: true, dereference: false });
+  }
+}
+
+/** The input disk's tree: guest runner, scenario scripts, programs, ifblame itself, and what to run. */
+export function prepareInput(inDir: string, programs: Generated[], scenarios: readonly string[], env: Record<string, string> = {}, withIfblame = true): void {
   mkdirSync(join(inDir, 'programs'), { recursive: true });
   mkdirSync(join(inDir, 'scenarios'), { recursive: true });
   for (const f of ['run.sh', 'lib.sh']) copyFileSync(join(KERNEL_DIR, 'guest', f), join(inDir, f));
-  for (const s of scenarios) copyFileSync(join(KERNEL_DIR, 'scenarios', `${s}.sh`), join(inDir, 'scenarios', `${s}.sh`));
+  // every file of scenarios/: the scenario scripts and the seeds' helper scripts they run
+  for (const f of readdirSync(join(KERNEL_DIR, 'scenarios'))) {
+    copyFileSync(join(KERNEL_DIR, 'scenarios', f), join(inDir, 'scenarios', f));
+    chmodSync(join(inDir, 'scenarios', f), 0o755);
+  }
   const ok = programs.filter((p) => p.ok);
   for (const p of ok) writeFileSync(join(inDir, 'programs', `${p.backend}.bt`), p.program!);
   writeFileSync(join(inDir, 'SCENARIOS'), scenarios.join(' ') + '\n');
-  writeFileSync(join(inDir, 'BACKENDS'), ok.map((p) => p.backend).join(' ') + '\n');
+  const raw = [...new Set([...ok.map((p) => p.backend), ...(withIfblame ? GUEST_GENERATED : [])])];
+  writeFileSync(join(inDir, 'BACKENDS'), raw.join(' ') + '\n');
+  if (withIfblame) {
+    stageIfblame(join(inDir, 'ifblame'));
+    env = { GUEST_SCRIPT: GUEST_GENERATED.join(' '), ...env };
+  }
   writeFileSync(
     join(inDir, 'ENV'),
     Object.entries(env)
-      .map(([k, v]) => `${k}=${v}\n`)
+      .map(([k, v]) => `${k}="${v}"\n`)
       .join(''),
   );
 }
@@ -335,14 +381,25 @@ export function recordTrace(tracePath: string, dest: string, name: string): stri
 }
 
 /** What `ifblame import` and the stories need from a scenario: kept as a raw-capture fixture. */
-const RAW_FILES = ['ipmon.txt', 'snapshot.json', 'aat.txt', 'kernel.txt', 'hostname.txt', 'steps.log', 'window.txt', 'aat.log', 'bpftrace-version.txt'];
+const RAW_FILES = [
+  'live.ndjson',
+  'ipmon.txt',
+  'snapshot.json',
+  'aat.txt',
+  'kernel.txt',
+  'hostname.txt',
+  'steps.log',
+  'window.txt',
+  'aat.log',
+  'bpftrace-version.txt',
+];
 
 /** Copy a run's per-scenario raw outputs (after splitSession) and its programs into `dest` (test/kernel/captures/<stamp>). */
 export function saveRawCapture(runDir: string, dest: string, scenarios: readonly string[], backends: readonly string[]): void {
   const out = join(runDir, 'out');
   mkdirSync(join(dest, 'programs'), { recursive: true });
   for (const b of backends) {
-    const p = join(runDir, 'in', 'programs', `${b}.bt`);
+    const p = programPath(runDir, b);
     if (existsSync(p)) copyFileSync(p, join(dest, 'programs', `${b}.bt`));
   }
   for (const f of ['uname.txt', 'bpftrace-version.txt']) if (existsSync(join(out, f))) copyFileSync(join(out, f), join(dest, f));
@@ -356,4 +413,42 @@ export function saveRawCapture(runDir: string, dest: string, scenarios: readonly
       copyFileSync(join(out, s, b, 'bt.json'), join(dest, s, b, 'bt.json'));
     }
   }
+}
+
+/** The program that ran: what the guest kept in out/programs (guest-generated ones), else the input's. */
+export function programPath(runDir: string, backend: string): string {
+  const ran = join(runDir, 'out', 'programs', `${backend}.bt`);
+  return existsSync(ran) ? ran : join(runDir, 'in', 'programs', `${backend}.bt`);
+}
+
+/**
+ * Cut ifblame's own recording of the whole session (`capture --record`, out/live/trace.ifblame) to one
+ * scenario: the header as recorded, and every event whose time falls in the scenario's window.  The
+ * result is `<scenario>/live.ndjson`, a trace file like any other.
+ */
+export function splitLive(
+  outDir: string,
+  scenario: string,
+  source = join(outDir, 'live', 'trace.ifblame'),
+  dest = join(outDir, scenario, 'live.ndjson'),
+): { events: number } {
+  const w = /start=(\d+) end=(\d+)/.exec(readFileSync(join(outDir, scenario, 'window.txt'), 'utf8'));
+  if (!w) throw new Error(`${scenario}: no window.txt`);
+  const [start, end] = [Number(w[1]), Number(w[2])];
+  const lines = readFileSync(source, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim());
+  const out = [lines[0]!];
+  for (const l of lines.slice(1)) {
+    let ev: { ts?: unknown };
+    try {
+      ev = JSON.parse(l) as typeof ev;
+    } catch {
+      continue; // a torn last line of a killed recording
+    }
+    const ts = Number(ev.ts);
+    if (Number.isFinite(ts) && ts >= start && ts <= end) out.push(l);
+  }
+  writeFileSync(dest, out.join('\n') + '\n');
+  return { events: out.length - 1 };
 }

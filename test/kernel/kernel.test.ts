@@ -1,217 +1,303 @@
-// Real-kernel end-to-end test (issue 6): Debian 12's stock kernel, the real bonding and bridge drivers
-// and systemd-udevd, under QEMU (TCG).  One boot runs every scenario with the kprobe, kfunc and syscalls
-// programs that `ifblame script` generates, attached at once; the raw outputs (bpftrace JSON, `ip monitor`,
-// link snapshot) come back to the host, where `ifblame import` builds the trace files and the stories in
-// stories.ts are asserted on them.
+// Real-kernel end-to-end test (issue 12): a kernel matrix of Debian's own stock kernels under QEMU (TCG),
+// bookworm (6.1, bpftrace 0.17), trixie (6.12, 0.23) and sid (7.x, 0.27), each with the real bonding,
+// bridge and team drivers and systemd-udevd.  One boot per suite runs, inside the guest:
+//   - `ifblame doctor` (the backend `auto` picks, the probes it finds),
+//   - `ifblame script --backend kprobe` (the raw kprobe program, generated where it runs),
+//   - the raw kprobe and syscalls programs and `ip monitor` (brought back and imported on the host),
+//   - `ifblame capture --record --format ndjson -- <every scenario>` with the auto backend,
+//   - `ifblame live --record` in tmux for one scenario, with the screen captured.
+// The stories in stories.ts are asserted on ifblame's own recording (cut per scenario) and on the host's
+// import of the raw programs: all three backends on all three kernels.
 //
 //   npm run test:kernel                        (root; needs qemu-system-x86, debootstrap, e2fsprogs)
-//   IFBLAME_KERNEL_RUN=test/kernel/cache/runs/<stamp> npm run test:kernel   re-import a previous boot
-//   IFBLAME_KERNEL_RECORD=recordings npm run test:kernel   also copy passing traces to recordings/
-//   IFBLAME_KERNEL_SAVE_RAW=1 npm run test:kernel   keep the raw guest outputs in test/kernel/captures/<run>/
-//   IFBLAME_KERNEL_SCENARIOS="d-ip e-alb"  IFBLAME_KERNEL_BACKENDS="kprobe"   run a subset
-//   IFBLAME_KERNEL_SKIP=1                      skip (says so) instead of failing where qemu cannot run
+//   IFBLAME_KERNEL_RUN=test/kernel/cache/runs/<stamp> npm run test:kernel   re-check a previous boot
+//   IFBLAME_KERNEL_RECORD=recordings           also copy passing traces to recordings/
+//   IFBLAME_KERNEL_SUITES="trixie"  IFBLAME_KERNEL_SCENARIOS="d-ip e-alb"   run a subset
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { before, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import {
-  BACKENDS,
+  RAW_BACKENDS,
   SCENARIOS,
+  SUITES,
+  SUITE_EXPECT,
   bootGuest,
   buildImage,
   generatePrograms,
   importScenario,
   newRunDir,
   prepareInput,
+  programPath,
   readAatLog,
   readSteps,
   readTrace,
   recordTrace,
-  saveRawCapture,
+  splitLive,
   splitSession,
-  KERNEL_DIR,
   REPO,
-  type Generated,
   type KBackend,
   type RunResult,
+  type Suite,
 } from './harness.js';
-import { STORIES, type StoryBackend } from './stories.js';
+import { KNOWN_GAPS, STORIES, checkCapture, checkDoctor, checkTuiScreen, duplicates, groundTruth, type StoryBackend } from './stories.js';
 
-const SKIP = process.env.IFBLAME_KERNEL_SKIP ? 'IFBLAME_KERNEL_SKIP is set' : false;
 const pick = <T extends string>(env: string | undefined, all: readonly T[]): T[] => {
   if (!env) return [...all];
   const want = env.split(/[\s,]+/).filter(Boolean);
   for (const w of want) assert.ok((all as readonly string[]).includes(w), `unknown name ${w}; known: ${all.join(' ')}`);
   return all.filter((a) => want.includes(a));
 };
+const suites = pick(process.env.IFBLAME_KERNEL_SUITES, SUITES);
 const scenarios = pick(process.env.IFBLAME_KERNEL_SCENARIOS, SCENARIOS);
-const backends = pick(process.env.IFBLAME_KERNEL_BACKENDS, BACKENDS);
+const raws = pick(process.env.IFBLAME_KERNEL_BACKENDS, RAW_BACKENDS);
+/** The scenario run through the live TUI. */
+const TUI_SCENARIO = 'd-ip';
+/**
+ * Warnings newer bpftrace prints for the syscalls program (0.23: Addrspace mismatch on user-memory reads; 0.27:
+ * also while loops deprecated, casts it calls unnecessary or sign-changing).  Not fixed yet: a product gap,
+ * listed in the README and logged by the test; any other warning fails.
+ */
+const KNOWN_WARNINGS: Record<string, RegExp[]> = {
+  kprobe: [],
+  syscalls: [
+    /Addrspace mismatch/,
+    /While loops are deprecated/,
+    /being cast to type: int64/,
+    /Return value discarded/,
+    /Unnecessary cast: expression is already of type (struct iovec|struct user_msghdr|uint64)/,
+    /expanded from/,
+  ],
+};
 /** Steps whose non-zero exit is part of the scenario. */
 const RC_OK: Record<string, number[]> = { c05_tcpdump: [0, 124] };
+const reuse = process.env.IFBLAME_KERNEL_RUN ? resolve(REPO, process.env.IFBLAME_KERNEL_RUN) : undefined;
+const runRoot = reuse ?? newRunDir();
+
+function log(line: string): void {
+  process.stderr.write(`[kernel] ${line}\n`);
+  try {
+    writeFileSync(join(runRoot, 'summary.txt'), `${new Date().toISOString()} ${line}\n`, { flag: 'a' });
+  } catch {
+    /* summary is best effort */
+  }
+}
+
+// Images: all suites at once (debootstrap is mostly download and unpack; measured faster than in turn).
+const images = new Map<Suite, Promise<string>>();
+before(
+  () => {
+    if (reuse) return;
+    assert.equal(process.getuid?.(), 0, 'the kernel tests need root (debootstrap, chroot, qemu)');
+    for (const s of suites) {
+      const p = buildImage(s).then((r) => {
+        log(`${s}: image ${r.dir} ready in ${(r.ms / 1000).toFixed(1)} s${/reusing/.test(r.log) ? ' (cached)' : ' (built)'}`);
+        return r.dir;
+      });
+      p.catch(() => undefined); // reported by the suite that needs it
+      images.set(s, p);
+    }
+  },
+  { timeout: 5_000 },
+);
 
 interface Ctx {
+  suite: Suite;
   runDir: string;
   outDir: string;
   traceDir: string;
-  generated: Generated[];
   boot?: RunResult;
-  timings: string[];
-}
-let ctx: Ctx | undefined;
-let setupError: Error | undefined;
-
-function log(line: string): void {
-  ctx?.timings.push(line);
-  process.stderr.write(`[kernel] ${line}\n`);
 }
 
-before(
-  async () => {
-    if (SKIP) return;
-    try {
-      const reuse = process.env.IFBLAME_KERNEL_RUN;
-      if (reuse) {
-        const runDir = resolve(REPO, reuse);
-        assert.ok(existsSync(join(runDir, 'out')), `IFBLAME_KERNEL_RUN: no ${runDir}/out`);
-        ctx = { runDir, outDir: join(runDir, 'out'), traceDir: join(runDir, 'traces'), generated: [], timings: [] };
-        const g = join(runDir, 'in', 'programs');
-        ctx.generated = backends.map((b) =>
-          existsSync(join(g, `${b}.bt`))
-            ? { backend: b, ok: true, program: readFileSync(join(g, `${b}.bt`), 'utf8') }
-            : { backend: b, ok: false, error: 'not in the reused run' },
-        );
-        log(`reusing ${runDir}`);
-      } else {
-        assert.equal(process.getuid?.(), 0, 'the kernel tests need root (debootstrap, chroot); set IFBLAME_KERNEL_SKIP=1 to skip');
-        const runDir = newRunDir();
-        ctx = { runDir, outDir: join(runDir, 'out'), traceDir: join(runDir, 'traces'), generated: [], timings: [] };
-        log(`run directory ${runDir}`);
-        const [image, generated] = await Promise.all([buildImage(), generatePrograms(backends)]);
-        ctx.generated = generated;
-        log(`image ${image.dir} ready in ${(image.ms / 1000).toFixed(1)} s${/reusing/.test(image.log) ? ' (cached)' : ' (built)'}`);
-        for (const g of generated) if (!g.ok) log(`program for ${g.backend} NOT generated: ${g.error}`);
-        for (const g of generated) if (g.dropped?.length) log(`${g.backend}: dropped for the target kernel (IFBLAME_KERNEL_DROP): ${g.dropped.join(', ')}`);
-        const inDir = join(runDir, 'in');
-        // Measured: programs attached after <= ~100 s, scenario windows 7-26 s, whole boot ~4 min.  The limits
-        // are generous but keep a hung guest well inside CI's budget.
-        const readyS = Number(process.env.IFBLAME_KERNEL_READY_TIMEOUT ?? 240);
-        const scenS = Number(process.env.IFBLAME_KERNEL_SCEN_TIMEOUT ?? 150);
-        const env: Record<string, string> = { SCEN_TIMEOUT: String(scenS), READY_TIMEOUT: String(readyS) };
-        if (process.env.IFBLAME_KERNEL_PROBE_LIST) env.PROBE_LIST = '1';
-        prepareInput(inDir, generated, scenarios, env);
-        const timeoutS = Number(process.env.IFBLAME_KERNEL_BOOT_TIMEOUT ?? 60 + readyS + scenarios.length * scenS + 60);
-        ctx.boot = await bootGuest(image.dir, inDir, ctx.outDir, timeoutS);
-        log(`boot: ${(ctx.boot.ms / 1000).toFixed(1)} s, exit ${ctx.boot.code}${ctx.boot.signal ? ` (${ctx.boot.signal})` : ''}`);
-      }
-      mkdirSync(ctx.traceDir, { recursive: true });
-      const st = join(ctx.outDir, 'session', 'timing.txt');
-      if (existsSync(st)) log(`session: ${readFileSync(st, 'utf8').trim().replace(/\n/g, '; ')}`);
-      for (const s of scenarios) {
-        const t = join(ctx.outDir, s, 'timing.txt');
-        if (existsSync(t)) log(`${s}: ${readFileSync(t, 'utf8').trim().replace(/\n/g, '; ')}`);
-        if (existsSync(join(ctx.outDir, s, 'window.txt'))) {
-          const { counts } = splitSession(ctx.outDir, s, backends);
-          log(
-            `${s}: lines in window: ${Object.entries(counts)
-              .map(([k, v]) => `${k} ${v}`)
-              .join(', ')}`,
-          );
+for (const suite of suites) {
+  describe(`${suite}`, () => {
+    let ctx: Ctx | undefined;
+    let setupError: Error | undefined;
+    const need = (): Ctx => {
+      if (setupError) throw setupError;
+      assert.ok(ctx, 'harness did not set up');
+      return ctx;
+    };
+
+    before(
+      async () => {
+        const runDir = join(runRoot, suite);
+        ctx = { suite, runDir, outDir: join(runDir, 'out'), traceDir: join(runDir, 'traces') };
+        try {
+          if (reuse) {
+            assert.ok(existsSync(ctx.outDir), `IFBLAME_KERNEL_RUN: no ${ctx.outDir}`);
+            log(`${suite}: reusing ${runDir}`);
+          } else {
+            mkdirSync(runDir, { recursive: true });
+            const hostGenerated = raws.filter((b) => b !== 'kprobe');
+            const [imageDir, generated] = await Promise.all([images.get(suite)!, generatePrograms(hostGenerated)]);
+            for (const g of generated) if (!g.ok) log(`${suite}: program for ${g.backend} NOT generated: ${g.error}`);
+            const inDir = join(runDir, 'in');
+            // Measured under TCG: doctor ~1 min, programs attached after <= ~2 min, scenario windows 7-40 s.
+            // The limits are generous but keep a hung guest well inside CI's budget.
+            const readyS = Number(process.env.IFBLAME_KERNEL_READY_TIMEOUT ?? 300);
+            const scenS = Number(process.env.IFBLAME_KERNEL_SCEN_TIMEOUT ?? 150);
+            const env: Record<string, string> = { SCEN_TIMEOUT: String(scenS), READY_TIMEOUT: String(readyS), IFB_READY_TIMEOUT: String(readyS), TUI_SCENARIO };
+            prepareInput(inDir, generated, scenarios, env);
+            const timeoutS = Number(process.env.IFBLAME_KERNEL_BOOT_TIMEOUT ?? 60 + 240 + 2 * readyS + scenarios.length * scenS + readyS + 120);
+            log(`${suite}: booting (timeout ${timeoutS} s)`);
+            ctx.boot = await bootGuest(imageDir, inDir, ctx.outDir, timeoutS);
+            log(`${suite}: boot ${(ctx.boot.ms / 1000).toFixed(1)} s, exit ${ctx.boot.code}${ctx.boot.signal ? ` (${ctx.boot.signal})` : ''}`);
+          }
+          mkdirSync(ctx.traceDir, { recursive: true });
+          for (const f of ['session/timing.txt', 'programs/timing.txt', 'doctor/timing.txt', 'live/timing.txt', 'tui/timing.txt']) {
+            const p = join(ctx.outDir, f);
+            if (existsSync(p)) log(`${suite}: ${f}: ${readFileSync(p, 'utf8').trim().replace(/\n/g, '; ')}`);
+          }
+          for (const s of scenarios) {
+            const t = join(ctx.outDir, s, 'timing.txt');
+            if (existsSync(t)) log(`${suite}: ${s}: ${readFileSync(t, 'utf8').trim().replace(/\n/g, '; ')}`);
+            if (existsSync(join(ctx.outDir, s, 'window.txt'))) {
+              const { counts } = splitSession(ctx.outDir, s, raws);
+              if (existsSync(join(ctx.outDir, 'live', 'trace.ifblame'))) counts.live = splitLive(ctx.outDir, s).events;
+              log(
+                `${suite}: ${s}: lines in window: ${Object.entries(counts)
+                  .map(([k, v]) => `${k} ${v}`)
+                  .join(', ')}`,
+              );
+            }
+          }
+          if (existsSync(join(ctx.outDir, 'tui', 'window.txt')) && existsSync(join(ctx.outDir, 'tui', 'trace.ifblame'))) {
+            splitLive(ctx.outDir, 'tui', join(ctx.outDir, 'tui', 'trace.ifblame'), join(ctx.outDir, 'tui', 'live.ndjson'));
+          }
+        } catch (e) {
+          setupError = e as Error;
+          log(`${suite}: setup failed: ${(e as Error).message.split('\n')[0]}`);
         }
-      }
-      if (process.env.IFBLAME_KERNEL_SAVE_RAW) {
-        const dest = join(KERNEL_DIR, 'captures', ctx.runDir.split('/').pop()!);
-        saveRawCapture(ctx.runDir, dest, scenarios, backends);
-        log(`raw capture saved in ${dest}`);
-      }
-    } catch (e) {
-      setupError = e as Error;
-    } finally {
-      if (ctx) writeFileSync(join(ctx.runDir, 'summary.txt'), ctx.timings.join('\n') + '\n');
-    }
-  },
-  { timeout: 60 * 60_000 },
-);
+      },
+      { timeout: 90 * 60_000 },
+    );
 
-function need(): Ctx {
-  if (setupError) throw setupError;
-  assert.ok(ctx, 'harness did not set up');
-  return ctx;
-}
-
-test('the guest booted, ran every scenario and powered off', { skip: SKIP }, () => {
-  const c = need();
-  if (c.boot) {
-    assert.equal(c.boot.code, 0, `qemu/boot.sh exit ${c.boot.code}: ${c.boot.stderr.split('\n').slice(-15).join('\n')}`);
-  }
-  const kernel = readFileSync(join(c.outDir, 'uname.txt'), 'utf8');
-  assert.match(kernel, / 6\.\d+\.\d+-\d+-amd64 .*Debian/, 'Debian stock kernel');
-  for (const s of scenarios) {
-    const dir = join(c.outDir, s);
-    assert.ok(existsSync(join(dir, 'scenario.rc')), `${s}: did not finish (see ${dir}/scenario.log)`);
-    assert.equal(readFileSync(join(dir, 'scenario.rc'), 'utf8').trim(), '0', `${s}: scenario script failed or timed out (see ${dir}/scenario.log)`);
-    for (const st of readSteps(dir)) assert.ok((RC_OK[st.name] ?? [0]).includes(st.rc), `${s}: step ${st.name} (${st.cmd}) exit ${st.rc}`);
-  }
-});
-
-// What the guest's sysfs says happened, independent of ifblame: if these fail the scenario is wrong, not the product.
-test('the scenarios did on the guest what they are meant to (sysfs ground truth)', { skip: SKIP }, () => {
-  const c = need();
-  const at = (s: string) => readAatLog(join(c.outDir, s));
-  const get = (s: string, step: string, ifc: string) => {
-    const v = at(s).get(step)?.get(ifc);
-    assert.ok(v, `${s}: no state of ${ifc} after ${step}`);
-    return v;
-  };
-  if (scenarios.includes('a-bond-udev')) {
-    assert.equal(get('a-bond-udev', 'a02_add_bond', 'bond0').aat, 3, 'a: udev set bond0 MAC (aat 3 SET)');
-    const udevMac = get('a-bond-udev', 'a02_add_bond', 'bond0').mac;
-    assert.equal(get('a-bond-udev', 'a03_enslave_ip', 'duma0').mac, udevMac, "a: slave took the bond's MAC");
-    assert.equal(get('a-bond-udev', 'a04_release', 'bond0').aat, 1, 'a: release of the last slave -> RANDOM');
-    assert.equal(get('a-bond-udev', 'a05_enslave_sysfs', 'bond0').mac, get('a-bond-udev', 'a01_add_dummy', 'duma0').mac, "a: bond inherited the slave's MAC");
-  }
-  if (scenarios.includes('b-bond-stock')) {
-    assert.equal(get('b-bond-stock', 'b02_add_bond', 'bond0').aat, 1, 'b: stock: bond0 keeps a RANDOM MAC');
-    assert.equal(get('b-bond-stock', 'b04_enslave', 'bond0').mac, get('b-bond-stock', 'b01_add_dummy', 'dumb0').mac, "b: bond inherited the slave's MAC");
-  }
-  if (scenarios.includes('c-bridge')) {
-    assert.equal(get('c-bridge', 'c03_port_vb0', 'vb0').promisc, 1, 'c: port promiscuous');
-    assert.equal(get('c-bridge', 'c10_port_da2_lower', 'brauto0').mac, '02:00:00:00:00:05', 'c: bridge follows lowest port');
-    assert.equal(get('c-bridge', 'c11_da2_nomaster', 'brauto0').mac, '02:00:00:00:00:20', 'c: and back');
-  }
-  if (scenarios.includes('d-ip')) {
-    assert.equal(get('d-ip', 'd02_set_mac', 'dd0').mac, '02:11:22:33:44:55');
-    assert.equal(get('d-ip', 'd03_promisc_on', 'dd0').promisc, 1);
-  }
-  if (scenarios.includes('e-alb')) {
-    const b1 = get('e-alb', 'e05_enslave_de2', 'de1').mac;
-    const b2 = get('e-alb', 'e05_enslave_de2', 'de2').mac;
-    assert.equal(get('e-alb', 'e08_wait', 'de1').mac, b2, 'e: failover swapped de1 <- de2 MAC');
-    assert.equal(get('e-alb', 'e08_wait', 'de2').mac, b1, 'e: failover swapped de2 <- de1 MAC');
-  }
-});
-
-for (const s of scenarios) {
-  for (const b of backends) {
-    test(`${s} / ${b}: program attaches, import builds the trace, the story holds`, { skip: SKIP }, async () => {
+    test(`${suite}: the guest booted its stock kernel, ran every scenario and powered off`, () => {
       const c = need();
-      const g = c.generated.find((x) => x.backend === b);
-      assert.ok(g?.ok, `no ${b} program: ${g?.error ?? 'not generated'}`);
-      const dir = join(c.outDir, s);
-      const bdir = join(dir, b);
-      const stderr = existsSync(join(bdir, 'bt.stderr')) ? readFileSync(join(bdir, 'bt.stderr'), 'utf8') : '(no bt.stderr)';
-      const ready = existsSync(join(bdir, 'ready.txt')) ? readFileSync(join(bdir, 'ready.txt'), 'utf8').trim() : 'never';
-      assert.ok(!/FAILED|never/.test(ready), `bpftrace did not attach the ${b} program on ${s} (${ready}):\n${stderr}`);
-      const errors = stderr.split('\n').filter((l) => /ERROR|error:|lost/i.test(l));
-      assert.deepEqual(errors, [], `bpftrace ${b} stderr`);
-      const tracePath = join(c.traceDir, `${s}-${b}.ndjson`);
-      const programPath = join(c.runDir, 'in', 'programs', `${b}.bt`);
-      const r = await importScenario(dir, b as KBackend, tracePath, programPath);
-      assert.equal(r.code, 0, `ifblame import failed (${r.code}):\n${r.stderr}`);
-      const trace = readTrace(tracePath);
-      const kernel = readFileSync(join(dir, 'kernel.txt'), 'utf8').trim();
-      STORIES[s]!({ trace, backend: b as StoryBackend, steps: readSteps(dir), kernel, program: readFileSync(programPath, 'utf8') });
-      const dest = process.env.IFBLAME_KERNEL_RECORD;
-      if (dest) log(`recorded ${recordTrace(tracePath, resolve(REPO, dest), `${s}-${b}`)}`);
+      if (c.boot) assert.equal(c.boot.code, 0, `qemu/boot.sh exit ${c.boot.code}: ${c.boot.stderr.split('\n').slice(-15).join('\n')}`);
+      const kernel = readFileSync(join(c.outDir, 'uname.txt'), 'utf8').split(' ')[2] ?? '';
+      assert.match(kernel, SUITE_EXPECT[suite].kernel, `${suite}: Debian's stock kernel`);
+      const bt = /v?(\d+\.\d+\.\d+)/.exec(readFileSync(join(c.outDir, 'bpftrace-version.txt'), 'utf8'))?.[1] ?? '';
+      assert.match(bt, SUITE_EXPECT[suite].bpftrace, `${suite}: Debian's bpftrace`);
+      for (const s of scenarios) {
+        const dir = join(c.outDir, s);
+        assert.ok(existsSync(join(dir, 'scenario.rc')), `${s}: did not finish (see ${dir}/scenario.log)`);
+        assert.equal(readFileSync(join(dir, 'scenario.rc'), 'utf8').trim(), '0', `${s}: scenario script failed or timed out (see ${dir}/scenario.log)`);
+        for (const st of readSteps(dir)) assert.ok((RC_OK[st.name] ?? [0]).includes(st.rc), `${s}: step ${st.name} (${st.cmd}) exit ${st.rc}`);
+      }
     });
-  }
+
+    // What the guest's sysfs says happened, independent of ifblame: if these fail the scenario is wrong, not the product.
+    test(`${suite}: the scenarios did on the guest what they are meant to (sysfs ground truth)`, () => {
+      const c = need();
+      groundTruth(scenarios, (s) => readAatLog(join(c.outDir, s)));
+    });
+
+    test(`${suite}: ifblame doctor: auto picks kfunc and finds the probes`, () => {
+      const c = need();
+      const d = join(c.outDir, 'doctor');
+      assert.ok(existsSync(join(d, 'doctor.txt')), 'ifblame doctor did not run in the guest');
+      checkDoctor(
+        suite,
+        readFileSync(join(d, 'doctor.txt'), 'utf8'),
+        readFileSync(join(d, 'doctor.rc'), 'utf8').trim(),
+        readFileSync(join(d, 'doctor.stderr'), 'utf8'),
+      );
+    });
+
+    test(`${suite}: ifblame capture --record (auto) ran around every scenario, no warning reached the user`, () => {
+      const c = need();
+      const l = join(c.outDir, 'live');
+      assert.ok(existsSync(join(l, 'capture.rc')), 'ifblame capture did not run in the guest');
+      checkCapture({
+        rc: readFileSync(join(l, 'capture.rc'), 'utf8').trim(),
+        stdout: readFileSync(join(l, 'capture.ndjson'), 'utf8'),
+        stderr: readFileSync(join(l, 'capture.stderr'), 'utf8'),
+        trace: readTrace(join(l, 'trace.ifblame')),
+        commandStarted: existsSync(join(l, 'command-started')),
+      });
+    });
+
+    const dupGap = KNOWN_GAPS[`${suite}/duplicates/live`];
+    test(`${suite}: ifblame live (auto) reports each change once`, dupGap ? { todo: `known product gap: ${dupGap}` } : {}, () => {
+      const c = need();
+      const d = duplicates(readTrace(join(c.outDir, 'live', 'trace.ifblame')));
+      assert.deepEqual(d, [], `changes reported twice:\n  ${d.join('\n  ')}`);
+    });
+
+    test(`${suite}: the live TUI under tmux shows ${TUI_SCENARIO}'s changes`, () => {
+      const c = need();
+      const t = join(c.outDir, 'tui');
+      assert.ok(existsSync(join(t, 'screen.txt')), 'no TUI screen captured');
+      checkTuiScreen(
+        readFileSync(join(t, 'screen.txt'), 'utf8'),
+        existsSync(join(t, 'live.rc')) ? readFileSync(join(t, 'live.rc'), 'utf8').trim() : 'still running',
+        readFileSync(join(t, 'live.stderr'), 'utf8'),
+      );
+      // and the TUI's own recording tells the scenario's story
+      const trace = readTrace(join(t, 'live.ndjson'));
+      STORIES[TUI_SCENARIO]!({
+        trace,
+        backend: trace.header.backend as StoryBackend,
+        steps: readSteps(t),
+        kernel: readFileSync(join(c.outDir, 'uname.txt'), 'utf8').split(' ')[2],
+      });
+    });
+
+    for (const s of scenarios) {
+      const gap = (how: string) => (KNOWN_GAPS[`${suite}/${s}/${how}`] ? { todo: `known product gap: ${KNOWN_GAPS[`${suite}/${s}/${how}`]}` } : {});
+      test(`${suite} / ${s} / ifblame live (auto): the story holds`, gap('live'), () => {
+        const c = need();
+        const dir = join(c.outDir, s);
+        const p = join(dir, 'live.ndjson');
+        assert.ok(existsSync(p), `no live recording for ${s}`);
+        const trace = readTrace(p);
+        STORIES[s]!({
+          trace,
+          backend: trace.header.backend as StoryBackend,
+          steps: readSteps(dir),
+          kernel: readFileSync(join(dir, 'kernel.txt'), 'utf8').trim(),
+        });
+        const dest = process.env.IFBLAME_KERNEL_RECORD;
+        if (dest) log(`recorded ${recordTrace(p, resolve(REPO, dest), `${suite}-${s}-live`)}`);
+      });
+      for (const b of raws) {
+        test(`${suite} / ${s} / ${b} program: attaches, import builds the trace, the story holds`, gap(b), async () => {
+          const c = need();
+          const dir = join(c.outDir, s);
+          const bdir = join(dir, b);
+          const stderr = existsSync(join(bdir, 'bt.stderr')) ? readFileSync(join(bdir, 'bt.stderr'), 'utf8') : '(no bt.stderr)';
+          const ready = existsSync(join(bdir, 'ready.txt')) ? readFileSync(join(bdir, 'ready.txt'), 'utf8').trim() : 'never';
+          assert.ok(!/FAILED|never/.test(ready), `bpftrace did not attach the ${b} program on ${s} (${ready}):\n${stderr}`);
+          const lines = stderr.split('\n').filter((l) => !/RLIMIT_MEMLOCK/.test(l));
+          assert.deepEqual(
+            lines.filter((l) => /ERROR|error:|lost/i.test(l)),
+            [],
+            `bpftrace ${b} stderr`,
+          );
+          const warnings = lines.filter((l) => /WARN/.test(l));
+          const known = warnings.filter((l) => (KNOWN_WARNINGS[b] ?? []).some((re) => re.test(l)));
+          if (known.length)
+            log(
+              `${suite}: ${s}: ${b} program: ${known.length} known bpftrace warnings (product gap, see README): ${[...new Set(known.map((l) => l.replace(/^.*?WARN(ING)?:\s*/, '').slice(0, 60)))].join('; ')}`,
+            );
+          assert.deepEqual(
+            warnings.filter((l) => !known.includes(l)),
+            [],
+            `bpftrace ${b}: warnings a user would see`,
+          );
+          const tracePath = join(c.traceDir, `${s}-${b}.ndjson`);
+          const prog = programPath(c.runDir, b);
+          const r = await importScenario(dir, b as KBackend, tracePath, prog);
+          assert.equal(r.code, 0, `ifblame import failed (${r.code}):\n${r.stderr}`);
+          const trace = readTrace(tracePath);
+          const kernel = readFileSync(join(dir, 'kernel.txt'), 'utf8').trim();
+          STORIES[s]!({ trace, backend: b as StoryBackend, steps: readSteps(dir), kernel, program: readFileSync(prog, 'utf8') });
+          const dest = process.env.IFBLAME_KERNEL_RECORD;
+          if (dest) log(`recorded ${recordTrace(tracePath, resolve(REPO, dest), `${suite}-${s}-${b}`)}`);
+        });
+      }
+    }
+  });
 }

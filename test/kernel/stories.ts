@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { Change, TraceEvent } from '../../src/events.js';
 import { TraceHeader } from '../../src/trace/format.js';
-import type { Step, TraceFile } from './harness.js';
+import type { IfState, Step, Suite, TraceFile } from './harness.js';
 
 type ChangeT = ReturnType<typeof Change.parse>;
 type Kind = ChangeT['kind'];
@@ -149,7 +149,8 @@ export function storyBondUdev(input: StoryInput): void {
   assert.equal(udev.actor!.comm, '(udev-worker)', 'udev worker seen as the task');
   assert.equal(udev.actor!.service, 'systemd-udevd', 'the (udev-worker) is attributed to systemd-udevd');
   assert.equal(udev.evidence, observedKernel(b) ? 'observed' : 'requested', 'udev MAC: evidence');
-  if (observedKernel(b)) assert.ok(inStack(udev, /dev_set_mac_address/), `udev MAC: kernel stack has dev_set_mac_address: ${udev.via.kstack.join(' ')}`);
+  if (observedKernel(b))
+    assert.ok(inStack(udev, /dev_set_mac_address|netif_set_mac_address/), `udev MAC: kernel stack has dev_set_mac_address: ${udev.via.kstack.join(' ')}`);
   during(input, udev, 'a02_add_bond');
   const udevMac = mac(udev.after);
 
@@ -297,7 +298,7 @@ export function storyIp(input: StoryInput): void {
   const [m] = find(changes, 'dd0 MAC set to 02:11:22:33:44:55 by ip', (c) => c.iface === 'dd0' && c.kind === 'mac' && mac(c.after) === '02:11:22:33:44:55');
   actorIs(m, 'ip', 'ip link set address');
   assert.equal(m.evidence, ev);
-  if (observedKernel(input.backend)) assert.ok(inStack(m, /dev_set_mac_address/), `stack: ${m.via.kstack.join(' ')}`);
+  if (observedKernel(input.backend)) assert.ok(inStack(m, /dev_set_mac_address|netif_set_mac_address/), `stack: ${m.via.kstack.join(' ')}`);
   during(input, m, 'd02_set_mac');
   const [on, i] = find(changes, 'dd0 promiscuity 0 -> 1 by ip', (c) => c.iface === 'dd0' && c.kind === 'promisc' && c.before === 0 && c.after === 1);
   actorIs(on, 'ip', 'promisc on');
@@ -340,10 +341,424 @@ export function storyAlb(input: StoryInput): void {
   }
 }
 
+// ---------------------------------------------------------------- (f) team under a bridge, container veth
+
+export function storyTeamBridge(input: StoryInput): void {
+  const changes = validate(input);
+  const b = input.backend;
+  const up = (c: ChangeT) => typeof c.before === 'number' && typeof c.after === 'number' && c.after === c.before + 1;
+  // f03/f04: both ports enslaved to team0, never lost whatever the kernel inlined
+  // Where team_port_add is inlined (Debian 6.1) the program has no team probe: the enslavement still shows
+  // (netlink), but without its process.  Known gap: the catalog has no fallback on team_add_slave yet.
+  const teamProbed = ((input.trace.header.probes as { used?: string[] } | undefined)?.used ?? []).includes('team_port_add');
+  for (const [port, st] of [
+    ['dft1', 'f03_team_port1'],
+    ['dft2', 'f04_team_port2'],
+  ] as const) {
+    const [en] = find(
+      changes,
+      `${port} enslaved to team0`,
+      (c) =>
+        c.iface === port &&
+        (c.kind === 'enslave' || c.kind === 'master') &&
+        String(c.after ?? '').includes('team0') &&
+        (!observedKernel(b) || !teamProbed || c.evidence === 'observed'),
+    );
+    if (observedKernel(b) && teamProbed) actorIs(en, 'ip', `${port} enslaved`);
+    during(input, en, st);
+  }
+  // f06: team0 joins brt0: br_add_if makes it promiscuous, and the team driver passes that on to both ports
+  const [teamP] = find(changes, 'team0 promiscuity +1 from br_add_if', (c) => c.iface === 'team0' && c.kind === 'promisc' && up(c));
+  during(input, teamP, 'f06_team_to_bridge');
+  if (observedKernel(b)) {
+    actorIs(teamP, 'ip', 'team0 promiscuous');
+    assert.ok(mentions(teamP, 'br_add_if'), `br_add_if in the path: ${show(teamP)}`);
+  } else notObserved(teamP, 'team0 promiscuous');
+  for (const port of ['dft1', 'dft2']) {
+    const [pp] = find(
+      changes,
+      `${port} promiscuity +1 (the team passes the bridge's promiscuity on)`,
+      (c) => c.iface === port && c.kind === 'promisc' && up(c),
+    );
+    during(input, pp, 'f06_team_to_bridge');
+    if (observedKernel(b)) {
+      actorIs(pp, 'ip', `${port} promiscuous`);
+      assert.equal(pp.evidence, 'observed');
+      assert.ok(
+        mentions(pp, 'br_add_if') || inStack(pp, /team_change_rx_flags|br_add_if/),
+        `${port}: the bridge port add through the team in the path: ${show(pp)}`,
+      );
+    } else notObserved(pp, `${port} promiscuous`);
+  }
+  // f09: the container's veth (02:00:00:00:00:01, lower than team0's) joins: brt0's MAC follows it; f11: and back
+  const [follow, iF] = find(
+    changes,
+    'brt0 MAC -> 02:00:00:00:00:01 (container veth joins)',
+    (c) => c.iface === 'brt0' && c.kind === 'mac' && mac(c.after) === '02:00:00:00:00:01' && c.before !== c.after,
+  );
+  during(input, follow, 'f09_veth_to_bridge');
+  const [back] = find(
+    changes,
+    'brt0 MAC back when the veth leaves',
+    (c) => c.iface === 'brt0' && c.kind === 'mac' && mac(c.before) === '02:00:00:00:00:01' && c.before !== c.after,
+    iF,
+  );
+  during(input, back, 'f11_veth_leaves');
+  for (const c of [follow, back]) {
+    if (observedKernel(b)) {
+      actorIs(c, 'ip', 'bridge follows the container veth');
+      assert.equal(c.evidence, 'observed', `bridge MAC following a port is caught: ${show(c)}`);
+    } else assert.equal(c.evidence, 'inferred', `syscalls: ${show(c)}`);
+  }
+}
+
+// ---------------------------------------------------------------- (g) seed script: bond through sysfs, four orderings
+
+const SEED = 'seed-bond-sysfs';
+const isSeed = (c: ChangeT) => !!c.actor && c.actor.comm.startsWith(SEED.slice(0, 15));
+
+export function storyBondSysfs(input: StoryInput): void {
+  const changes = validate(input);
+  const b = input.backend;
+  ['now', 'read', 'sleep', 'settle'].forEach((order, k) => {
+    const n = k + 1;
+    const slave = `dumg${n}`;
+    const seedStep = `g${n}2_seed_${order}`;
+    // this ordering's window: from its dummy's creation to the next ordering's
+    const [made, iM] = find(changes, `${slave} created`, (c) => c.iface === slave && c.kind === 'created');
+    const end = changes.findIndex((c, j) => j > iM && c.kind === 'created' && c.iface === `dumg${n + 1}`);
+    const mine = changes.slice(iM, end < 0 ? undefined : end);
+    void made;
+    const [bond] = find(mine, `bond0 created by the seed script (${order})`, (c) => c.iface === 'bond0' && c.kind === 'created');
+    if (observedKernel(b)) actorIs(bond, SEED.slice(0, 15), `bond0 created through bonding_masters (${order})`);
+    const enslaved = (c: ChangeT) => c.iface === slave && (c.kind === 'enslave' || c.kind === 'master') && String(c.after ?? '').includes('bond0');
+    // kernel backends: the enslavement observed in the script's own sysfs write (bond_enslave)
+    const [en] = find(
+      mine,
+      `${slave} enslaved to bond0 by the script (${order})`,
+      (c) => enslaved(c) && (!observedKernel(b) || (isSeed(c) && c.evidence === 'observed')),
+    );
+    during(input, en, seedStep);
+    // bond0's MAC story in this ordering: either udev set it before the enslavement (then the slave takes it),
+    // or it had not (then bond0 inherits the slave's).  Which one is the race; telling it is the point.
+    const bondMacs = real(of(mine, 'bond0', 'mac'));
+    const udevFirst = bondMacs.find((c) => isUdev(c) && c.ts < en.ts);
+    const slaveMacs = real(of(mine, slave, 'mac'));
+    if (udevFirst) {
+      const [over] = find(
+        mine,
+        `${order}: udev acted first, so ${slave} takes bond0's MAC`,
+        (c) =>
+          c.iface === slave &&
+          c.kind === 'mac' &&
+          mac(c.after) === mac(udevFirst.after) &&
+          c.before !== c.after &&
+          (!observedKernel(b) || c.evidence === 'observed'),
+      );
+      if (observedKernel(b)) {
+        assert.ok(isSeed(over), `${order}: slave MAC overwrite by the script: ${show(over)}`);
+        assert.ok(mentions(over, 'bond_enslave'), `${order}: bond_enslave in the path: ${show(over)}`);
+      } else notObserved(over, `${order}: slave MAC overwrite`);
+      during(input, over, seedStep);
+    } else {
+      const slaveMac = netlinkAddrs(input.trace, slave, en.ts + 1).pop();
+      const [inherit] = find(
+        mine,
+        `${order}: udev had not acted, so bond0 inherits ${slave}'s MAC (${slaveMac})`,
+        (c) =>
+          c.iface === 'bond0' && c.kind === 'mac' && mac(c.after) === slaveMac && c.before !== c.after && (!observedKernel(b) || c.evidence === 'observed'),
+      );
+      if (observedKernel(b)) {
+        assert.ok(isSeed(inherit), `${order}: bond inherits the slave's MAC in the script's write: ${show(inherit)}`);
+        assert.equal(inherit.evidence, 'observed');
+      } else assert.equal(inherit.evidence, 'inferred', `syscalls: ${show(inherit)}`);
+      during(input, inherit, seedStep);
+      const later = slaveMacs.filter((c) => c.ts > en.ts - 5_000 && c.ts < en.ts + 2_000_000 && mac(c.after) !== slaveMac);
+      const udevLate = bondMacs.find((c) => isUdev(c) && c.ts > inherit.ts);
+      if (udevLate) {
+        // udev acted after the enslavement: its SETLINK on bond0 is passed on to the slave (bond_set_mac_address),
+        // so the slave ends with udev's MAC too, in udev's request, not the script's
+        const [passed] = find(later, `${order}: udev late: bond0's new MAC passed on to ${slave}`, (c) => mac(c.after) === mac(udevLate.after));
+        if (observedKernel(b)) assert.ok(isUdev(passed), `${order}: the late udev write reaches the slave as udev's: ${show(passed)}`);
+        assert.deepEqual(later.filter((c) => mac(c.after) !== mac(udevLate.after)).map(show), [], `${order}: ${slave}: no other MAC`);
+      } else assert.deepEqual(later.map(show), [], `${order}: ${slave} keeps its MAC`);
+    }
+    // whatever udev did to bond0 is udev's, never the script's
+    for (const c of bondMacs.filter(isUdev)) assert.equal(c.actor!.service, 'systemd-udevd', show(c));
+  });
+}
+
+// ---------------------------------------------------------------- (h) hard-coded MAC by a script, then ifenslave
+
+export function storyIfenslaveHardMac(input: StoryInput): void {
+  const changes = validate(input);
+  const b = input.backend;
+  const HARD = '02:de:ad:be:ef:01';
+  const [set] = find(
+    changes,
+    `bond0 MAC set to the hard-coded ${HARD}`,
+    (c) => c.iface === 'bond0' && c.kind === 'mac' && mac(c.after) === HARD && c.before !== c.after,
+  );
+  actorIs(set, 'ip', 'hard-coded MAC');
+  assert.ok(
+    set.actor!.pcomm === 'hardmac-bond.sh' || set.actor!.chain.some((p) => p.comm === 'hardmac-bond.sh'),
+    `the script that ran ip is named: ${JSON.stringify(set.actor)}`,
+  );
+  assert.equal(set.evidence, observedKernel(b) ? 'observed' : 'requested');
+  during(input, set, 'h03_hardmac');
+  for (const slave of ['dumh1', 'dumh2']) {
+    const [en] = find(
+      changes,
+      `${slave} enslaved by ifenslave`,
+      (c) => c.iface === slave && (c.kind === 'enslave' || c.kind === 'master') && String(c.after ?? '').includes('bond0'),
+    );
+    during(input, en, 'h04_ifenslave');
+    const [over] = find(
+      changes,
+      `${slave} takes the hard-coded MAC`,
+      (c) => c.iface === slave && c.kind === 'mac' && mac(c.after) === HARD && c.before !== c.after && (!observedKernel(b) || c.evidence === 'observed'),
+    );
+    during(input, over, 'h04_ifenslave');
+    if (observedKernel(b)) {
+      actorIs(en, 'ifenslave', `${slave} enslaved`);
+      actorIs(over, 'ifenslave', `${slave} MAC overwrite`);
+      assert.ok(mentions(over, 'bond_enslave'), `bond_enslave in the path: ${show(over)}`);
+    } else notObserved(over, `${slave} MAC overwrite`);
+  }
+  // bond0 keeps the hard-coded MAC through the enslavements (it was SET, so no slave's MAC is copied in)
+  const [firstEn] = find(changes, 'an enslavement', (c) => c.iface.startsWith('dumh') && c.kind === 'enslave');
+  const [firstRel] = find(changes, 'a release', (c) => c.iface.startsWith('dumh') && c.kind === 'release');
+  assert.deepEqual(
+    real(of(changes, 'bond0', 'mac'))
+      .filter((c) => c.ts > firstEn.ts && c.ts < firstRel.ts)
+      .map(show),
+    [],
+    'bond0 keeps its hard-coded MAC while enslaved',
+  );
+  // h05: ifdown releases the slaves, each gets its own MAC back
+  for (const slave of ['dumh1', 'dumh2']) {
+    const [back] = find(
+      changes,
+      `${slave} gets its own MAC back on release`,
+      (c) => c.iface === slave && c.kind === 'mac' && mac(c.before) === HARD && c.before !== c.after,
+    );
+    during(input, back, 'h05_release');
+  }
+  // and the hard-coded MAC does not survive: releasing the last slave gives bond0 a random one (bonding does
+  // that whatever the MAC was), in the ifenslave hook's write
+  if (observedKernel(b)) {
+    const [lost] = find(
+      changes,
+      'bond0 loses the hard-coded MAC when its last slave leaves',
+      (c) => c.iface === 'bond0' && c.kind === 'mac' && mac(c.before) === HARD && c.before !== c.after && c.evidence === 'observed',
+    );
+    actorIs(lost, 'ifenslave', 'random MAC on the last release');
+    during(input, lost, 'h05_release');
+  }
+}
+
 export const STORIES: Record<string, (i: StoryInput) => void> = {
   'a-bond-udev': storyBondUdev,
   'b-bond-stock': storyBondStock,
   'c-bridge': storyBridge,
   'd-ip': storyIp,
   'e-alb': storyAlb,
+  'f-team-bridge': storyTeamBridge,
+  'g-bond-sysfs': storyBondSysfs,
+  'h-ifenslave-hardmac': storyIfenslaveHardMac,
 };
+
+// ---------------------------------------------------------------- sysfs ground truth (the scenarios, not the product)
+
+export function groundTruth(scenarios: readonly string[], at: (s: string) => Map<string, Map<string, IfState>>): void {
+  const get = (s: string, step: string, ifc: string) => {
+    const v = at(s).get(step)?.get(ifc);
+    assert.ok(v, `${s}: no state of ${ifc} after ${step}`);
+    return v;
+  };
+  if (scenarios.includes('a-bond-udev')) {
+    assert.equal(get('a-bond-udev', 'a02_add_bond', 'bond0').aat, 3, 'a: udev set bond0 MAC (aat 3 SET)');
+    const udevMac = get('a-bond-udev', 'a02_add_bond', 'bond0').mac;
+    assert.equal(get('a-bond-udev', 'a03_enslave_ip', 'duma0').mac, udevMac, "a: slave took the bond's MAC");
+    assert.equal(get('a-bond-udev', 'a04_release', 'bond0').aat, 1, 'a: release of the last slave -> RANDOM');
+    assert.equal(get('a-bond-udev', 'a05_enslave_sysfs', 'bond0').mac, get('a-bond-udev', 'a01_add_dummy', 'duma0').mac, "a: bond inherited the slave's MAC");
+  }
+  if (scenarios.includes('b-bond-stock')) {
+    assert.equal(get('b-bond-stock', 'b02_add_bond', 'bond0').aat, 1, 'b: stock: bond0 keeps a RANDOM MAC');
+    assert.equal(get('b-bond-stock', 'b04_enslave', 'bond0').mac, get('b-bond-stock', 'b01_add_dummy', 'dumb0').mac, "b: bond inherited the slave's MAC");
+  }
+  if (scenarios.includes('c-bridge')) {
+    assert.equal(get('c-bridge', 'c03_port_vb0', 'vb0').promisc, 1, 'c: port promiscuous');
+    assert.equal(get('c-bridge', 'c10_port_da2_lower', 'brauto0').mac, '02:00:00:00:00:05', 'c: bridge follows lowest port');
+    assert.equal(get('c-bridge', 'c11_da2_nomaster', 'brauto0').mac, '02:00:00:00:00:20', 'c: and back');
+  }
+  if (scenarios.includes('d-ip')) {
+    assert.equal(get('d-ip', 'd02_set_mac', 'dd0').mac, '02:11:22:33:44:55');
+    assert.equal(get('d-ip', 'd03_promisc_on', 'dd0').promisc, 1);
+  }
+  if (scenarios.includes('e-alb')) {
+    const b1 = get('e-alb', 'e05_enslave_de2', 'de1').mac;
+    const b2 = get('e-alb', 'e05_enslave_de2', 'de2').mac;
+    assert.equal(get('e-alb', 'e08_wait', 'de1').mac, b2, 'e: failover swapped de1 <- de2 MAC');
+    assert.equal(get('e-alb', 'e08_wait', 'de2').mac, b1, 'e: failover swapped de2 <- de1 MAC');
+  }
+  if (scenarios.includes('f-team-bridge')) {
+    assert.equal(get('f-team-bridge', 'f04_team_port2', 'dft2').master, 'team0', 'f: dft2 is a team0 port');
+    assert.equal(get('f-team-bridge', 'f06_team_to_bridge', 'team0').master, 'brt0', 'f: team0 is a brt0 port');
+    for (const p of ['dft1', 'dft2']) assert.equal(get('f-team-bridge', 'f06_team_to_bridge', p).promisc, 1, `f: ${p} promiscuous under the bridge`);
+    assert.equal(get('f-team-bridge', 'f09_veth_to_bridge', 'brt0').mac, '02:00:00:00:00:01', 'f: bridge follows the container veth');
+    assert.notEqual(get('f-team-bridge', 'f11_veth_leaves', 'brt0').mac, '02:00:00:00:00:01', 'f: and leaves it');
+  }
+  if (scenarios.includes('g-bond-sysfs')) {
+    ['now', 'read', 'sleep', 'settle'].forEach((o, k) => {
+      const n = k + 1;
+      assert.equal(get('g-bond-sysfs', `g${n}2_seed_${o}`, `dumg${n}`).master, 'bond0', `g ${o}: enslaved through sysfs`);
+      assert.equal(
+        get('g-bond-sysfs', `g${n}2_seed_${o}`, `dumg${n}`).mac,
+        get('g-bond-sysfs', `g${n}2_seed_${o}`, 'bond0').mac,
+        `g ${o}: bond and slave share a MAC`,
+      );
+    });
+  }
+  if (scenarios.includes('h-ifenslave-hardmac')) {
+    assert.equal(get('h-ifenslave-hardmac', 'h03_hardmac', 'bond0').mac, '02:de:ad:be:ef:01', 'h: hard-coded MAC');
+    for (const p of ['dumh1', 'dumh2']) {
+      assert.equal(get('h-ifenslave-hardmac', 'h04_ifenslave', p).master, 'bond0', `h: ${p} enslaved by ifenslave`);
+      assert.equal(get('h-ifenslave-hardmac', 'h04_ifenslave', p).mac, '02:de:ad:be:ef:01', `h: ${p} took the bond's MAC`);
+    }
+    for (const p of ['dumh1', 'dumh2']) assert.equal(get('h-ifenslave-hardmac', 'h05_release', p).master, '', `h: ${p} released by ifdown`);
+  }
+}
+
+// ---------------------------------------------------------------- each change once
+
+/**
+ * One change, one line: the same interface, kind and new value reported twice within 50 ms is a duplicate
+ * (seen live under load: a netlink message outruns its probe events, is emitted as `inferred`, and the
+ * observed change follows; or two probes of one MAC write are not merged).
+ */
+export function duplicates(trace: TraceFile): string[] {
+  const cs = validate({ trace, backend: trace.header.backend as StoryBackend });
+  const out: string[] = [];
+  cs.forEach((c, i) => {
+    const d = cs.find(
+      (x, j) => j > i && x.iface === c.iface && x.kind === c.kind && JSON.stringify(x.after) === JSON.stringify(c.after) && Math.abs(x.ts - c.ts) < 50_000,
+    );
+    if (d) out.push(`${show(c)}\n    and ${show(d)}`);
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------- known product gaps
+
+/**
+ * Stories the product does not tell yet on a given kernel, by `<suite>/<scenario>/<live|kprobe|syscalls>`: the
+ * test still runs and prints its failure, as a TODO (node:test), so the rest of the matrix stays green and the
+ * gap stays visible.  Each entry says what was seen.  Remove an entry when the product is fixed.
+ */
+export const KNOWN_GAPS: Record<string, string> = {
+  // The committed bookworm run was made with ifblame from before main's 238ec63 ("a late cause claims the change
+  // reported without it instead of a duplicate"); trixie and sid, run with it, have none.  Drop after a new run.
+  'bookworm/duplicates/live':
+    'live under load (pre-238ec63 build): netlink outran the probe events (change emitted inferred, then observed: 16 pairs in one session) and two probes of one MAC write were not always merged',
+  'sid/h-ifenslave-hardmac/syscalls': 'as sid/d-ip/syscalls: the hard-coded MAC set by `ip link set dev bond0 address` (iproute2 7.3) is not seen as a request',
+  'sid/d-ip/syscalls':
+    "iproute2 7.3 (sid): no nl_link event for `ip link set ... address|promisc`: the syscalls program does not see its RTM_NEWLINK requests (udev's sendto are seen)",
+};
+
+// ---------------------------------------------------------------- ifblame's own output in the guest
+
+/** Probes a suite's kernel may legitimately lack (static functions inlined by the compiler). */
+const MAY_DROP: Record<Suite, string[]> = {
+  bookworm: ['team_port_add', 'team_port_del', 'netdev_changeaddr'],
+  trixie: ['team_port_add', 'team_port_del', 'netdev_changeaddr'],
+  sid: ['team_port_add', 'team_port_del', 'netdev_changeaddr', 'dev_set_mac_address_user'],
+};
+/** Probes every suite must find: the ones the stories stand on. */
+const MUST_FIND = ['dev_set_mac_address', 'dev_addr_mod', 'bond_enslave', '__bond_release_one', 'dev_set_promiscuity', '__dev_set_promiscuity', 'br_add_if'];
+
+/** `ifblame doctor` in the guest: every backend attaches, auto picks kfunc, the probes are found. */
+export function checkDoctor(suite: Suite, out: string, rc: string, stderr: string): void {
+  assert.equal(
+    rc,
+    '0',
+    `ifblame doctor exit ${rc}:
+${out}
+${stderr}`,
+  );
+  assert.match(
+    out,
+    /live tracing: ready, backend kfunc \(auto\)/,
+    `auto picks kfunc:
+${out}`,
+  );
+  for (const b of ['kfunc', 'kprobe', 'syscalls'])
+    assert.match(
+      out,
+      new RegExp(`^backend ${b}\\s+ok\\b`, 'm'),
+      `backend ${b} attaches:
+${out}`,
+    );
+  assert.match(out, /^bpftrace\s+ok\s+v0\.\d+/m, 'doctor names the bpftrace version');
+  const rows = [...out.matchAll(/^probe (\S+)\s+(ok|dropped)\b\s*(.*)$/gm)].map((m) => ({ id: m[1]!, ok: m[2] === 'ok', detail: m[3]! }));
+  assert.ok(rows.length >= MUST_FIND.length, `doctor lists the probes:\n${out}`);
+  for (const id of MUST_FIND) assert.ok(rows.find((r) => r.id === id)?.ok, `probe ${id} found:\n${out}`);
+  const unexpected = rows.filter((r) => !r.ok && !MAY_DROP[suite].includes(r.id));
+  assert.deepEqual(
+    unexpected.map((r) => `${r.id}: ${r.detail}`),
+    [],
+    `${suite}: probes dropped that this kernel should have`,
+  );
+}
+
+export interface CaptureRun {
+  rc: string;
+  stdout: string;
+  stderr: string;
+  trace: TraceFile;
+  commandStarted: boolean;
+}
+
+/** `ifblame capture --record --format ndjson -- <scenarios>`: ran, exit 0, no event lost, no bpftrace warning left for the user. */
+export function checkCapture(c: CaptureRun): void {
+  assert.ok(
+    c.commandStarted,
+    `ifblame capture never ran its command (exit ${c.rc}):
+${c.stderr.split('\n').slice(-20).join('\n')}`,
+  );
+  assert.equal(
+    c.rc,
+    '0',
+    `ifblame capture exit ${c.rc}:
+${c.stderr.split('\n').slice(-20).join('\n')}`,
+  );
+  assert.equal(c.trace.bad, 0, 'recording has no unparsable lines');
+  assert.equal(c.trace.header.backend, 'kfunc', 'auto picked kfunc');
+  const notes = c.trace.events.filter((e) => e.type === 'note');
+  const warnings = notes.filter((n) => n.source === 'bpftrace' && n.level !== 'info').map((n) => String(n.message));
+  assert.deepEqual(warnings, [], 'bpftrace warnings that reached the user');
+  const lost = c.trace.events.filter((e) => e.type === 'lost').reduce((n, e) => n + Number(e.count ?? 0), 0);
+  assert.equal(lost, 0, 'events lost during the capture');
+  const lines = c.stdout.split('\n').filter(Boolean);
+  assert.ok(lines.length > 10, 'capture printed the changes as ndjson');
+  for (const l of lines) JSON.parse(l);
+  const bpftraceWarning = /WARN(ING)?:|deprecated|Unnecessary cast/;
+  assert.deepEqual(
+    (c.stdout + c.stderr).split('\n').filter((l) => bpftraceWarning.test(l)),
+    [],
+    "no bpftrace warning on capture's output",
+  );
+}
+
+/** The TUI screen (tmux capture-pane) after the d-ip steps: live, kfunc, dd0's hand-set MAC and who did it. */
+export function checkTuiScreen(screen: string, rc: string, stderr: string): void {
+  const ctx = `\n--- screen ---\n${screen}\n--- live exit ${rc}, stderr ---\n${stderr}`;
+  assert.match(screen, /LIVE/, `status line says LIVE${ctx}`);
+  assert.match(screen, /kfunc/, `status line names the backend${ctx}`);
+  assert.match(screen, /lost 0/, `nothing lost${ctx}`);
+  assert.match(screen, /dd0/, `dd0 on screen${ctx}`);
+  assert.match(screen, /02:11:22:33:44:55/, `the hand-set MAC on screen${ctx}`);
+  assert.match(screen, /\bip\b/, `the actor ip on screen${ctx}`);
+  assert.match(screen, /promisc/i, `the promiscuity changes on screen${ctx}`);
+  assert.equal(rc, '0', `ifblame live quit with q and exit 0${ctx}`);
+}

@@ -26,6 +26,11 @@
 #   steps.out             the steps' own output
 #   kernel.txt hostname.txt bpftrace-version.txt timing.txt
 
+uptime_s() { cut -d' ' -f1 /proc/uptime; }
+flush() { sync; tar -cf /dev/vdc -C "$OUTROOT" . ; sync; }
+# ifblame itself, with the Node binary copied from the host
+ifb() { "$IN/ifblame/node" "$IN/ifblame/app/bin/ifblame.js" "$@"; }
+
 now_us() { local t; t=$(date +%s%N); echo "${t:0:16}"; }
 wall() { date +%H:%M:%S.%6N; }
 
@@ -81,7 +86,8 @@ start_session() {
   for b in $(cat "$IN/BACKENDS"); do
     [ -f "$IN/programs/$b.bt" ] || { echo "no program for $b" >> "$S/timing.txt"; continue; }
     mkdir -p "$S/$b"
-    bpftrace -f json -B line "$IN/programs/$b.bt" > "$S/$b/bt.json" 2> "$S/$b/bt.stderr" &
+    # the perf buffer ifblame itself asks for (the default 64 pages lose a burst of restarted sysfs writes)
+    BPFTRACE_PERF_RB_PAGES=256 bpftrace -f json -B line "$IN/programs/$b.bt" > "$S/$b/bt.json" 2> "$S/$b/bt.stderr" &
     BT_PIDS+=($!) BT_NAMES+=("$b")
   done
   echo "${PIDS[*]} ${BT_PIDS[*]}" > "$S/tracer.pids"
@@ -157,4 +163,73 @@ run_scenario() {
   echo "start=$w0 end=$w1" > "$OUT/window.txt"
   if declare -F cleanup >/dev/null; then cleanup; fi
   awk -v a="$w0" -v b="$w1" 'BEGIN{printf "window %.1f s\n", (b-a)/1e6}' >> "$OUT/timing.txt"
+}
+
+# --- all scenarios, one after the other (run.sh, or as the command of `ifblame capture`) ---------
+
+reset_guest() {
+  local n
+  for n in $(ls /sys/class/net); do      # masters first (deleting a bond/team releases its slaves)
+    { [ -d /sys/class/net/$n/bonding ] || [ -d /sys/class/net/$n/bridge ] || [ -d /sys/class/net/$n/team ]; } && ip link del "$n" 2>/dev/null
+  done
+  for n in $(ls /sys/class/net); do [ -d /sys/class/net/$n ] && [ "$n" != lo ] && ip link del "$n" 2>/dev/null; done
+  for n in $(ip netns list 2>/dev/null | cut -d' ' -f1); do ip netns del "$n"; done
+  rm -rf /run/systemd/network
+  udevadm control --reload; udevadm settle -t 10
+}
+
+run_all_scenarios() {
+  local s rc t0 t1
+  for s in $(cat "$IN/SCENARIOS"); do
+    export OUT=$OUTROOT/$s
+    mkdir -p "$OUT"
+    echo "=== scenario $s start $(date +%T.%N) uptime $(uptime_s)"
+    echo "IFB scenario $s start" > /dev/kmsg
+    t0=$(date +%s.%N)
+    timeout -k 10 "${SCEN_TIMEOUT:-150}" bash -c ". $IN/lib.sh && . $IN/scenarios/$s.sh && run_scenario" \
+      > "$OUT/scenario.log" 2>&1
+    rc=$?
+    t1=$(date +%s.%N)
+    echo "$rc" > "$OUT/scenario.rc"
+    awk -v a="$t0" -v b="$t1" -v rc="$rc" 'BEGIN{printf "scenario_wall=%.1f s rc=%d\n", b-a, rc}' >> "$OUT/timing.txt"
+    echo "=== scenario $s end rc=$rc $(date +%T.%N) uptime $(uptime_s)"
+    echo "IFB scenario $s end rc=$rc" > /dev/kmsg
+    # whatever a failed scenario left behind must not leak into the next one
+    reset_guest
+    flush
+  done
+}
+
+# --- the live TUI under tmux, one scenario, screen captured -----------------------------------
+
+# run_tui SCENARIO: `ifblame live --record` in a detached tmux session (200x50), wait until its probes
+# are attached (status line "kfunc | probes N"), run the scenario's steps, capture the screen.
+run_tui() {
+  local s=$1 T=$OUTROOT/tui i
+  mkdir -p "$T"
+  export OUT=$T
+  echo "=== tui $s start uptime $(uptime_s)"
+  echo "IFB tui start" > /dev/kmsg
+  local t0; t0=$(date +%s.%N)
+  tmux -f /dev/null new-session -d -s ifb -x 200 -y 50 \
+    "env LANG=C.UTF-8 TERM=xterm-256color IFBLAME_READY_TIMEOUT=${IFB_READY_TIMEOUT:-400} $IN/ifblame/node $IN/ifblame/app/bin/ifblame.js live --record $T/trace.ifblame 2> $T/live.stderr; echo \$? > $T/live.rc; sleep 3600"
+  for i in $(seq 1 $(( ${IFB_READY_TIMEOUT:-400} ))); do
+    tmux capture-pane -p -t ifb > "$T/screen-wait.txt" 2>/dev/null
+    # ready: the status line shows "<backend> | probes N" (while attaching it says "attaching probes...")
+    tail -n 3 "$T/screen-wait.txt" | grep -qE '\| probes [0-9]+' && break
+    [ -f "$T/live.rc" ] && break
+    sleep 1
+  done
+  awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "tui ready after %.1f s\n", b-a}' > "$T/timing.txt"
+  cp "$T/screen-wait.txt" "$T/screen-ready.txt"
+  ( . "$IN/scenarios/$s.sh"; declare -F setup >/dev/null && setup; udevadm settle -t 10; w0=$(now_us); steps; sleep 3; echo "start=$w0 end=$(now_us)" > "$T/window.txt"; declare -F cleanup >/dev/null && cleanup ) > "$T/scenario.log" 2>&1
+  tmux capture-pane -p -t ifb > "$T/screen.txt"
+  tmux capture-pane -p -e -t ifb > "$T/screen-ansi.txt"
+  tmux send-keys -t ifb q
+  for i in $(seq 1 30); do [ -f "$T/live.rc" ] && break; sleep 1; done
+  tmux capture-pane -p -t ifb > "$T/screen-after-quit.txt"
+  tmux kill-server 2>/dev/null
+  awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "tui wall %.1f s\n", b-a}' >> "$T/timing.txt"
+  echo "=== tui done rc=$(cat "$T/live.rc" 2>/dev/null) uptime $(uptime_s)"
+  reset_guest
 }

@@ -6,12 +6,10 @@
 # (each in its own shell under a timeout), stops the session.  Results go to /ifb/out
 # (see lib.sh) and are copied onto the output disk after every scenario, so a later
 # hang still leaves what finished.
-export IN=/ifb/in OUTROOT=/ifb/out
+export IN=/ifb/in OUTROOT=/ifb/out LANG=C.UTF-8
 cd "$IN" || exit 1
 [ -f ENV ] && set -a && . ./ENV && set +a
 . ./lib.sh
-uptime_s() { cut -d' ' -f1 /proc/uptime; }
-flush() { sync; tar -cf /dev/vdc -C "$OUTROOT" . ; sync; }
 echo "kernel: $(uname -r)"
 echo "scenarios: $(cat SCENARIOS)"
 echo "backends: $(cat BACKENDS)"
@@ -21,42 +19,65 @@ bpftrace --version > "$OUTROOT/bpftrace-version.txt" 2>&1
 # Loaded before the tracers start, so the bonding/bridge/team probes can attach.
 modprobe bonding max_bonds=0; modprobe bridge; modprobe dummy; modprobe veth; modprobe team
 lsmod > "$OUTROOT/lsmod.txt"
+for m in bonding bridge team; do ls /sys/module/$m >/dev/null 2>&1 || echo "module $m NOT loaded" >> "$OUTROOT/lsmod.txt"; done
 
-reset_guest() {
-  local n
-  for n in $(ls /sys/class/net); do      # masters first (deleting a bond releases its slaves)
-    { [ -d /sys/class/net/$n/bonding ] || [ -d /sys/class/net/$n/bridge ]; } && ip link del "$n" 2>/dev/null
+# ifblame itself (input disk: ifblame/node + ifblame/app = bin, dist/src, probes, node_modules)
+IFB_APP=
+if [ -x "$IN/ifblame/node" ] && [ -f "$IN/ifblame/app/bin/ifblame.js" ]; then
+  IFB_APP=$IN/ifblame/app
+  "$IN/ifblame/node" --version > "$OUTROOT/node-version.txt" 2>&1
+  mkdir -p "$OUTROOT/doctor"
+  echo "=== ifblame doctor start uptime $(uptime_s)"
+  t0=$(date +%s.%N)
+  ifb doctor > "$OUTROOT/doctor/doctor.txt" 2> "$OUTROOT/doctor/doctor.stderr"
+  echo $? > "$OUTROOT/doctor/doctor.rc"
+  awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "doctor wall %.1f s\n", b-a}' > "$OUTROOT/doctor/timing.txt"
+  # what the kernel lists for the catalog's functions (doctor/auto decide on available_filter_functions)
+  grep -E '^(dev_set_mac_address|dev_set_mac_address_user|netif_set_mac_address|dev_addr_mod|dev_set_promiscuity|__dev_set_promiscuity|br_add_if|del_nbp|bond_enslave|__bond_release_one|team_port_add|team_port_del|team_add_slave|team_del_slave)([. ]|$)' \
+    /sys/kernel/tracing/available_filter_functions > "$OUTROOT/doctor/functions.txt" 2>&1
+  echo "=== ifblame doctor done rc=$(cat "$OUTROOT/doctor/doctor.rc") uptime $(uptime_s)"
+  flush
+fi
+
+# Programs the guest generates itself with `ifblame script` (detection on this kernel drops what it lacks),
+# then every program that runs is kept in the results: the host imports with exactly what ran.
+mkdir -p "$OUTROOT/programs"
+if [ -n "$IFB_APP" ]; then
+  for b in ${GUEST_SCRIPT:-}; do
+    t0=$(date +%s.%N)
+    ifb script --backend "$b" > "$IN/programs/$b.bt" 2> "$OUTROOT/programs/$b.script.stderr" || echo "ifblame script --backend $b: exit $?" >> "$OUTROOT/programs/$b.script.stderr"
+    awk -v a="$t0" -v b="$(date +%s.%N)" -v n="$b" 'BEGIN{printf "ifblame script --backend %s: %.1f s\n", n, b-a}' >> "$OUTROOT/programs/timing.txt"
+    [ -s "$IN/programs/$b.bt" ] || rm -f "$IN/programs/$b.bt"
   done
-  for n in $(ls /sys/class/net); do [ -d /sys/class/net/$n ] && [ "$n" != lo ] && ip link del "$n" 2>/dev/null; done
-  rm -rf /run/systemd/network
-  udevadm control --reload; udevadm settle -t 10
-}
-
+fi
+cp "$IN"/programs/*.bt "$OUTROOT/programs/" 2>/dev/null
 echo "=== tracers start $(date +%T.%N) uptime $(uptime_s)"
 start_session
 echo "=== tracers ready $(date +%T.%N) uptime $(uptime_s)"
 flush
-for s in $(cat SCENARIOS); do
-  export OUT=$OUTROOT/$s
-  mkdir -p "$OUT"
-  echo "=== scenario $s start $(date +%T.%N) uptime $(uptime_s)"
-  echo "IFB scenario $s start" > /dev/kmsg
+if [ -n "$IFB_APP" ]; then
+  # ifblame itself, live, backend auto, around every scenario: `capture --record` runs the scenarios as
+  # its command once its own program is attached (the raw programs above are already running).
+  L=$OUTROOT/live; mkdir -p "$L"
+  echo "=== ifblame capture start $(date +%T.%N) uptime $(uptime_s)"
+  echo "IFB ifblame capture start" > /dev/kmsg
   t0=$(date +%s.%N)
-  timeout -k 10 "${SCEN_TIMEOUT:-150}" bash -c ". ./lib.sh && . ./scenarios/$s.sh && run_scenario" \
-    > "$OUT/scenario.log" 2>&1
-  rc=$?
-  t1=$(date +%s.%N)
-  echo "$rc" > "$OUT/scenario.rc"
-  awk -v a="$t0" -v b="$t1" -v rc="$rc" 'BEGIN{printf "scenario_wall=%.1f s rc=%d\n", b-a, rc}' >> "$OUT/timing.txt"
-  echo "=== scenario $s end rc=$rc $(date +%T.%N) uptime $(uptime_s)"
-  echo "IFB scenario $s end rc=$rc" > /dev/kmsg
-  # whatever a failed scenario left behind must not leak into the next one
-  reset_guest
-  flush
-done
+  IFBLAME_READY_TIMEOUT=${IFB_READY_TIMEOUT:-400} ifb capture --format ndjson --record "$L/trace.ifblame" \
+    -- bash -c 'touch "$OUTROOT/live/command-started"; echo "command started $(date +%s%N)" > "$OUTROOT/live/command-start.txt"; . "$IN/lib.sh"; run_all_scenarios' \
+    > "$L/capture.ndjson" 2> "$L/capture.stderr"
+  echo $? > "$L/capture.rc"
+  awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "capture wall %.1f s\n", b-a}' > "$L/timing.txt"
+  echo "=== ifblame capture end rc=$(cat "$L/capture.rc") uptime $(uptime_s)"
+  echo "IFB ifblame capture end rc=$(cat "$L/capture.rc")" > /dev/kmsg
+  # ifblame could not start: the raw programs still get their scenarios
+  [ -f "$L/command-started" ] || run_all_scenarios
+else
+  run_all_scenarios
+fi
 stop_session
 echo "=== all scenarios done uptime $(uptime_s)"
 flush
+[ -n "$IFB_APP" ] && [ -n "${TUI_SCENARIO:-}" ] && { run_tui "$TUI_SCENARIO"; flush; }
 
 # PROBE_LIST=1: which of the programs' kprobe/kfunc attach points this kernel lists.
 if [ -n "${PROBE_LIST:-}" ]; then
