@@ -59,6 +59,16 @@ function describeIssues(err: z.ZodError): string {
   return `${path ? `${path}: ` : ''}${first.message}${more}`;
 }
 
+/** Any JSON value as short text for a message: never throws (`{"toString":null}` breaks String()). */
+function shown(v: unknown): string {
+  if (typeof v === 'string') return v;
+  try {
+    return JSON.stringify(v) ?? typeof v;
+  } catch {
+    return typeof v;
+  }
+}
+
 function excerpt(s: string, n = 60): string {
   const t = s.length > n ? `${s.slice(0, n)}…` : s;
   return terminalSafeJson(JSON.stringify(t));
@@ -80,7 +90,7 @@ export function parseEventLine(text: string): EventLineResult {
   if (typeof type !== 'string' || !Object.hasOwn(SCHEMAS, type)) {
     if ((json as { format?: unknown }).format === FORMAT_NAME)
       return { ok: false, message: 'a second trace header in the middle of the file (two traces concatenated?)' };
-    return { ok: false, message: type === undefined ? 'event without a "type"' : `unknown event type ${excerpt(String(type), 30)}` };
+    return { ok: false, message: type === undefined ? 'event without a "type"' : `unknown event type ${excerpt(shown(type), 30)}` };
   }
   const r = SCHEMAS[type as keyof typeof SCHEMAS].safeParse(json);
   if (!r.success) return { ok: false, message: `bad ${type} event: ${describeIssues(r.error)}` };
@@ -136,7 +146,7 @@ export function parseHeaderLine(text: string, file: string): TraceHeader {
     throw new TraceFileError(
       file,
       1,
-      `unsupported trace format version ${excerpt(String(v), 20)} (this ifblame reads version ${SCHEMA_VERSION})`,
+      `unsupported trace format version ${excerpt(shown(v), 20)} (this ifblame reads version ${SCHEMA_VERSION})`,
       'the header line was written by another tool or is damaged',
     );
   }
