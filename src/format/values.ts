@@ -22,3 +22,16 @@ export function fullTime(tsUs: number, utc = false): string {
     : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
   return `${date} ${clockText(tsUs, utc).slice(0, 8)}.${pad(Math.floor(tsUs % 1_000_000), 6)}`;
 }
+
+/** `512 B`, `1.2 MiB`, `37 MiB`: file sizes in the status line and in recording messages. */
+export function humanBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}

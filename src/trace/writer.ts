@@ -5,6 +5,7 @@ import { closeSync, fstatSync, ftruncateSync, openSync, writeSync } from 'node:f
 import { EXIT, IfblameError } from '../errors.js';
 import type { TraceEvent } from '../events.js';
 import { terminalSafeJson } from '../format/escape.js';
+import { humanBytes } from '../format/values.js';
 import type { TraceHeader } from './format.js';
 
 /** The `source` of the note a live feed emits when recording stops on its own (sinks and capture key on it). */
@@ -69,28 +70,15 @@ const REASONS: Record<string, string> = {
   REMOVED: 'the trace file (or its directory) was removed',
 };
 
-/** `512 B`, `1.2 MiB`, `37 MiB`. */
 /** One line of a trace file (header or event): terminal-safe JSON and a newline. Every trace line is made here. */
 export function traceLine(obj: unknown): string {
   return terminalSafeJson(JSON.stringify(obj)) + '\n';
 }
 
-export function sizeText(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
-}
-
 export function recordingFailure(path: string, code: string, bytes: number, events: number, detail?: string): RecordingFailure {
   const reason = REASONS[code] ?? (detail ? detail.split('\n')[0]!.slice(0, 200) : code.toLowerCase());
   const rest = code === 'REMOVED' ? `(file ${path} is no longer reachable)` : `(file ${path} is valid up to its last complete line)`;
-  return { path, code, reason, bytes, events, message: `recording stopped: ${reason} after ${sizeText(bytes)} ${rest}` };
+  return { path, code, reason, bytes, events, message: `recording stopped: ${reason} after ${humanBytes(bytes)} ${rest}` };
 }
 
 const NODE_IO: RecorderIo = {

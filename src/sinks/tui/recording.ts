@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { formatError } from '../../errors.js';
 import type { RecordControls } from '../../feed/feed.js';
 import type { TuiModel } from './model.js';
-import { humanBytes } from './status.js';
+import { humanBytes } from '../../format/values.js';
 
 /** `ifblame-20261121-134705.trace` in the current directory. */
 export function stampedName(d = new Date()): string {

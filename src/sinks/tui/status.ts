@@ -1,5 +1,6 @@
 // The status line: backend, probes attached/dropped, lost events, recording and its size, live/paused/replay and speed.
 import { basename } from 'node:path';
+import { humanBytes } from '../../format/values.js';
 import type { Seg } from './text.js';
 
 export interface StatusInput {
@@ -25,18 +26,6 @@ export interface StatusInput {
 /** `recording stopped: no space left on device after 1.2 MiB (file F is ...)` -> `no space left on device after 1.2 MiB`. */
 export function recordingFailureShort(message: string): string {
   return message.replace(/^recording stopped:\s*/, '').replace(/\s*\(file .*\)$/s, '');
-}
-
-export function humanBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
 }
 
 export function speedText(speed: number): string {
