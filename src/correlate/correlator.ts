@@ -55,6 +55,9 @@ const PROMISC_PROBES = new Set(['dev_set_promiscuity', '__dev_set_promiscuity'])
 const IFF_PROMISC = 0x100;
 const NLM_F_CREATE = 0x400;
 
+/** What an observation says beyond who, when and how: the caller's part of an Obs. */
+type ObservedFields = Pick<Obs, 'kind' | 'iface' | 'before' | 'after'> & { ifindex?: number; note?: string };
+
 /** An operation already reported (a change) or still pending (an observation), in one shape for the searches. */
 interface Op {
   kind: ChangeKind | 'creating';
@@ -219,22 +222,7 @@ export class Correlator {
     if (ev.probe === 'dev_addr_mod' && Number(f.offset) !== 0) return;
     // A device being allocated (not registered yet): remember who creates it.
     if (!ifindex) {
-      this.add(
-        {
-          kind: 'creating',
-          iface: '',
-          before: null,
-          after,
-          actor: this.actor(ev),
-          probes: [ev.probe],
-          kstack: ev.kstack,
-          ts: ev.ts,
-          tid: ev.tid,
-          evidence: 'observed',
-          hold: CONFIRM_US,
-        },
-        ev,
-      );
+      this.observe(ev, { kind: 'creating', iface: '', before: null, after }, CONFIRM_US);
       return;
     }
     const name = String(f.dev);
@@ -243,23 +231,7 @@ export class Correlator {
     const before = ev.probe === 'netdev_changeaddr' ? (s.addr ?? null) : String(f.old);
     if (this.mergeNested(ev, (o) => o.kind === 'mac' && o.ifindex === ifindex && o.after === after)) return;
     if (before === after) return; // a no-op set: the kernel still calls in, nothing changes
-    this.add(
-      {
-        kind: 'mac',
-        ifindex,
-        iface: name,
-        before,
-        after,
-        actor: this.actor(ev),
-        probes: [ev.probe],
-        kstack: ev.kstack,
-        ts: ev.ts,
-        tid: ev.tid,
-        evidence: 'observed',
-        hold: HOLD_US,
-      },
-      ev,
-    );
+    this.observe(ev, { kind: 'mac', ifindex, iface: name, before, after }, HOLD_US);
   }
 
   /**
@@ -320,23 +292,7 @@ export class Correlator {
     const before = Number(f.promiscuity);
     if (this.mergeNested(ev, (o) => o.kind === 'promisc' && o.ifindex === ifindex && o.before === before)) return;
     this.table.ensure(ifindex, String(f.dev));
-    this.add(
-      {
-        kind: 'promisc',
-        ifindex,
-        iface: String(f.dev),
-        before,
-        after: Math.max(0, before + inc),
-        actor: this.actor(ev),
-        probes: [ev.probe],
-        kstack: ev.kstack,
-        ts: ev.ts,
-        tid: ev.tid,
-        evidence: 'observed',
-        hold: HOLD_US,
-      },
-      ev,
-    );
+    this.observe(ev, { kind: 'promisc', ifindex, iface: String(f.dev), before, after: Math.max(0, before + inc) }, HOLD_US);
   }
 
   private onMasterProbe(ev: ProbeEvent, kind: 'enslave' | 'release'): void {
@@ -346,67 +302,33 @@ export class Correlator {
     const s = this.table.byName(port);
     const m = this.table.byName(master);
     if (m) m.kind ??= f.bond !== undefined ? 'bond' : f.bridge !== undefined ? 'bridge' : 'team';
-    this.add(
+    this.observe(
+      ev,
       {
         kind,
         ...(s ? { ifindex: s.ifindex } : {}),
         iface: port,
         before: kind === 'enslave' ? (s?.master ?? null) : master,
         after: kind === 'enslave' ? master : null,
-        actor: this.actor(ev),
-        probes: [ev.probe],
-        kstack: ev.kstack,
-        ts: ev.ts,
-        tid: ev.tid,
-        evidence: 'observed',
-        hold: CONFIRM_US,
       },
-      ev,
+      CONFIRM_US,
     );
   }
 
   private onUnregister(ev: ProbeEvent): void {
     const f = ev.fields;
     const ifindex = Number(f.ifindex);
-    this.add(
-      {
-        kind: 'deleted',
-        ifindex,
-        iface: String(f.dev),
-        before: String(f.mac),
-        after: null,
-        actor: this.actor(ev),
-        probes: [ev.probe],
-        kstack: ev.kstack,
-        ts: ev.ts,
-        tid: ev.tid,
-        evidence: 'observed',
-        hold: CONFIRM_US,
-      },
-      ev,
-    );
+    this.observe(ev, { kind: 'deleted', ifindex, iface: String(f.dev), before: String(f.mac), after: null }, CONFIRM_US);
   }
 
   private onMove(ev: ProbeEvent): void {
     const f = ev.fields;
     const to = Number(f.to_netns);
     const name = this.opts.netnsName?.(to);
-    this.add(
-      {
-        kind: 'moved',
-        ifindex: Number(f.ifindex),
-        iface: String(f.dev),
-        before: null,
-        after: name ? `${name} (netns ${to})` : `netns ${to}`,
-        actor: this.actor(ev),
-        probes: [ev.probe],
-        kstack: ev.kstack,
-        ts: ev.ts,
-        tid: ev.tid,
-        evidence: 'observed',
-        hold: CONFIRM_US,
-      },
+    this.observe(
       ev,
+      { kind: 'moved', ifindex: Number(f.ifindex), iface: String(f.dev), before: null, after: name ? `${name} (netns ${to})` : `netns ${to}` },
+      CONFIRM_US,
     );
   }
 
@@ -417,10 +339,12 @@ export class Correlator {
     for (const o of this.pending) if (o.tid === ev.tid && o.probes.includes(ev.probe)) o.failed = true;
   }
 
-  private request(
-    ev: ProbeEvent,
-    o: { kind: ChangeKind | 'creating'; ifindex?: number; iface: string; before: string | number | null; after: string | number | null; note?: string },
-  ): void {
+  /** What a kernel probe saw happen: its task, stack and time, waiting `hold` µs for nested probes or netlink. */
+  private observe(ev: ProbeEvent, o: ObservedFields, hold: number): void {
+    this.add({ ...o, actor: this.actor(ev), probes: [ev.probe], kstack: ev.kstack, ts: ev.ts, tid: ev.tid, evidence: 'observed', hold }, ev);
+  }
+
+  private request(ev: ProbeEvent, o: ObservedFields): void {
     this.add({ ...o, actor: this.actor(ev), probes: [ev.probe], kstack: [], ts: ev.ts, tid: ev.tid, evidence: 'requested', hold: CONFIRM_US }, ev);
   }
 
