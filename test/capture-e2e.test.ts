@@ -5,30 +5,13 @@ import { mkdtempSync, readFileSync, rmSync, readdirSync, existsSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { BIN, captureNdjson } from './capture.js';
 import { createNetns } from './netns.js';
-import { ROOT } from './golden.js';
 import { Change, TraceEvent } from '../src/events.js';
 import { TraceHeader } from '../src/trace/format.js';
 
-const BIN = `${ROOT}bin/ifblame.js`;
 const dir = mkdtempSync(join(tmpdir(), 'ifb-e2e-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** `ifblame capture --netns NS --backend syscalls --format ndjson -- sh -c SCRIPT`: changes and summary. */
-async function capture(ns: string, script: string, extra: string[] = []) {
-  const r = await execa('node', [BIN, 'capture', '--netns', ns, '--backend', 'syscalls', '--format', 'ndjson', ...extra, '--', 'sh', '-c', script], {
-    reject: false,
-    timeout: 120_000,
-  });
-  const lines = String(r.stdout)
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { type: string });
-  const changes = lines.filter((l) => l.type === 'change').map((l) => Change.parse(l));
-  const summary = lines.find((l) => l.type === 'summary') as { total: number; lost: number; command?: { exitCode: number } } | undefined;
-  return { exitCode: r.exitCode, changes, summary, stderr: String(r.stderr) };
-}
 
 function find(changes: Change[], iface: string, kind: string): Change[] {
   return changes.filter((c) => c.iface === iface && c.kind === kind);
@@ -40,7 +23,7 @@ test('`ip link set dev X address` is attributed to ip, with its pid and the befo
     await ns.ip('link', 'add', 'va0', 'type', 'veth', 'peer', 'name', 'va1');
     const before = JSON.parse((await ns.ip('-j', 'link', 'show', 'va0')).stdout)[0].address as string;
     const pidFile = join(dir, 'ip.pid');
-    const r = await capture(ns.name, `ip -n ${ns.name} link set dev va0 address 02:aa:bb:cc:dd:01 & echo $! > ${pidFile}; wait`);
+    const r = await captureNdjson(ns.name, `ip -n ${ns.name} link set dev va0 address 02:aa:bb:cc:dd:01 & echo $! > ${pidFile}; wait`);
     assert.equal(r.exitCode, 0, r.stderr);
     const [c, ...more] = find(r.changes, 'va0', 'mac');
     assert.ok(c, JSON.stringify(r.changes));
@@ -69,7 +52,7 @@ test('promiscuity: `ip link set promisc on` and a bridge port add, with counts; 
     const script = [`ip -n ${ns.name} link set vp1 promisc on`, `ip -n ${ns.name} link set vp0 master brx`, `ip -n ${ns.name} link set vp0 promisc on`].join(
       '; ',
     );
-    const r = await capture(ns.name, script);
+    const r = await captureNdjson(ns.name, script);
     assert.equal(r.exitCode, 0, r.stderr);
     const p1 = find(r.changes, 'vp1', 'promisc');
     assert.equal(p1.length, 1, JSON.stringify(r.changes));
@@ -103,7 +86,7 @@ test('promiscuity: `ip link set promisc on` and a bridge port add, with counts; 
 test('creating and deleting links is seen and attributed to the ip that asked', async () => {
   const ns = await createNetns('ifb-e2e');
   try {
-    const r = await capture(ns.name, `ip -n ${ns.name} link add vd0 type veth peer name vd1; ip -n ${ns.name} link del vd0`);
+    const r = await captureNdjson(ns.name, `ip -n ${ns.name} link add vd0 type veth peer name vd1; ip -n ${ns.name} link del vd0`);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal(find(r.changes, 'vd0', 'created').length, 1, JSON.stringify(r.changes));
     assert.equal(find(r.changes, 'vd0', 'created')[0]!.actor?.comm, 'ip');
@@ -120,12 +103,12 @@ test('exit codes: command failure 4, --fail-on hit 1, nothing 0, tracing impossi
   const ns = await createNetns('ifb-e2e');
   try {
     await ns.ip('link', 'add', 've0', 'type', 'veth', 'peer', 'name', 've1');
-    const failed = await capture(ns.name, 'exit 7');
+    const failed = await captureNdjson(ns.name, 'exit 7');
     assert.equal(failed.exitCode, 4);
     assert.equal(failed.summary?.command?.exitCode, 7);
-    const hit = await capture(ns.name, `ip -n ${ns.name} link set dev ve0 address 02:aa:bb:cc:dd:02`, ['--fail-on', 'mac,promisc']);
+    const hit = await captureNdjson(ns.name, `ip -n ${ns.name} link set dev ve0 address 02:aa:bb:cc:dd:02`, ['--fail-on', 'mac,promisc']);
     assert.equal(hit.exitCode, 1);
-    const quiet = await capture(ns.name, 'true', ['--fail-on', 'mac']);
+    const quiet = await captureNdjson(ns.name, 'true', ['--fail-on', 'mac']);
     assert.equal(quiet.exitCode, 0);
     const missing = await execa('node', [BIN, 'capture', '--netns', ns.name, '--backend', 'syscalls', '--format', 'ndjson', '--', '/nonexistent/cmd'], {
       reject: false,

@@ -3,32 +3,15 @@
 // namespace; ports of a deleted bridge are released by whoever deleted it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { execa } from 'execa';
-import { Change } from '../src/events.js';
-import { ROOT } from './golden.js';
+import { captureNdjson } from './capture.js';
 import { createNetns } from './netns.js';
-
-const BIN = `${ROOT}bin/ifblame.js`;
-
-async function capture(ns: string, script: string) {
-  const r = await execa('node', [BIN, 'capture', '--netns', ns, '--backend', 'syscalls', '--format', 'ndjson', '--', 'sh', '-c', script], {
-    reject: false,
-    timeout: 120_000,
-  });
-  const lines = String(r.stdout)
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { type: string });
-  return { exitCode: r.exitCode, changes: lines.filter((l) => l.type === 'change').map((l) => Change.parse(l)), stderr: String(r.stderr) };
-}
 
 test('`ip link set X netns N` is a move by ip; the MAC set in N names N; nothing is "deleted"', async () => {
   const watched = await createNetns('ifb-ns');
   const other = await createNetns('ifb-ns');
   try {
     await watched.ip('link', 'add', 'mva', 'type', 'veth', 'peer', 'name', 'mvb');
-    const r = await capture(
+    const r = await captureNdjson(
       watched.name,
       `ip -n ${watched.name} link set mvb netns ${other.name} && ip -n ${other.name} link set dev mvb address 02:aa:bb:cc:dd:07`,
     );
@@ -57,7 +40,7 @@ test('ports of a deleted bridge are released by the ip that deleted it', async (
     await ns.ip('link', 'add', 'dbr0', 'type', 'bridge');
     await ns.ip('link', 'add', 'dp0', 'type', 'veth', 'peer', 'name', 'dp0p');
     await ns.ip('link', 'set', 'dp0', 'master', 'dbr0');
-    const r = await capture(ns.name, `ip -n ${ns.name} link del dbr0`);
+    const r = await captureNdjson(ns.name, `ip -n ${ns.name} link del dbr0`);
     assert.equal(r.exitCode, 0, r.stderr);
     const del = r.changes.find((c) => c.iface === 'dbr0' && c.kind === 'deleted');
     assert.equal(del?.actor?.comm, 'ip', JSON.stringify(r.changes));
