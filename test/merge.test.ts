@@ -48,18 +48,24 @@ function load(name: string): { header: TraceHeader; events: TraceEvent[] } {
   return { header: TraceHeader.parse(JSON.parse(first!)), events: rest.map((l) => TraceEvent.parse(JSON.parse(l))) };
 }
 
+/** A local recording's raw events, its recorded changes, and a fresh live-shaped pipeline collecting changes. */
+function replayThrough(name: string) {
+  const { header, events } = load(name);
+  const raw = events.filter((e): e is ProbeEvent | LinkEvent => e.type === 'probe' || e.type === 'link');
+  const recorded = events.filter((e): e is Change => e.type === 'change');
+  const p = new Pipeline(header, { correlate: true, sources: 2 });
+  const out: Change[] = [];
+  p.onEvent((ev) => {
+    if (ev.type === 'change') out.push(ev);
+  });
+  return { raw, recorded, p, out };
+}
+
 const brief = (c: Change) => `${c.iface} ${c.kind} ${c.before} -> ${c.after} ${c.actor?.comm ?? '?'} ${c.evidence}`;
 
 for (const name of ['hand-set-mac', 'bridge-mac-follows-port']) {
   test(`${name}: every netlink message first, bpftrace's output late: same attributed changes, none twice, in time order`, () => {
-    const { header, events } = load(name);
-    const raw = events.filter((e): e is ProbeEvent | LinkEvent => e.type === 'probe' || e.type === 'link');
-    const recorded = events.filter((e): e is Change => e.type === 'change');
-    const p = new Pipeline(header, { correlate: true, sources: 2 });
-    const out: Change[] = [];
-    p.onEvent((ev) => {
-      if (ev.type === 'change') out.push(ev);
-    });
+    const { raw, recorded, p, out } = replayThrough(name);
     // The worst live order: ip monitor's lines all arrive (and its watermark moves) before bpftrace prints anything.
     for (const ev of raw.filter((e) => e.type === 'link')) p.push(1, { ...ev }, true);
     assert.equal(out.length, 0, 'nothing is correlated while bpftrace has not passed the netlink messages');
@@ -83,14 +89,7 @@ for (const name of ['hand-set-mac', 'bridge-mac-follows-port']) {
 }
 
 test('when the bounded wait runs out, a late cause still attributes its change, once', () => {
-  const { header, events } = load('hand-set-mac');
-  const raw = events.filter((e): e is ProbeEvent | LinkEvent => e.type === 'probe' || e.type === 'link');
-  const recorded = events.filter((e): e is Change => e.type === 'change');
-  const p = new Pipeline(header, { correlate: true, sources: 2 });
-  const out: Change[] = [];
-  p.onEvent((ev) => {
-    if (ev.type === 'change') out.push(ev);
-  });
+  const { raw, recorded, p, out } = replayThrough('hand-set-mac');
   for (const ev of raw.filter((e) => e.type === 'link')) p.push(1, { ...ev }, true);
   p.force(Math.max(...raw.map((e) => e.ts)) + 1); // bpftrace said nothing for too long
   for (const ev of raw.filter((e) => e.type === 'probe')) p.push(0, { ...ev }, false);
