@@ -12,7 +12,8 @@
 # Accelerator: TCG (KVM here is a nested PVM hypervisor that cannot run Debian's stock
 # kernel); QEMU_ACCEL=kvm to try anyway elsewhere.  BOOT_TIMEOUT (s, default 1500) kills
 # qemu as a last resort; so does SIGINT/SIGTERM to this script.  Exit code: qemu's
-# (124 = timed out), or 3 when the guest wrote no results.
+# (124 = timed out), or 3 when the guest wrote no results.  IFBLAME_KERNEL_LOCK=FILE: wait for that
+# lock before booting (several checkouts sharing one 2-core machine boot one guest at a time).
 set -uo pipefail
 [ $# -eq 3 ] || { echo "usage: $0 IMAGE_DIR IN_DIR OUT_DIR" >&2; exit 2; }
 IMG=$1 IN=$2 OUT=$3
@@ -36,6 +37,11 @@ kill_qemu() { [ -n "$QPID" ] && kill -TERM "$QPID" 2>/dev/null && sleep 2 && kil
 trap 'echo "boot: interrupted, stopping qemu" >&2; kill_qemu; exit 130' INT TERM
 trap 'kill_qemu' EXIT
 
+if [ -n "${IFBLAME_KERNEL_LOCK:-}" ]; then
+  exec 9>>"$IFBLAME_KERNEL_LOCK"
+  echo "boot: waiting for $IFBLAME_KERNEL_LOCK" >&2
+  flock 9
+fi
 t0=$(date +%s.%N)
 echo "boot: qemu ${ACCEL[*]} -smp 2 -m 3072, timeout ${TIMEOUT} s, results in $OUT" >&2
 qemu-system-x86_64 "${ACCEL[@]}" -machine q35 -smp 2 -m 3072 \
