@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import type { Change, ProbeEvent } from '../src/events.js';
 import { boundHeader, eventLimitProblem, MAX_PROGRAM_BYTES } from '../src/trace/limits.js';
 import { actor, change, header, link, lnk, resetSeq, runCli, tempDir, writeTrace } from './fixtures/replay/helpers.js';
@@ -213,6 +214,21 @@ describe('trace-file limits (unit)', () => {
       refs: [],
     };
     assert.match(eventLimitProblem(c) ?? '', /^actor\.chain\[0\]\.comm is 20 bytes, longer than TASK_COMM_LEN/);
+  });
+  it('the fast path (line size given) decides exactly as the full walk, for strings and keys of any size and encoding', () => {
+    // Sizes around every limit; units from the whole of UTF-16 (lone surrogates included) and JSON's escapes.
+    const text = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 20 }),
+      fc.integer({ min: 0, max: 1500 }).chain((n) => fc.constantFrom('a', 'é', '€', '\udcff', '\u0001', '😀').map((u) => u.repeat(n))),
+    );
+    fc.assert(
+      fc.property(text, text, text, text, (comm, key, value, frame) => {
+        const ev = probe({ comm, fields: { [key]: value }, kstack: [frame] });
+        const line = JSON.stringify(ev);
+        assert.equal(eventLimitProblem(ev, Buffer.byteLength(line)), eventLimitProblem(ev));
+      }),
+      { numRuns: 2000 },
+    );
   });
   it('a header over the limits is cut, never rejected, with one warning per cut (then a count)', () => {
     const h = header(

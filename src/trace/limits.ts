@@ -150,8 +150,13 @@ function checkFields(obj: Record<string, unknown>, checks: [string, Check][], pr
   return null;
 }
 
-/** Why an event breaks a limit (`comm is 40 bytes, longer than TASK_COMM_LEN allows (15)...`), or null. */
-export function eventLimitProblem(ev: TraceEvent): string | null {
+/**
+ * Why an event breaks a limit (`comm is 40 bytes, longer than TASK_COMM_LEN allows (15)...`), or null.
+ * `lineBytes`, the size of the line it was read from, skips the walk over every string when none can be long: a
+ * string or key takes at least as many bytes in its JSON line as in UTF-8, and the schema strips unknown keys, so
+ * only a probe's field names (a record's keys) are left to check.
+ */
+export function eventLimitProblem(ev: TraceEvent, lineBytes = Infinity): string | null {
   const o = ev as unknown as Record<string, unknown>;
   const r = checkFields(o, NAMED[ev.type] ?? [], '');
   if (r) return r;
@@ -166,7 +171,11 @@ export function eventLimitProblem(ev: TraceEvent): string | null {
     const rv = checkFields(ev.via as unknown as Record<string, unknown>, VIA, 'via.');
     if (rv) return rv;
   }
-  return anyString(o, MAX_STRING_BYTES);
+  if (lineBytes > MAX_STRING_BYTES) return anyString(o, MAX_STRING_BYTES);
+  if (ev.type === 'probe') {
+    for (const k in ev.fields) if (overBy(k, MAX_KEY_BYTES) >= 0) return anyString(o, MAX_STRING_BYTES);
+  }
+  return null;
 }
 
 /** Cuts a string to at most `max` bytes at a character boundary. */

@@ -262,7 +262,7 @@ export class TraceReader {
     }
     const ev = r.event;
     // Limits: a name longer than the kernel allows, or a huge string or list, is not from a kernel: skipped.
-    const over = eventLimitProblem(ev);
+    const over = eventLimitProblem(ev, e - start);
     if (over) {
       this.problem(no, 'error', `bad ${ev.type} event: ${over}: skipped`);
       return;
