@@ -1,35 +1,12 @@
 // Turn probe events and netlink messages into attributed changes, in time order, keeping per-interface state.
-import type { Actor, Change, ChangeKind, Evidence, LinkEvent, LinkState, ProbeEvent, TraceEvent } from '../events.js';
-import type { IfaceState } from './state.js';
+import type { Actor, Change, ChangeKind, LinkEvent, LinkState, ProbeEvent, TraceEvent } from '../events.js';
 import { actorOf, labelActor, type ProcessInfo } from './actor.js';
+import { describeObserved } from './describe.js';
+import { inferCause } from './infer.js';
+import { CONFIRM_US, HOLD_US, MERGE_US, operationsOf, pathOfObs, RECENT_MAX, RECENT_US, type Obs, type ObservedFields, type Op } from './ops.js';
 import { pathOf, stackHas } from './paths.js';
-import { StateTable } from './state.js';
-import { promiscCause } from './words.js';
-
-/** A change a probe saw or a request the syscalls backend saw, waiting to be merged, confirmed or emitted. */
-interface Obs {
-  kind: ChangeKind | 'creating';
-  ifindex?: number;
-  iface: string;
-  before: string | number | null;
-  after: string | number | null;
-  actor: Actor | null;
-  probes: string[];
-  kstack: string[];
-  ts: number;
-  tid: number;
-  evidence: Evidence;
-  refs: number[];
-  note?: string;
-  /** For inferred changes: the path of the operation that caused them. */
-  inferredPath?: string[];
-  /** Event time (µs) after which it is emitted without netlink confirmation. */
-  due: number;
-  /** The causal path, computed once (again when nested probes merge in). */
-  path?: string[];
-  pathProbes?: number;
-  failed?: boolean;
-}
+import { decodeRequest, type Decoded } from './requests.js';
+import { StateTable, type IfaceState } from './state.js';
 
 export interface CorrelatorOptions {
   /** Names namespaces by inode (live: /run/netns); changes in other namespaces carry the name when it is known. */
@@ -43,45 +20,11 @@ export interface CorrelatorOptions {
   netns?: number;
 }
 
-const MERGE_US = 100_000;
-const HOLD_US = 50_000;
-const CONFIRM_US = 1_500_000;
-const RECENT_US = 3_000_000;
-/** At most this many recent changes are searched (the newest). */
-const RECENT_MAX = 512;
-
 const MAC_PROBES = new Set(['dev_set_mac_address_user', 'dev_set_mac_address', 'dev_addr_mod', 'netdev_changeaddr']);
 const PROMISC_PROBES = new Set(['dev_set_promiscuity', '__dev_set_promiscuity']);
-const IFF_PROMISC = 0x100;
-const NLM_F_CREATE = 0x400;
-
-/** What an observation says beyond who, when and how: the caller's part of an Obs. */
-type ObservedFields = Pick<Obs, 'kind' | 'iface' | 'before' | 'after'> & { ifindex?: number; note?: string };
-
-/** An operation already reported (a change) or still pending (an observation), in one shape for the searches. */
-interface Op {
-  kind: ChangeKind | 'creating';
-  iface: string;
-  before: string | number | null;
-  after: string | number | null;
-  actor: Actor | null;
-  ts: number;
-  tid: number | undefined;
-  refs: number[];
-  /** Causal path: known stack frames, then the probes that saw it. */
-  path: string[];
-}
 
 function claimKey(kind: string, iface: string): string {
   return `${kind}|${iface}`;
-}
-
-function pathOfObs(o: Obs): string[] {
-  if (o.path && o.pathProbes === o.probes.length) return o.path;
-  const frames = pathOf(o.kstack);
-  o.path = [...frames, ...o.probes.filter((p) => !frames.includes(p))];
-  o.pathProbes = o.probes.length;
-  return o.path;
 }
 
 export class Correlator {
@@ -193,15 +136,9 @@ export class Correlator {
         return this.onUnregister(ev);
       case 'change_net_namespace':
         return this.onMove(ev);
-      case 'nl_link':
-        return this.onNetlinkRequest(ev);
-      case 'ioctl_link':
-        return this.onIoctl(ev);
-      case 'packet_membership':
-        return this.onPacketMembership(ev);
-      case 'sysfs_write':
-        return this.onSysfsWrite(ev);
     }
+    const request = decodeRequest(ev, { table: this.table, nameOf: (i) => this.nameOf(i) });
+    if (request) this.onRequest(ev, request);
   }
 
   private actor(ev: ProbeEvent): Actor {
@@ -352,103 +289,13 @@ export class Correlator {
     return this.table.get(ifindex)?.name ?? this.opts.nameHint?.(ifindex) ?? `if${ifindex}`;
   }
 
-  private onNetlinkRequest(ev: ProbeEvent): void {
-    const f = ev.fields;
-    const ifindex = Number(f.ifindex);
-    const ifname = String(f.ifname ?? '');
-    const s = ifindex ? this.table.get(ifindex) : ifname ? this.table.byName(ifname) : undefined;
-    const iface = s?.name ?? (ifname || (ifindex ? this.nameOf(ifindex) : ''));
-    const base = { ...(s ? { ifindex: s.ifindex } : ifindex ? { ifindex } : {}), iface };
-    if (Number(f.nl_type) === 16 && Number(f.nl_flags) & NLM_F_CREATE) {
-      this.request(ev, { kind: 'creating', iface: ifname, before: null, after: null });
-      return;
-    }
-    if (!iface) return; // a request naming no interface (capability probes some tools send)
-    if (Number(f.nl_type) === 17) {
-      this.request(ev, { ...base, kind: 'deleted', before: s?.addr ?? null, after: null });
-      return;
-    }
-    // The last request naming this device: a move (IFLA_NET_NS_FD, not parsed in-program: the BPF stack is full) is told from it.
-    if (s) this.lastRequest.set(s.ifindex, { actor: this.actor(ev), refs: ev.seq !== undefined ? [ev.seq] : [], ts: ev.ts });
-    if (f.addr) this.request(ev, { ...base, kind: 'mac', before: s?.addr ?? null, after: String(f.addr) });
-    const master = Number(f.master);
-    if (master > 0) this.request(ev, { ...base, kind: 'enslave', before: s?.master ?? null, after: this.nameOf(master) });
-    if (master === 0) this.request(ev, { ...base, kind: 'release', before: s?.master ?? null, after: null });
-    if (Number(f.ifi_change) & IFF_PROMISC) {
-      const on = (Number(f.ifi_flags) & IFF_PROMISC) !== 0;
-      const before = s?.promiscuity ?? null;
-      this.request(ev, {
-        ...base,
-        kind: 'promisc',
-        before,
-        after: before === null ? (on ? 'on' : 'off') : Math.max(0, before + (on ? 1 : -1)),
-        note: `ip link set promisc ${on ? 'on' : 'off'}`,
-      });
-    }
-  }
-
-  private onIoctl(ev: ProbeEvent): void {
-    const f = ev.fields;
-    const iface = String(f.ifname);
-    const s = this.table.byName(iface);
-    const base = { ...(s ? { ifindex: s.ifindex } : {}), iface };
-    if (Number(f.cmd) === 0x8924) this.request(ev, { ...base, kind: 'mac', before: s?.addr ?? null, after: String(f.addr), note: 'SIOCSIFHWADDR ioctl' });
-    else if (Number(f.cmd) === 0x8914 && s) {
-      const on = (Number(f.value) & IFF_PROMISC) !== 0;
-      if (on !== s.flags.includes('PROMISC'))
-        this.request(ev, {
-          ...base,
-          kind: 'promisc',
-          before: s.promiscuity ?? null,
-          after: s.promiscuity === undefined ? (on ? 'on' : 'off') : Math.max(0, s.promiscuity + (on ? 1 : -1)),
-          note: 'SIOCSIFFLAGS ioctl',
-        });
-    }
-  }
-
-  private onPacketMembership(ev: ProbeEvent): void {
-    const f = ev.fields;
-    if (Number(f.mr_type) !== 1) return; // only PACKET_MR_PROMISC
-    const ifindex = Number(f.ifindex);
-    const s = this.table.get(ifindex);
-    const inc = Number(f.op) === 1 ? 1 : -1;
-    const before = s?.promiscuity ?? null;
-    this.request(ev, {
-      ifindex,
-      iface: this.nameOf(ifindex),
-      kind: 'promisc',
-      before,
-      after: before === null ? null : Math.max(0, before + inc),
-      note: `packet socket ${inc > 0 ? 'PACKET_ADD_MEMBERSHIP' : 'PACKET_DROP_MEMBERSHIP'} PACKET_MR_PROMISC (libpcap)`,
-    });
-    if (inc > 0) this.packetPromisc.set(ifindex, { actor: this.actor(ev), refs: ev.seq !== undefined ? [ev.seq] : [] });
-    else this.packetPromisc.delete(ifindex);
-  }
-
-  private onSysfsWrite(ev: ProbeEvent): void {
-    const path = String(ev.fields.path);
-    const data = String(ev.fields.data).trim();
-    const slaves = /^\/sys\/(?:class|devices\/.*)\/net\/([^/]+)\/bonding\/slaves$/.exec(path);
-    if (slaves && /^[+-]/.test(data)) {
-      const port = data.slice(1);
-      const s = this.table.byName(port);
-      const base = { ...(s ? { ifindex: s.ifindex } : {}), iface: port, note: `echo ${data} > ${path}` };
-      if (data.startsWith('+')) this.request(ev, { ...base, kind: 'enslave', before: s?.master ?? null, after: slaves[1]! });
-      else this.request(ev, { ...base, kind: 'release', before: slaves[1]!, after: null });
-      return;
-    }
-    const addr = /^\/sys\/(?:class|devices\/.*)\/net\/([^/]+)\/address$/.exec(path);
-    if (addr) {
-      const s = this.table.byName(addr[1]!);
-      this.request(ev, {
-        ...(s ? { ifindex: s.ifindex } : {}),
-        iface: addr[1]!,
-        kind: 'mac',
-        before: s?.addr ?? null,
-        after: data.toLowerCase(),
-        note: `write to ${path}`,
-      });
-    }
+  /** A syscalls-backend request: the changes it asks for wait for netlink's confirmation. */
+  private onRequest(ev: ProbeEvent, d: Decoded): void {
+    const refs = ev.seq !== undefined ? [ev.seq] : [];
+    if (d.named !== undefined) this.lastRequest.set(d.named, { actor: this.actor(ev), refs, ts: ev.ts });
+    for (const r of d.requests) this.request(ev, r);
+    if (d.packetPromisc?.on) this.packetPromisc.set(d.packetPromisc.ifindex, { actor: this.actor(ev), refs: [...refs] });
+    else if (d.packetPromisc) this.packetPromisc.delete(d.packetPromisc.ifindex);
   }
 
   // ---- netlink -----------------------------------------------------------------------------------------
@@ -524,7 +371,13 @@ export class Correlator {
       return;
     }
     if ((kind === 'mac' || kind === 'promisc') && this.foldIntoDeletion(ev.ifindex, undefined, ev.ts, refs)) return;
-    const guess = this.infer(ev, kind, after, before);
+    const guess = inferCause(
+      { table: this.table, ops: this.operations(), recent: this.recent, packetPromisc: this.packetPromisc, lastRequest: this.lastRequest },
+      ev,
+      kind,
+      after,
+      before,
+    );
     const inferred = this.emit({
       kind,
       ifindex: ev.ifindex,
@@ -580,134 +433,9 @@ export class Correlator {
     return true;
   }
 
-  /** The deletion of a master a moment ago (seen or requested), whoever has reported it yet. */
-  private masterDeletion(master: string, ts: number): Op | undefined {
-    return this.operations().find((o) => o.kind === 'deleted' && o.iface === master && ts - o.ts >= 0 && ts - o.ts < 1_000_000 && o.actor);
-  }
-
   /** Recent changes, then pending observations: what happened around an event, whoever has reported it yet. */
   private operations(): Op[] {
-    return [
-      ...this.recent.map((c) => ({
-        kind: c.kind,
-        iface: c.iface,
-        before: c.before,
-        after: c.after,
-        actor: c.actor,
-        ts: c.ts,
-        tid: c.actor?.tid,
-        refs: c.refs,
-        path: c.via.path,
-      })),
-      ...this.pending.map((o) => ({
-        kind: o.kind,
-        iface: o.iface,
-        before: o.before,
-        after: o.after,
-        actor: o.actor,
-        ts: o.ts,
-        tid: o.tid,
-        refs: o.refs,
-        path: pathOfObs(o),
-      })),
-    ];
-  }
-
-  /** Kernel-internal causes the syscalls backend cannot see, told from the netlink stream and recent requests. */
-  private infer(
-    ev: LinkEvent,
-    kind: ChangeKind,
-    after: string | number | null,
-    before: string | number | null = null,
-  ): { actor: Actor | null; note: string; refs: number[]; path?: string[] } | undefined {
-    const s = this.table.get(ev.ifindex);
-    const ops = this.operations();
-    const relatedRequest = (names: string[]) =>
-      ops.filter((c) => names.includes(c.iface) && ev.ts - c.ts < RECENT_US && (c.kind === 'enslave' || c.kind === 'release' || c.kind === 'master')).pop();
-    if (kind === 'mac' && typeof after === 'string') {
-      // Ports include those joining right now: netlink announces the master's new MAC before the port's master.
-      const joining = ops.filter((o) => o.kind === 'enslave' && o.after === ev.ifname && ev.ts - o.ts < 1_000_000);
-      const ports = [...this.table.portsOf(ev.ifname), ...joining.map((o) => this.table.byName(o.iface)).filter((p): p is IfaceState => !!p)];
-      const source = ports.find((p) => p.addr === after);
-      if (source) {
-        const r = joining.find((o) => o.iface === source.name) ?? relatedRequest(ports.map((p) => p.name));
-        const what =
-          s?.kind === 'bridge'
-            ? `bridge ${ev.ifname} follows the MAC of its port ${source.name}`
-            : `${s?.kind ?? ''} ${ev.ifname} inherited the MAC of its ${s?.kind === 'bond' ? 'slave' : 'port'} ${source.name}`.trim();
-        return { actor: r?.actor ?? null, note: `${what} (inferred from netlink)`, refs: r?.refs ?? [], path: r?.path ?? [] };
-      }
-      const released = ops.find((c) => c.kind === 'release' && c.before === ev.ifname && ev.ts - c.ts < 1_000_000);
-      if (released && /^(00:)+00$/.test(after))
-        return {
-          actor: released.actor,
-          note: `${ev.ifname} has no port left after ${released.iface} was released: its MAC is all zeros (inferred from netlink)`,
-          refs: released.refs,
-        };
-      if (released && s?.kind !== 'bridge')
-        return {
-          actor: released.actor,
-          note: `bond ${ev.ifname} took a new random MAC after its slave ${released.iface} was released (inferred from netlink)`,
-          refs: released.refs,
-        };
-      const master = s?.master ? this.table.byName(s.master) : undefined;
-      if (master && master.addr === after) {
-        const r = relatedRequest([ev.ifname]);
-        return { actor: r?.actor ?? null, note: `master ${master.name} set its port's MAC to its own (inferred from netlink)`, refs: r?.refs ?? [] };
-      }
-    }
-    if (kind === 'promisc') {
-      const pcap = this.packetPromisc.get(ev.ifindex);
-      if (pcap && typeof after === 'number' && typeof s?.promiscuity === 'number') {
-        this.packetPromisc.delete(ev.ifindex);
-        return {
-          actor: pcap.actor,
-          note: `${pcap.actor?.comm ?? 'libpcap'} closed its packet socket: promiscuity given back (inferred from netlink)`,
-          refs: pcap.refs,
-          path: ['packet_release'],
-        };
-      }
-      const r = relatedRequest([ev.ifname]);
-      if (r) return { actor: r.actor, note: `promiscuity follows ${r.kind} ${r.after ?? r.before ?? ''} (inferred from netlink)`, refs: r.refs };
-    }
-    if (kind === 'moved') {
-      const r = this.lastRequest.get(ev.ifindex);
-      if (r && ev.ts - r.ts >= 0 && ev.ts - r.ts < 1_000_000)
-        return {
-          actor: r.actor,
-          note: `moved to another network namespace by the netlink request ${r.actor.comm} sent for ${ev.ifname} a moment before`,
-          refs: r.refs,
-        };
-      return undefined;
-    }
-    // Ports let go because their bridge or bond was deleted: the process that deleted the master did it.
-    const gone = kind === 'release' && typeof before === 'string' ? this.masterDeletion(before, ev.ts) : undefined;
-    if (gone) return { actor: gone.actor, note: `released because its master ${gone.iface} was deleted`, refs: gone.refs, path: gone.path };
-    // A probe saw the same operation through another function (br_del_if lowering promiscuity, a bond releasing its slaves).
-    if (kind !== 'release' && kind !== 'deleted') return undefined;
-    // A veth peer (or a device's uppers) goes with the device that was deleted a moment ago.
-    const with_ = kind === 'deleted' ? [...this.recent].reverse().find((c) => c.kind === 'deleted' && c.actor && ev.ts - c.ts < 200_000) : undefined;
-    if (with_)
-      return { actor: with_.actor, note: `deleted together with ${with_.iface} (its veth peer or lower device)`, refs: with_.refs, path: with_.via.path };
-    const candidates = ops
-      .filter(
-        (c) =>
-          ev.ts - c.ts < 1_000_000 &&
-          c.actor &&
-          c.path.some((p) => /br_del_if|__bond_release_one|team_port_del/.test(p)) &&
-          (c.iface === ev.ifname || (kind === 'deleted' && c.kind === 'release' && c.before === ev.ifname)),
-      )
-      .sort((a, b) => Number(b.kind === 'release') - Number(a.kind === 'release') || b.ts - a.ts);
-    const near = candidates[0];
-    if (near) {
-      const how = near.path.find((p) => /br_del_if|__bond_release_one|team_port_del/.test(p)) ?? near.path[near.path.length - 1] ?? near.kind;
-      return {
-        actor: near.actor,
-        note: `${kind === 'deleted' ? 'deleted' : 'left its master'} in the same operation that ${near.kind === 'release' ? `released ${near.iface}` : `changed ${near.kind}`} (${how})`,
-        refs: near.refs,
-      };
-    }
-    return undefined;
+    return operationsOf(this.recent, this.pending);
   }
 
   // ---- emission ----------------------------------------------------------------------------------------
@@ -734,7 +462,7 @@ export class Correlator {
     const kind = o.kind;
     const path = [...(o.inferredPath ?? [])];
     for (const p of pathOfObs(o)) if (!path.includes(p)) path.push(p);
-    const note = o.note ?? this.explainObserved(o);
+    const note = o.note ?? describeObserved({ table: this.table, operations: () => this.operations(), pending: this.pending }, o);
     const change: Change = {
       type: 'change',
       ts: o.ts,
@@ -755,48 +483,6 @@ export class Correlator {
     if (this.recent.length > 2 * RECENT_MAX) this.recent = this.recent.slice(-RECENT_MAX).filter((c) => this.clock - c.ts < RECENT_US);
     this.out.push(change);
     return change;
-  }
-
-  /** What a kernel path means, in words: the bond/bridge cases of the incidents. */
-  private explainObserved(o: Obs): string | undefined {
-    // Kernel paths need a kernel stack: requests (syscalls backend) have none.
-    const what = o.kstack.length ? this.explainPath(o) : undefined;
-    if (o.actor?.kernel && o.kind === 'mac') return `the kernel's own change (${o.actor.comm}), no user process behind it${what ? `: ${what}` : ''}`;
-    return what;
-  }
-
-  private explainPath(o: Obs): string | undefined {
-    if (o.kind === 'promisc' && o.kstack.length) return promiscCause(o.kstack, Number(o.after) > Number(o.before), o.iface);
-    if (o.kind !== 'mac' || typeof o.after !== 'string') return undefined;
-    const s = o.ifindex !== undefined ? this.table.get(o.ifindex) : undefined;
-    // Operations of the same task close in time: what was it doing when the MAC moved?
-    const sameTask = (kind: ChangeKind) => this.operations().filter((x) => x.kind === kind && x.tid === o.tid && Math.abs(x.ts - o.ts) < RECENT_US);
-    const bondOf = () => String(sameTask('enslave').find((e) => e.iface === o.iface)?.after ?? s?.master ?? 'its bond');
-    if (stackHas(o.kstack, 'alb_swap_mac_addr')) return `balance-alb bond ${s?.master ?? ''} swapped its slaves' MACs on failover`.replace('  ', ' ');
-    if (stackHas(o.kstack, 'br_stp_recalculate_bridge_id')) {
-      const port = this.table.portsOf(o.iface).find((p) => p.addr === o.after);
-      return `bridge ${o.iface} follows its lowest port MAC${port ? ` (${port.name})` : ''}`;
-    }
-    if (stackHas(o.kstack, 'bond_enslave')) {
-      const port = this.table.portsOf(o.iface).find((p) => p.addr === o.after)?.name ?? this.recentPortFor(o.iface, o.after);
-      if (port && port !== o.iface) return `bond ${o.iface} inherited the MAC of its slave ${port} (bond_enslave, bypassing dev_set_mac_address)`;
-      const bond = bondOf();
-      if (stackHas(o.kstack, 'alb_set_slave_mac_addr')) return `balance-alb bond ${bond} gave its new slave a MAC of its own`;
-      if (this.table.byName(bond)?.addr === o.after) return `bond ${bond} overwrote its slave's MAC with its own (bond_enslave)`;
-      return `set while enslaving to ${bond} (bond_enslave)`;
-    }
-    const release = sameTask('release').filter((r) => r.path.includes('__bond_release_one'));
-    const asBond = release.find((r) => r.before === o.iface);
-    if (asBond) return `bond ${o.iface} took a new random MAC after its slave ${asBond.iface} was released`;
-    const asSlave = release.find((r) => r.iface === o.iface);
-    if (asSlave) return `${o.iface} got its own MAC back when released from ${asSlave.before}`;
-    return undefined;
-  }
-
-  /** The port a bond just took its MAC from: a recent enslave observation naming this bond. */
-  private recentPortFor(master: string, addr: string): string | undefined {
-    for (const o of [...this.pending].reverse()) if (o.kind === 'enslave' && o.after === master && this.table.byName(o.iface)?.addr === addr) return o.iface;
-    return undefined;
   }
 
   private learnAssignType(o: Obs): void {
