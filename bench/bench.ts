@@ -2,7 +2,8 @@
 // against the barest streaming reader (split2 + JSON.parse) and `jq -c .` on the same file, in the same run.
 // Targets: replay and explain at least 85 % of the bare loop's events/s at 1M events and 95 % at 10M; peak RSS under
 // 200 MB at 10M events. Then the live storm (bench/storm.ts): 20,000 MAC changes with `ip -batch` traced by
-// `ifblame capture --record`: 0 lost, every change in the file, `ip -batch` slowed down at most 1.5x.
+// `ifblame capture --record`: 0 lost, every change in the file, `ip -batch` slowed down at most 1.5x; and the same
+// storm under the live TUI (bench/storm-tui.ts): keys answered in < 200 ms against an idle baseline.
 //
 //   npm run bench                         1M and 10M events, files generated in $TMPDIR/ifblame-bench and removed after
 //   npm run bench -- --sizes 1M --runs 3  best of 3 runs each
@@ -16,6 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runStorm } from './storm.js';
+import { runTuiStorm } from './storm-tui.js';
 import { writeSynthTrace } from './synth.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
@@ -27,6 +29,7 @@ const GEN_VERSION = 1;
 const targetRatio = (n: number) => (n >= 10_000_000 ? 0.95 : 0.85);
 const STORM_MAX_SLOWDOWN = 1.5;
 const TARGET_RSS_MB = 200;
+const TUI_MAX_KEY_MS = 200;
 
 interface Measure {
   tool: string;
@@ -134,7 +137,10 @@ async function main(): Promise<number> {
     process.stdout.write('usage: npm run bench -- [--sizes 1M,10M] [--runs N] [--dir DIR] [--keep] [--check]\n');
     return 0;
   }
-  const sizes = (values.sizes ?? '1M,10M').split(',').map(parseSize);
+  const sizes = (values.sizes ?? '1M,10M')
+    .split(',')
+    .map(parseSize)
+    .filter((n) => n > 0); // --sizes 0: the storms only
   const runs = Math.max(1, Number(values.runs ?? 1));
   const dir = values.dir ?? join(tmpdir(), 'ifblame-bench');
   mkdirSync(dir, { recursive: true });
@@ -219,6 +225,26 @@ async function main(): Promise<number> {
     for (const [ok, what] of checks) {
       process.stdout.write(`  ${ok ? 'PASS' : 'MISS'} storm: ${what}\n`);
       if (!ok) misses.push(`storm ${what}`);
+    }
+    process.stdout.write('\n');
+    process.stdout.write(`== the TUI through the storm: ifblame live --record in tmux, ${stormN} MAC changes, the help overlay toggled meanwhile\n`);
+    const tui = await runTuiStorm(CLI, stormN);
+    const stats = (ms: number[]) => {
+      const s = [...ms].sort((a, b) => a - b);
+      return { median: s[Math.floor(s.length / 2)] ?? NaN, max: s.at(-1) ?? NaN, n: s.length };
+    };
+    const idle = stats(tui.idleMs);
+    const busy = stats(tui.stormMs);
+    process.stdout.write(
+      `  key latency idle: median ${idle.median.toFixed(0)} ms, max ${idle.max.toFixed(0)} ms (${idle.n} keys); during the storm: median ${busy.median.toFixed(0)} ms, max ${busy.max.toFixed(0)} ms (${busy.n} keys): ${(busy.median / idle.median).toFixed(1)}x the idle median; changes in the TUI's recording ${tui.inTrace}/${stormN}; lost ${tui.lost}\n`,
+    );
+    const tuiChecks: [boolean, string][] = [
+      [busy.n >= 4 && busy.max < TUI_MAX_KEY_MS, `every key answered in < ${TUI_MAX_KEY_MS} ms during the storm (max ${busy.max.toFixed(0)} ms of ${busy.n})`],
+      [tui.lost === 0 && tui.inTrace === stormN, `the TUI's recording holds every change, 0 lost (${tui.inTrace}/${stormN}, lost ${tui.lost})`],
+    ];
+    for (const [ok, what] of tuiChecks) {
+      process.stdout.write(`  ${ok ? 'PASS' : 'MISS'} tui storm: ${what}\n`);
+      if (!ok) misses.push(`tui storm ${what}`);
     }
     process.stdout.write('\n');
   }

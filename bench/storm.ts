@@ -21,6 +21,23 @@ function sh(argv: string[], timeoutMs = 600_000): { code: number | null; stdout:
   return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
+/** `ip -batch` input: n MAC changes of st0, each to a new address. */
+export function stormBatch(n: number): string {
+  const mac = (i: number) => `02:00:${[(i >> 16) & 255, (i >> 8) & 255, i & 255].map((b) => b.toString(16).padStart(2, '0')).join(':')}:01`;
+  return Array.from({ length: n }, (_, i) => `link set dev st0 address ${mac(i + 1)}\n`).join('');
+}
+
+/** The storm's MAC changes of st0 in a trace file, and the events it says were lost. */
+export function countTrace(trace: string): { inTrace: number; lost: number } {
+  let inTrace = 0;
+  let lost = 0;
+  for (const line of readFileSync(trace, 'utf8').split('\n')) {
+    if (line.includes('"type":"change"') && line.includes('"iface":"st0"') && line.includes('"kind":"mac"')) inTrace++;
+    else if (line.includes('"type":"lost"')) lost += Number(/"count":(\d+)/.exec(line)?.[1] ?? 0);
+  }
+  return { inTrace, lost };
+}
+
 /** Runs the storm; the namespace and the files are removed whatever happens. */
 export function runStorm(cli: string, n: number): StormResult {
   const ns = `ifb-storm-${process.pid}`;
@@ -29,8 +46,7 @@ export function runStorm(cli: string, n: number): StormResult {
     sh(['ip', 'netns', 'add', ns]);
     sh(['ip', '-n', ns, 'link', 'add', 'st0', 'type', 'veth', 'peer', 'name', 'st1']);
     const batch = join(dir, 'batch');
-    const mac = (i: number) => `02:00:${[(i >> 16) & 255, (i >> 8) & 255, i & 255].map((b) => b.toString(16).padStart(2, '0')).join(':')}:01`;
-    writeFileSync(batch, Array.from({ length: n }, (_, i) => `link set dev st0 address ${mac(i + 1)}\n`).join(''));
+    writeFileSync(batch, stormBatch(n));
     const timed = join(dir, 'ns.txt');
     // The command times itself (ns), so tracing start-up is not counted as the storm's time.
     const script = `s=$(date +%s%N); ip -n ${ns} -batch ${batch}; e=$(date +%s%N); echo $((e-s)) > ${timed}`;
@@ -62,9 +78,7 @@ export function runStorm(cli: string, n: number): StormResult {
     ]);
     const tracedS = Number(readFileSync(timed, 'utf8')) / 1e9;
     const summary = (JSON.parse(r.stdout) as { summary: { lost: number; late?: number } }).summary;
-    let inTrace = 0;
-    for (const line of readFileSync(trace, 'utf8').split('\n'))
-      if (line.includes('"type":"change"') && line.includes('"iface":"st0"') && line.includes('"kind":"mac"')) inTrace++;
+    const { inTrace } = countTrace(trace);
     const peakKb = Number(/IFBLAME_RSS (\d+)/.exec(r.stderr)?.[1] ?? 0);
     return { changes: n, inTrace, lost: summary.lost, late: summary.late ?? 0, bareS, tracedS, peakMb: peakKb / 1024 };
   } finally {

@@ -3,8 +3,10 @@ import type { Actor, Change, ChangeKind, LinkEvent, LinkState, ProbeEvent, Trace
 import { actorOf, labelActor, type ProcessInfo } from './actor.js';
 import { describeObserved } from './describe.js';
 import { inferCause } from './infer.js';
-import { CONFIRM_US, HOLD_US, MERGE_US, operationsOf, pathOfObs, RECENT_MAX, RECENT_US, type Obs, type ObservedFields, type Op } from './ops.js';
+import { CONFIRM_US, HOLD_US, LATE_US, MERGE_US, operationsOf, pathOfObs, RECENT_MAX, RECENT_US, type Obs, type ObservedFields, type Op } from './ops.js';
+import { RecentChanges, type ChangeKey } from './recent.js';
 import { pathOf, stackHas } from './paths.js';
+import { Pending } from './pending.js';
 import { decodeRequest, type Decoded } from './requests.js';
 import { StateTable, type IfaceState } from './state.js';
 
@@ -23,18 +25,15 @@ export interface CorrelatorOptions {
 const MAC_PROBES = new Set(['dev_set_mac_address_user', 'dev_set_mac_address', 'dev_addr_mod', 'netdev_changeaddr']);
 const PROMISC_PROBES = new Set(['dev_set_promiscuity', '__dev_set_promiscuity']);
 
-function claimKey(kind: string, iface: string): string {
-  return `${kind}|${iface}`;
-}
+/** What a late cause names: the interface and kind, and for a MAC the new address (a storm has thousands of others). */
+const claimKey: ChangeKey = (c) => (c.kind === 'mac' ? `mac|${c.iface}|${String(c.after)}` : `${c.kind}|${c.iface}`);
 
 export class Correlator {
   readonly table: StateTable;
-  private pending: Obs[] = [];
-  /** The earliest `due` among pending observations: nothing to expire before it. */
-  private nextDue = Infinity;
+  private readonly pending = new Pending();
   private recent: Change[] = [];
-  /** Changes a netlink message has already confirmed. */
-  private readonly confirmed = new WeakSet<Change>();
+  /** Changes reported before netlink showed them (held past their wait): the message that comes late confirms one. */
+  private readonly unconfirmed = new RecentChanges(LATE_US);
   /** Who last took promiscuity through a packet socket, per interface: its close gives it back without a syscall we see. */
   private readonly packetPromisc = new Map<number, { actor: Actor | null; refs: number[] }>();
   private readonly out: TraceEvent[] = [];
@@ -47,8 +46,8 @@ export class Correlator {
   private readonly lastRequest = new Map<number, { actor: Actor; refs: number[]; ts: number }>();
   /** Devices that just left for another namespace, under their index there: their name when they act there. */
   private movedOut: { name: string; ifindex: number; ts: number }[] = [];
-  /** Unattributed changes of the last seconds by kind and interface, for causes that arrive late. */
-  private readonly unclaimed = new Map<string, Change[]>();
+  /** Unattributed changes of the last seconds, for causes that arrive late. */
+  private readonly unclaimed = new RecentChanges(LATE_US, claimKey);
 
   /** How the watched namespace is named in a move: `netns 4026531840`, or `this netns`. */
   private get here(): string {
@@ -66,6 +65,8 @@ export class Correlator {
   push(ev: ProbeEvent | LinkEvent): TraceEvent[] {
     this.expire(ev.ts);
     this.clock = Math.max(this.clock, ev.ts);
+    this.unconfirmed.expire(this.clock);
+    this.unclaimed.expire(this.clock);
     if (ev.type === 'probe') this.onProbe(ev);
     else this.onLink(ev);
     return this.out.splice(0);
@@ -148,8 +149,7 @@ export class Correlator {
   private add(o: Omit<Obs, 'refs' | 'due'> & { hold: number }, ev: ProbeEvent): void {
     const { hold, ...rest } = o;
     if (this.claimInferred(rest, ev)) return;
-    this.pending.push({ ...rest, refs: ev.seq !== undefined ? [ev.seq] : [], due: ev.ts + hold });
-    this.nextDue = Math.min(this.nextDue, ev.ts + hold);
+    this.pending.add({ ...rest, refs: ev.seq !== undefined ? [ev.seq] : [], due: ev.ts + hold });
   }
 
   private onMacProbe(ev: ProbeEvent): void {
@@ -166,7 +166,7 @@ export class Correlator {
     const s = this.table.ensure(ifindex, name);
     if (typeof f.aat === 'number') s.aat = f.aat;
     const before = ev.probe === 'netdev_changeaddr' ? (s.addr ?? null) : String(f.old);
-    if (this.mergeNested(ev, (o) => o.kind === 'mac' && o.ifindex === ifindex && o.after === after)) return;
+    if (this.mergeNested(ev, 'mac', (o) => o.ifindex === ifindex && o.after === after)) return;
     if (before === after) return; // a no-op set: the kernel still calls in, nothing changes
     this.observe(ev, { kind: 'mac', ifindex, iface: name, before, after }, HOLD_US);
   }
@@ -178,14 +178,11 @@ export class Correlator {
   private claimInferred(o: Omit<Obs, 'refs' | 'due'>, ev: ProbeEvent): boolean {
     // Only a late cause can explain a change already reported: in time order a cause comes before its change.
     if (o.kind === 'creating' || o.ts >= this.clock) return false;
-    const candidates = this.unclaimed.get(claimKey(o.kind, o.iface)) ?? [];
-    const i = candidates.findIndex((x) => x.actor === null && (o.kind !== 'mac' || x.after === o.after) && x.ts >= o.ts && x.ts - o.ts < CONFIRM_US);
-    if (i < 0) {
+    const c = this.unclaimed.take(o, (x) => x.actor === null && x.ts >= o.ts && x.ts - o.ts < CONFIRM_US);
+    if (!c) {
       // A late request for what netlink already showed done (a repeated set): nothing of its own to report.
       return this.recent.some((x) => x.kind === o.kind && x.iface === o.iface && x.after === o.after && Math.abs(x.ts - o.ts) < CONFIRM_US);
     }
-    const c = candidates[i]!;
-    candidates.splice(i, 1);
     const path = pathOf(o.kstack);
     Object.assign(c, { actor: o.actor, evidence: o.evidence });
     c.via = {
@@ -199,19 +196,9 @@ export class Correlator {
     return true;
   }
 
-  /** An unattributed change, kept where a late cause can find it (by kind and interface; a storm has many). */
-  private rememberUnclaimed(c: Change): void {
-    const key = claimKey(c.kind, c.iface);
-    const list = (this.unclaimed.get(key) ?? []).filter((x) => c.ts - x.ts < CONFIRM_US);
-    list.push(c);
-    this.unclaimed.set(key, list);
-    if (this.unclaimed.size > 4 * RECENT_MAX)
-      for (const [k, l] of this.unclaimed) if (!l.length || c.ts - l[l.length - 1]!.ts >= CONFIRM_US) this.unclaimed.delete(k);
-  }
-
   /** Nested probes of one call (user -> set_mac -> addr_mod) are one change: keep every probe name and the deepest stack. */
-  private mergeNested(ev: ProbeEvent, same: (o: Obs) => boolean): boolean {
-    const merged = this.pending.find((o) => o.tid === ev.tid && ev.ts - o.ts < MERGE_US && same(o));
+  private mergeNested(ev: ProbeEvent, kind: 'mac' | 'promisc', same: (o: Obs) => boolean): boolean {
+    const merged = this.pending.find(kind, (o) => o.tid === ev.tid && ev.ts - o.ts < MERGE_US && same(o));
     if (!merged) return false;
     if (!merged.probes.includes(ev.probe)) merged.probes.push(ev.probe);
     if (ev.kstack.length > merged.kstack.length) {
@@ -227,7 +214,7 @@ export class Correlator {
     const ifindex = Number(f.ifindex);
     const inc = Number(f.inc);
     const before = Number(f.promiscuity);
-    if (this.mergeNested(ev, (o) => o.kind === 'promisc' && o.ifindex === ifindex && o.before === before)) return;
+    if (this.mergeNested(ev, 'promisc', (o) => o.ifindex === ifindex && o.before === before)) return;
     this.table.ensure(ifindex, String(f.dev));
     this.observe(ev, { kind: 'promisc', ifindex, iface: String(f.dev), before, after: Math.max(0, before + inc) }, HOLD_US);
   }
@@ -338,17 +325,12 @@ export class Correlator {
   private emitFromLink(ev: LinkEvent, kind: ChangeKind, before: string | number | null, after: string | number | null, refs: number[]): void {
     const sameIface = (o: { ifindex?: number; iface: string }) => (o.ifindex !== undefined ? o.ifindex === ev.ifindex : o.iface === ev.ifname);
     // Each netlink message confirms at most one change a probe already reported, and only one it has not confirmed yet.
-    const reported = this.recent.find(
-      (c) =>
-        !this.confirmed.has(c) &&
-        c.kind === kind &&
-        sameIface(c) &&
-        c.after === after &&
-        (c.before === before || before === null || c.before === null) &&
-        ev.ts - c.ts < RECENT_US,
+    const reported = this.unconfirmed.take(
+      { kind, iface: ev.ifname, after },
+      // A request's `before` is the state when it was decoded: stale in a storm, so it does not have to match.
+      (c) => sameIface(c) && (c.before === before || before === null || c.before === null || c.evidence === 'requested') && ev.ts - c.ts < RECENT_US,
     );
     if (reported) {
-      this.confirmed.add(reported);
       reported.refs.push(...refs);
       return;
     }
@@ -356,18 +338,17 @@ export class Correlator {
       kind === 'created'
         ? this.creatorOf(ev)
         : this.pending.find(
+            kind,
             (o) =>
               !o.failed &&
-              o.kind === kind &&
               sameIface(o) &&
               (o.after === after || typeof o.after !== typeof after || kind === 'release' || kind === 'deleted' || kind === 'moved'),
           );
     if (obs) {
-      this.pending = this.pending.filter((o) => o !== obs);
+      this.pending.take(obs);
       // A probe names the target namespace by inode (and name); a request only by a file descriptor: keep netlink's id then.
       const moved = kind === 'moved' && obs.evidence === 'observed' ? { after: obs.after } : {};
-      const c = this.emit({ ...obs, kind, ifindex: ev.ifindex, iface: ev.ifname, before, after, ...moved, refs: [...obs.refs, ...refs] });
-      if (c) this.confirmed.add(c);
+      this.emit({ ...obs, kind, ifindex: ev.ifindex, iface: ev.ifname, before, after, ...moved, refs: [...obs.refs, ...refs] });
       return;
     }
     if ((kind === 'mac' || kind === 'promisc') && this.foldIntoDeletion(ev.ifindex, undefined, ev.ts, refs)) return;
@@ -395,8 +376,7 @@ export class Correlator {
       ...(guess?.path ? { inferredPath: guess.path } : {}),
       due: ev.ts,
     });
-    if (inferred) this.confirmed.add(inferred); // it came from this very message
-    if (inferred && inferred.actor === null) this.rememberUnclaimed(inferred);
+    if (inferred && inferred.actor === null) this.unclaimed.add(inferred);
   }
 
   /**
@@ -405,7 +385,7 @@ export class Correlator {
    * matches only when it is the one such request pending.
    */
   private creatorOf(ev: LinkEvent): Obs | undefined {
-    const creating = this.pending.filter((o) => !o.failed && o.kind === 'creating');
+    const creating = this.pending.filter('creating', (o) => !o.failed);
     const byName = creating.find((o) => o.iface !== '' && o.iface === ev.ifname);
     if (byName) return byName;
     const byAddr = ev.addr !== undefined ? creating.filter((o) => o.after !== null && o.after === ev.addr) : [];
@@ -421,7 +401,8 @@ export class Correlator {
   private foldIntoDeletion(ifindex: number, tid: number | undefined, ts: number, refs: number[]): boolean {
     const near = (x: { ts: number }) => ts - x.ts >= 0 && ts - x.ts < 1_000_000;
     const obs = this.pending.find(
-      (o) => o.kind === 'deleted' && !o.failed && o.ifindex === ifindex && near(o) && (tid === undefined || o.tid === tid || o.evidence === 'requested'),
+      'deleted',
+      (o) => !o.failed && o.ifindex === ifindex && near(o) && (tid === undefined || o.tid === tid || o.evidence === 'requested'),
     );
     if (obs) {
       obs.refs.push(...refs);
@@ -442,16 +423,14 @@ export class Correlator {
 
   /** Observations whose time has come: promisc/MAC writes after their merge hold, requests unconfirmed. */
   private expire(now: number): void {
-    if (now < this.nextDue) return;
-    const due = this.pending.filter((o) => o.due <= now);
-    this.pending = this.pending.filter((o) => o.due > now);
-    this.nextDue = this.pending.reduce((m, o) => Math.min(m, o.due), Infinity);
-    for (const o of due) {
+    if (now < this.pending.nextDue()) return;
+    for (const o of this.pending.takeDue(now)) {
       if (o.failed || o.kind === 'creating') continue;
       // A request that asked for what already was (the same MAC, the same master) changed nothing.
       if (o.evidence === 'requested' && o.before !== null && o.before === o.after) continue;
       if (o.evidence === 'requested') o.note = `${o.note ? `${o.note}; ` : ''}request not confirmed by netlink`;
-      this.emit(o);
+      const c = this.emit(o);
+      if (c) this.unconfirmed.add(c);
     }
   }
 

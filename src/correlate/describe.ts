@@ -10,7 +10,7 @@ import { promiscCause } from './words.js';
 export interface DescribeContext {
   table: StateTable;
   operations(): Op[];
-  pending: Obs[];
+  pending: Iterable<Obs>;
 }
 
 /** What a kernel path means, in words: the bond/bridge cases of the incidents. */

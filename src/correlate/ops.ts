@@ -11,7 +11,9 @@ export const HOLD_US = 50_000;
 export const CONFIRM_US = 1_500_000;
 /** Searches for a cause look this far back. */
 export const RECENT_US = 3_000_000;
-/** At most this many recent changes are searched (the newest). */
+/** A late netlink message or a late cause still finds what it explains this long (event time) after: past the feed's bounded wait (5 s). */
+export const LATE_US = 10_000_000;
+/** At most this many recent changes are searched for causes (the newest). */
 export const RECENT_MAX = 512;
 
 /** A change a probe saw or a request the syscalls backend saw, waiting to be merged, confirmed or emitted. */
@@ -66,7 +68,7 @@ export function pathOfObs(o: Obs): string[] {
 }
 
 /** Recent changes, then pending observations: what happened around an event, whoever has reported it yet. */
-export function operationsOf(recent: Change[], pending: Obs[]): Op[] {
+export function operationsOf(recent: Change[], pending: Iterable<Obs>): Op[] {
   return [
     ...recent.map((c) => ({
       kind: c.kind,
@@ -79,7 +81,7 @@ export function operationsOf(recent: Change[], pending: Obs[]): Op[] {
       refs: c.refs,
       path: c.via.path,
     })),
-    ...pending.map((o) => ({
+    ...[...pending].map((o) => ({
       kind: o.kind,
       iface: o.iface,
       before: o.before,
