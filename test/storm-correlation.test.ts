@@ -92,3 +92,25 @@ test('requests late by seconds: each claims the change netlink reported without 
     'each says its cause arrived late',
   );
 });
+
+test('netlink overrun (messages lost) under lag: the requests whose messages never came are still reported, once each', () => {
+  const c = new Correlator(SNAPSHOT);
+  const out: TraceEvent[] = [];
+  let seq = 0;
+  // netlink a little ahead in places, requests ahead in others; every 7th message lost to ENOBUFS
+  for (let i = 0; i < N; i += 100) {
+    const block = Array.from({ length: Math.min(100, N - i) }, (_, k) => i + k);
+    const reqs = block.map((j) => request(j, ++seq));
+    const msgs = block.filter((j) => j % 7 !== 0).map((j) => message(j, ++seq));
+    const evs: (ProbeEvent | LinkEvent)[] = (i / 100) % 2 ? [...msgs, ...reqs] : [...reqs, ...msgs];
+    for (const ev of evs) out.push(...c.push(ev));
+  }
+  out.push(...c.flush());
+  const changes = macChanges(out);
+  assertOncePerChange(changes);
+  assert.equal(
+    changes.filter((ch) => ch.via.note?.includes('not confirmed by netlink')).length,
+    Math.ceil(N / 7),
+    'each change whose message was lost says so',
+  );
+});

@@ -82,8 +82,7 @@ export class Correlator {
 
   /** No change still to come can be older than this: what the feed may print, in order, up to here. */
   horizon(): number {
-    let h = this.clock;
-    for (const o of this.pending) if (o.ts < h) h = o.ts;
+    let h = Math.min(this.clock, this.pending.oldestTs());
     for (const c of this.foreign.values()) h = Math.min(h, c.horizon());
     return h;
   }
@@ -337,13 +336,15 @@ export class Correlator {
     const obs =
       kind === 'created'
         ? this.creatorOf(ev)
-        : this.pending.find(
-            kind,
-            (o) =>
-              !o.failed &&
-              sameIface(o) &&
-              (o.after === after || typeof o.after !== typeof after || kind === 'release' || kind === 'deleted' || kind === 'moved'),
-          );
+        : kind === 'mac' && typeof after === 'string'
+          ? this.pending.findMac(after, (o) => !o.failed && sameIface(o))
+          : this.pending.find(
+              kind,
+              (o) =>
+                !o.failed &&
+                sameIface(o) &&
+                (o.after === after || typeof o.after !== typeof after || kind === 'release' || kind === 'deleted' || kind === 'moved'),
+            );
     if (obs) {
       this.pending.take(obs);
       // A probe names the target namespace by inode (and name); a request only by a file descriptor: keep netlink's id then.
@@ -416,7 +417,8 @@ export class Correlator {
 
   /** Recent changes, then pending observations: what happened around an event, whoever has reported it yet. */
   private operations(): Op[] {
-    return operationsOf(this.recent, this.pending);
+    // The newest of each: in a storm thousands are pending, and causes are searched close in time.
+    return operationsOf(this.recent.slice(-RECENT_MAX), this.pending.newest(RECENT_MAX));
   }
 
   // ---- emission ----------------------------------------------------------------------------------------

@@ -1,92 +1,30 @@
 // Observations waiting for netlink, for nested probes of the same call, or for their time: found by a test, taken
-// out when something settles them, handed out when due. A storm under lag holds thousands of them: taking one and
-// handing out the due ones cost O(log n) each, never a pass over all of them per event.
+// out when something settles them, handed out when due. A storm under lag holds thousands of them: taking one, the
+// due ones, the oldest time and a MAC's observation cost O(log n) or less, never a pass over all of them per event.
 import type { Obs } from './ops.js';
 
-export class Pending implements Iterable<Obs> {
-  /** In arrival order; taken ones stay as holes until they are many, then the array is compacted. */
-  private items: Obs[] = [];
-  /** The same, by kind: a search names the kind it wants. */
-  private byKind = new Map<string, Obs[]>();
-  private holes = 0;
-  /** A binary heap by `due` (then arrival); taken ones are dropped when they reach the top. */
-  private readonly heap: Obs[] = [];
-  private readonly arrival = new WeakMap<Obs, number>();
-  private readonly taken = new WeakSet<Obs>();
-  private counter = 0;
+/** A binary heap of observations by a key (then arrival); taken ones are dropped when they reach the top. */
+class ObsHeap {
+  private readonly h: Obs[] = [];
+  constructor(
+    private readonly key: (o: Obs) => number,
+    private readonly arrival: WeakMap<Obs, number>,
+    private readonly taken: WeakSet<Obs>,
+  ) {}
 
-  get size(): number {
-    return this.items.length - this.holes;
+  push(o: Obs): void {
+    this.h.push(o);
+    this.up(this.h.length - 1);
   }
 
-  add(o: Obs): void {
-    this.arrival.set(o, this.counter++);
-    this.items.push(o);
-    const list = this.byKind.get(o.kind);
-    if (list) list.push(o);
-    else this.byKind.set(o.kind, [o]);
-    this.heap.push(o);
-    this.up(this.heap.length - 1);
+  /** The least observation still pending, or undefined. */
+  top(): Obs | undefined {
+    while (this.h.length && this.taken.has(this.h[0]!)) this.pop();
+    return this.h[0];
   }
 
-  /** Settled (matched, merged away): no longer pending. */
-  take(o: Obs): void {
-    if (this.taken.has(o)) return;
-    this.taken.add(o);
-    this.holes++;
-    if (this.holes > 64 && this.holes * 2 > this.items.length) {
-      this.items = this.items.filter((x) => !this.taken.has(x));
-      this.byKind = new Map();
-      for (const x of this.items) {
-        const list = this.byKind.get(x.kind);
-        if (list) list.push(x);
-        else this.byKind.set(x.kind, [x]);
-      }
-      this.holes = 0;
-    }
-  }
-
-  /** The oldest pending observation of that kind (of any kind: null) that passes `test`. */
-  find(kind: Obs['kind'] | null, test: (o: Obs) => boolean): Obs | undefined {
-    for (const o of kind === null ? this.items : (this.byKind.get(kind) ?? [])) if (!this.taken.has(o) && test(o)) return o;
-    return undefined;
-  }
-
-  filter(kind: Obs['kind'], test: (o: Obs) => boolean): Obs[] {
-    return (this.byKind.get(kind) ?? []).filter((o) => !this.taken.has(o) && test(o));
-  }
-
-  *[Symbol.iterator](): Iterator<Obs> {
-    for (const o of this.items) if (!this.taken.has(o)) yield o;
-  }
-
-  /** When the next observation falls due (µs), or Infinity. */
-  nextDue(): number {
-    this.dropTaken();
-    return this.heap[0]?.due ?? Infinity;
-  }
-
-  /** Takes out the observations due by `now`, in arrival order. */
-  takeDue(now: number): Obs[] {
-    const out: Obs[] = [];
-    for (this.dropTaken(); this.heap.length && this.heap[0]!.due <= now; this.dropTaken()) {
-      const o = this.pop();
-      this.take(o);
-      out.push(o);
-    }
-    return out.length > 1 ? out.sort((a, b) => this.arrival.get(a)! - this.arrival.get(b)!) : out;
-  }
-
-  private dropTaken(): void {
-    while (this.heap.length && this.taken.has(this.heap[0]!)) this.pop();
-  }
-
-  private before(a: Obs, b: Obs): boolean {
-    return a.due < b.due || (a.due === b.due && this.arrival.get(a)! < this.arrival.get(b)!);
-  }
-
-  private pop(): Obs {
-    const h = this.heap;
+  pop(): Obs {
+    const h = this.h;
     const top = h[0]!;
     const last = h.pop()!;
     if (h.length) {
@@ -96,8 +34,14 @@ export class Pending implements Iterable<Obs> {
     return top;
   }
 
+  private before(a: Obs, b: Obs): boolean {
+    const ka = this.key(a);
+    const kb = this.key(b);
+    return ka < kb || (ka === kb && this.arrival.get(a)! < this.arrival.get(b)!);
+  }
+
   private up(i: number): void {
-    const h = this.heap;
+    const h = this.h;
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (!this.before(h[i]!, h[p]!)) break;
@@ -107,7 +51,7 @@ export class Pending implements Iterable<Obs> {
   }
 
   private down(i: number): void {
-    const h = this.heap;
+    const h = this.h;
     for (;;) {
       const l = 2 * i + 1;
       const r = l + 1;
@@ -119,4 +63,106 @@ export class Pending implements Iterable<Obs> {
       i = m;
     }
   }
+}
+
+export class Pending implements Iterable<Obs> {
+  /** In arrival order; taken ones stay as holes until they are many, then the arrays are compacted. */
+  private items: Obs[] = [];
+  /** The same, by kind (a search names the kind it wants), and MAC observations by their new address. */
+  private byKind = new Map<string, Obs[]>();
+  private byMac = new Map<string, Obs[]>();
+  private holes = 0;
+  private readonly arrival = new WeakMap<Obs, number>();
+  private readonly taken = new WeakSet<Obs>();
+  private readonly byDue = new ObsHeap((o) => o.due, this.arrival, this.taken);
+  private readonly byTs = new ObsHeap((o) => o.ts, this.arrival, this.taken);
+  private counter = 0;
+
+  get size(): number {
+    return this.items.length - this.holes;
+  }
+
+  add(o: Obs): void {
+    this.arrival.set(o, this.counter++);
+    this.items.push(o);
+    this.index(o);
+    this.byDue.push(o);
+    this.byTs.push(o);
+  }
+
+  /** Settled (matched, merged away): no longer pending. */
+  take(o: Obs): void {
+    if (this.taken.has(o)) return;
+    this.taken.add(o);
+    this.holes++;
+    if (this.holes > 64 && this.holes * 2 > this.items.length) {
+      this.items = this.items.filter((x) => !this.taken.has(x));
+      this.byKind = new Map();
+      this.byMac = new Map();
+      for (const x of this.items) this.index(x);
+      this.holes = 0;
+    }
+  }
+
+  /** The oldest pending observation of that kind (of any kind: null) that passes `test`. */
+  find(kind: Obs['kind'] | null, test: (o: Obs) => boolean): Obs | undefined {
+    return this.first(kind === null ? this.items : this.byKind.get(kind), test);
+  }
+
+  /** The oldest pending MAC observation with that new address that passes `test`. */
+  findMac(after: string, test: (o: Obs) => boolean): Obs | undefined {
+    return this.first(this.byMac.get(after), test);
+  }
+
+  filter(kind: Obs['kind'], test: (o: Obs) => boolean): Obs[] {
+    return (this.byKind.get(kind) ?? []).filter((o) => !this.taken.has(o) && test(o));
+  }
+
+  /** The newest `n` still pending, oldest first. */
+  newest(n: number): Obs[] {
+    const out: Obs[] = [];
+    for (let i = this.items.length - 1; i >= 0 && out.length < n; i--) if (!this.taken.has(this.items[i]!)) out.push(this.items[i]!);
+    return out.reverse();
+  }
+
+  *[Symbol.iterator](): Iterator<Obs> {
+    for (const o of this.items) if (!this.taken.has(o)) yield o;
+  }
+
+  /** When the next observation falls due (µs), or Infinity. */
+  nextDue(): number {
+    return this.byDue.top()?.due ?? Infinity;
+  }
+
+  /** The event time of the oldest pending observation, or Infinity. */
+  oldestTs(): number {
+    return this.byTs.top()?.ts ?? Infinity;
+  }
+
+  /** Takes out the observations due by `now`, in arrival order. */
+  takeDue(now: number): Obs[] {
+    const out: Obs[] = [];
+    for (let o = this.byDue.top(); o && o.due <= now; o = this.byDue.top()) {
+      this.byDue.pop();
+      this.take(o);
+      out.push(o);
+    }
+    return out.length > 1 ? out.sort((a, b) => this.arrival.get(a)! - this.arrival.get(b)!) : out;
+  }
+
+  private index(o: Obs): void {
+    push(this.byKind, o.kind, o);
+    if (o.kind === 'mac' && typeof o.after === 'string') push(this.byMac, o.after, o);
+  }
+
+  private first(list: Obs[] | undefined, test: (o: Obs) => boolean): Obs | undefined {
+    if (list) for (const o of list) if (!this.taken.has(o) && test(o)) return o;
+    return undefined;
+  }
+}
+
+function push(m: Map<string, Obs[]>, k: string, o: Obs): void {
+  const list = m.get(k);
+  if (list) list.push(o);
+  else m.set(k, [o]);
 }

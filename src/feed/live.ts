@@ -46,6 +46,10 @@ const NETLINK = 1;
 const HEARTBEAT_SLACK_US = 50_000;
 const NETLINK_SLACK_US = 50_000;
 const MAX_WAIT_US = 5_000_000;
+/** Caught up: bpftrace has printed no event for this long (after a storm its buffers drain for a while). */
+const QUIET_MS = 300;
+/** A stop waits at most this long for bpftrace to go quiet. */
+const STOP_DRAIN_MS = 5_000;
 
 export async function createLiveFeed(opts: LiveOptions): Promise<LiveFeed> {
   const { program, caps, notes } = await planProgram({ backend: opts.backend, filters: opts.filters });
@@ -89,6 +93,9 @@ class LiveFeedImpl implements LiveFeed {
   private ipmon: IpMonitorSource | null = null;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private stopping = false;
+  /** Wall time (ms) of bpftrace's last event line: catching up waits until it has been quiet. */
+  private lastEventAt = 0;
   private resolveDone!: () => void;
   readonly done: Promise<void>;
   readonly record: RecordControls;
@@ -130,6 +137,7 @@ class LiveFeedImpl implements LiveFeed {
   private onDecoded(d: Decoded, line: number): void {
     switch (d.kind) {
       case 'event':
+        this.lastEventAt = Date.now();
         // Enrich while the process still exists: short-lived `ip` is gone a moment later.
         d.event.actor = actorOf(d.event, this.procInfo);
         // Per-CPU buffers may hand out events slightly out of order: only heartbeats move bpftrace's watermark.
@@ -220,14 +228,25 @@ class LiveFeedImpl implements LiveFeed {
     const deadline = Date.now() + timeoutMs;
     const { merge } = this.pipeline;
     while (Date.now() < deadline && !this.stopped) {
-      if (merge.low() >= untilUs && merge.stats().waiting === 0) return true;
+      // bpftrace's per-CPU buffers are read in rounds: after a storm, the last events can trail the heartbeats.
+      if (merge.low() >= untilUs && merge.stats().waiting === 0 && Date.now() - this.lastEventAt >= QUIET_MS) return true;
       await new Promise((r) => setTimeout(r, 50));
     }
     return false;
   }
 
   async stop(): Promise<void> {
-    if (this.stopped) return this.done;
+    if (this.stopping) return this.done;
+    this.stopping = true;
+    // bpftrace exits on SIGINT without printing what is still in its perf buffers: let a storm's tail drain first.
+    const quietBy = Date.now() + STOP_DRAIN_MS;
+    while (Date.now() < quietBy && this.bpftrace && Date.now() - this.lastEventAt < QUIET_MS) await new Promise((r) => setTimeout(r, 50));
+    if (this.bpftrace && Date.now() - this.lastEventAt < QUIET_MS)
+      this.pipeline.note(
+        'warn',
+        'bpftrace',
+        `stopped while bpftrace was still printing (${STOP_DRAIN_MS / 1000} s after the stop): its last events may be missing`,
+      );
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await Promise.all([this.bpftrace?.stop(), this.ipmon?.stop()]);

@@ -3,6 +3,7 @@ import { execa, type ResultPromise } from 'execa';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
 import split2 from 'split2';
 import { EXIT, IfblameError } from '../errors.js';
 import type { Backend } from '../events.js';
@@ -20,6 +21,9 @@ export interface BpftraceSourceOptions {
   /** How long compile + attach may take (35 s for 13 kprobes under emulation; default 120 s). */
   readyTimeoutMs?: number;
 }
+
+/** After bpftrace exits, the lines still in the pipe are read for at most this long. */
+const DRAIN_MS = 10_000;
 
 /** CLOCK_MONOTONIC (what bpftrace `nsecs` reads) to wall-clock µs, from Node's own monotonic clock. */
 export function liveMonoToWallUs(): number {
@@ -53,6 +57,7 @@ export function warningOf(line: string): string | null {
 
 export class BpftraceSource {
   private child: ResultPromise | null = null;
+  private drained: Promise<void> = Promise.resolve();
   private dir: string | null = null;
   private stderrLines: string[] = [];
   private stopping = false;
@@ -84,7 +89,10 @@ export class BpftraceSource {
     let rejectReady!: (e: Error) => void;
     const ready = new Promise<void>((res, rej) => ((resolveReady = res), (rejectReady = rej)));
     let sawClock = false;
-    child.stdout!.pipe(split2()).on('data', (line: string) => {
+    const lines = child.stdout!.pipe(split2());
+    // Stopping waits for this: what bpftrace printed before it exited is still in the pipe.
+    this.drained = finished(lines).catch(() => undefined);
+    lines.on('data', (line: string) => {
       lineNo++;
       if (!line.trim()) return;
       const d = decodeLine(line, { backend: this.opts.backend, monoToWallUs: this.monoToWallUs });
@@ -149,6 +157,7 @@ export class BpftraceSource {
     await c.catch(() => undefined);
     clearTimeout(again);
     clearTimeout(killer);
+    await Promise.race([this.drained, new Promise((r) => setTimeout(r, DRAIN_MS))]);
     this.cleanupDir();
   }
 
