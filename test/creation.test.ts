@@ -53,5 +53,10 @@ test('the creator of dum0 seen only after dum0 was announced is never given to d
   ];
   const dum1 = created(out).find((ch) => ch.iface === 'dum1')!;
   assert.equal(dum1.actor, null, 'nobody was seen creating dum1');
-  assert.equal(dum1.evidence, 'inferred');
+  assert.equal(dum1.evidence, 'inferred'); // The late probe explains dum0's creation, already reported without it: dum0 takes its creator, once.
+  const dum0 = created(out).filter((ch) => ch.iface === 'dum0');
+  assert.equal(dum0.length, 1, 'dum0 created once');
+  assert.equal(dum0[0]!.actor?.pid, 495, 'dum0 created by ip[495], whose probe came late');
+  assert.equal(dum0[0]!.evidence, 'observed');
+  assert.match(dum0[0]!.via.note ?? '', /arrived late/);
 });

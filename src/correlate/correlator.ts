@@ -25,8 +25,16 @@ export interface CorrelatorOptions {
 const MAC_PROBES = new Set(['dev_set_mac_address_user', 'dev_set_mac_address', 'dev_addr_mod', 'netdev_changeaddr']);
 const PROMISC_PROBES = new Set(['dev_set_promiscuity', '__dev_set_promiscuity']);
 
-/** What a late cause names: the interface and kind, and for a MAC the new address (a storm has thousands of others). */
-const claimKey: ChangeKey = (c) => (c.kind === 'mac' ? `mac|${c.iface}|${String(c.after)}` : `${c.kind}|${c.iface}`);
+/**
+ * What a late cause names: the interface and kind, and for a MAC the new address (a storm has thousands of others);
+ * a device's creation only by its first address (the probe sees it allocated, before it has a name).
+ */
+const claimKey: ChangeKey = (c) =>
+  c.kind === 'mac'
+    ? `mac|${c.iface}|${String(c.after)}`
+    : c.kind === 'created' || c.kind === 'creating'
+      ? `created|${String(c.after)}`
+      : `${c.kind}|${c.iface}`;
 
 export class Correlator {
   readonly table: StateTable;
@@ -176,7 +184,7 @@ export class Correlator {
    */
   private claimInferred(o: Omit<Obs, 'refs' | 'due'>, ev: ProbeEvent): boolean {
     // Only a late cause can explain a change already reported: in time order a cause comes before its change.
-    if (o.kind === 'creating' || o.ts >= this.clock) return false;
+    if (o.ts >= this.clock || (o.kind === 'creating' && typeof o.after !== 'string')) return false;
     const c = this.unclaimed.take(o, (x) => x.actor === null && x.ts >= o.ts && x.ts - o.ts < CONFIRM_US);
     if (!c) {
       // A late request for what netlink already showed done (a repeated set): nothing of its own to report.

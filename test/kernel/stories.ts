@@ -739,6 +739,14 @@ ${c.stderr.split('\n').slice(-20).join('\n')}`,
   assert.deepEqual(warnings, [], 'bpftrace warnings that reached the user');
   const lost = c.trace.events.filter((e) => e.type === 'lost').reduce((n, e) => n + Number(e.count ?? 0), 0);
   assert.equal(lost, 0, 'events lost during the capture');
+  // The first change of a capture is where bpftrace's output most often trails netlink's (its perf buffer is read
+  // late at start): it must still be seen by a probe and carry its process, never be "inferred".
+  const first = c.trace.events.filter((e) => e.type === 'change').sort((x, y) => Number(x.ts) - Number(y.ts))[0];
+  assert.ok(first, 'the capture has changes');
+  const fc = Change.parse(first);
+  assert.equal(fc.evidence, 'observed', `the capture's first change is observed by a probe: ${show(fc)}`);
+  assert.ok(fc.actor && !fc.actor.kernel, `the capture's first change names its process: ${show(fc)}`);
+  if (fc.iface === 'duma0' && fc.kind === 'created') assert.equal(fc.actor.comm, 'ip', `a01 (ip link add duma0): ${show(fc)}`);
   const lines = c.stdout.split('\n').filter(Boolean);
   assert.ok(lines.length > 10, 'capture printed the changes as ndjson');
   for (const l of lines) JSON.parse(l);
