@@ -1,5 +1,5 @@
 // The dependency rule of the README, enforced: cli -> commands -> cli/args -> sinks -> explain -> feed ->
-// sources | trace | correlate -> parse -> probes -> base (events, errors, options, version, time, format). No cycles.
+// sources | trace | correlate -> parse -> probes -> base (events, errors, options, version, heap, time, format). No cycles.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -20,7 +20,7 @@ export const LAYERS: string[][] = [
   ['sources', 'trace', 'correlate'],
   ['parse'],
   ['probes'],
-  ['events.ts', 'errors.ts', 'options.ts', 'version.ts', 'time', 'format'],
+  ['events.ts', 'errors.ts', 'options.ts', 'version.ts', 'heap.ts', 'time', 'format'],
 ];
 
 function layerOf(file: string): { layer: number; unit: string } {

@@ -1,67 +1,32 @@
 // Observations waiting for netlink, for nested probes of the same call, or for their time: found by a test, taken
 // out when something settles them, handed out when due. A storm under lag holds thousands of them: taking one, the
 // due ones, the oldest time and a MAC's observation cost O(log n) or less, never a pass over all of them per event.
+import { Heap } from '../heap.js';
 import type { Obs } from './ops.js';
 
-/** A binary heap of observations by a key (then arrival); taken ones are dropped when they reach the top. */
+/** Observations by a key (then arrival); taken ones are dropped when they reach the top. */
 class ObsHeap {
-  private readonly h: Obs[] = [];
+  private readonly h: Heap<Obs>;
   constructor(
-    private readonly key: (o: Obs) => number,
-    private readonly arrival: WeakMap<Obs, number>,
+    key: (o: Obs) => number,
+    arrival: WeakMap<Obs, number>,
     private readonly taken: WeakSet<Obs>,
-  ) {}
+  ) {
+    this.h = new Heap((a, b) => key(a) < key(b) || (key(a) === key(b) && arrival.get(a)! < arrival.get(b)!));
+  }
 
   push(o: Obs): void {
     this.h.push(o);
-    this.up(this.h.length - 1);
   }
 
   /** The least observation still pending, or undefined. */
   top(): Obs | undefined {
-    while (this.h.length && this.taken.has(this.h[0]!)) this.pop();
-    return this.h[0];
+    while (this.h.size && this.taken.has(this.h.peek()!)) this.h.pop();
+    return this.h.peek();
   }
 
-  pop(): Obs {
-    const h = this.h;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length) {
-      h[0] = last;
-      this.down(0);
-    }
-    return top;
-  }
-
-  private before(a: Obs, b: Obs): boolean {
-    const ka = this.key(a);
-    const kb = this.key(b);
-    return ka < kb || (ka === kb && this.arrival.get(a)! < this.arrival.get(b)!);
-  }
-
-  private up(i: number): void {
-    const h = this.h;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.before(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
-      i = p;
-    }
-  }
-
-  private down(i: number): void {
-    const h = this.h;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < h.length && this.before(h[l]!, h[m]!)) m = l;
-      if (r < h.length && this.before(h[r]!, h[m]!)) m = r;
-      if (m === i) return;
-      [h[i], h[m]] = [h[m]!, h[i]!];
-      i = m;
-    }
+  pop(): Obs | undefined {
+    return this.h.pop();
   }
 }
 

@@ -1,6 +1,7 @@
 // Raw events from several sources put in event-time order: the one ordering structure every feed uses. A source's
 // watermark says "nothing older than this will come from me"; an item leaves once every open source has passed it
 // (Flink/Beam-style per-source watermarks), or when a bounded wait forces it out, which is counted as an overrun.
+import { Heap } from '../heap.js';
 
 /** One waiting item: its event time (µs), the source it came from (lower wins ties) and its arrival order. */
 interface Slot<T> {
@@ -20,7 +21,7 @@ export interface MergeStats {
 }
 
 export class Merge<T> {
-  private readonly heap: Slot<T>[] = [];
+  private readonly heap = new Heap<Slot<T>>((a, b) => a.ts < b.ts || (a.ts === b.ts && (a.src < b.src || (a.src === b.src && a.idx < b.idx))));
   private readonly marks: number[];
   private arrivals = 0;
   private released = -Infinity;
@@ -34,7 +35,7 @@ export class Merge<T> {
   /** Adds an item; its own time also moves its source's watermark (sources deliver in order unless told otherwise). */
   push(src: number, ts: number, value: T, advance = true): void {
     if (ts < this.released) this.counts.late++;
-    this.insert({ ts, src, idx: this.arrivals++, value });
+    this.heap.push({ ts, src, idx: this.arrivals++, value });
     if (advance) this.advance(src, ts);
   }
 
@@ -70,55 +71,17 @@ export class Merge<T> {
   }
 
   stats(): MergeStats {
-    return { waiting: this.heap.length, ...this.counts };
+    return { waiting: this.heap.size, ...this.counts };
   }
 
   private release(bound: number, forced: boolean): T[] {
     const out: T[] = [];
-    const h = this.heap;
-    while (h.length && h[0]!.ts <= bound) {
-      const s = this.pop();
+    while (this.heap.size && this.heap.peek()!.ts <= bound) {
+      const s = this.heap.pop()!;
       if (forced) this.counts.forced++;
       if (s.ts > this.released) this.released = s.ts;
       out.push(s.value);
     }
     return out;
-  }
-
-  private less(a: Slot<T>, b: Slot<T>): boolean {
-    return a.ts < b.ts || (a.ts === b.ts && (a.src < b.src || (a.src === b.src && a.idx < b.idx)));
-  }
-
-  private insert(s: Slot<T>): void {
-    const h = this.heap;
-    h.push(s);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.less(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
-      i = p;
-    }
-  }
-
-  private pop(): Slot<T> {
-    const h = this.heap;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
-        if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
-      }
-    }
-    return top;
   }
 }
