@@ -62,10 +62,10 @@ export function unitText(node: string, cli: string, dir: string, args: string[])
 }
 
 /** `systemctl ARGS` (offline on `root` when given): its output, or null when systemctl is missing. */
-async function systemctl(root: string | undefined, ...args: string[]): Promise<{ ok: boolean; out: string } | null> {
+async function systemctl(root: string | undefined, ...args: string[]): Promise<{ ok: boolean; stdout: string; out: string } | null> {
   const r = await execa('systemctl', [...(root ? [`--root=${root}`] : []), ...args], { reject: false, timeout: 60_000 });
   if ((r as { code?: string }).code === 'ENOENT') return null;
-  return { ok: r.exitCode === 0, out: `${String(r.stdout)}\n${String(r.stderr)}`.trim() };
+  return { ok: r.exitCode === 0, stdout: String(r.stdout).trim(), out: `${String(r.stdout)}\n${String(r.stderr)}`.trim() };
 }
 
 /** Whether a service manager runs here (systemctl would only fail otherwise). */
@@ -162,7 +162,7 @@ async function status(root: string | undefined, v: Record<string, unknown>, out:
   out.write(`unit     ${unit}${installed ? '' : ' (not installed)'}\n`);
   const active = await systemctl(root, 'is-active', UNIT_NAME);
   const enabled = await systemctl(root, 'is-enabled', UNIT_NAME);
-  const word = (r: { out: string } | null) => (r ? r.out.split('\n')[0] || 'unknown' : 'no systemctl');
+  const word = (r: { stdout: string } | null) => (r ? r.stdout.split('\n')[0] || 'not installed' : 'no systemctl');
   out.write(`state    ${root || !systemdRunning(root) ? 'no running systemd' : word(active)}, ${word(enabled)}\n`);
   const dir = String(v.dir ?? unitDir(unit) ?? DEFAULT_RECORD_DIR);
   let files: RecordFile[];

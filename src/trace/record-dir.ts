@@ -1,6 +1,7 @@
 // A recording directory (`ifblame record --dir`): file names by boot id and time, and the files of each boot in order.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { IfblameError } from '../errors.js';
 
 /** The default directory of `ifblame record` and of `explain --boot`. */
 export const DEFAULT_RECORD_DIR = '/var/log/ifblame';
@@ -75,4 +76,23 @@ export function bootAt(boots: BootFiles[], current: string, offset: number): Boo
   const at = boots.findIndex((b) => b.boot === current);
   const i = (at < 0 ? boots.length : at) + offset;
   return boots[i] ?? null;
+}
+
+/** The files of the boot `offset` away from this one (0: this boot) in `dir`, oldest first; one line when there are none. */
+export function filesOfBoot(dir: string, offset: number): string[] {
+  let files: RecordFile[];
+  try {
+    files = listRecordFiles(dir);
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (e as Error).message.split('\n')[0];
+    throw new IfblameError(`cannot read the recording directory ${dir}: ${why}`, 'is the ifblame service installed? see `ifblame service status`, or give --dir');
+  }
+  const boots = bootsOf(files);
+  const b = bootAt(boots, currentBootId(), offset);
+  if (!b)
+    throw new IfblameError(
+      `no recording of ${offset === 0 ? 'this boot' : `boot ${offset}`} in ${dir} (${boots.length} boot${boots.length === 1 ? '' : 's'} recorded)`,
+      offset === 0 ? 'is the ifblame service running? see `ifblame service status`' : '`ifblame service status` lists the files',
+    );
+  return b.files.map((f) => f.path);
 }
