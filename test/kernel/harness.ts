@@ -175,11 +175,11 @@ export function prepareInput(inDir: string, programs: Generated[], scenarios: re
 }
 
 /** boot.sh: one boot, every scenario.  Resolves with qemu's exit code and the wall time. */
-export async function bootGuest(imageDir: string, inDir: string, outDir: string, timeoutS: number): Promise<RunResult> {
+export async function bootGuest(imageDir: string, inDir: string, outDir: string, timeoutS: number, env: Record<string, string> = {}): Promise<RunResult> {
   return run(join(KERNEL_DIR, 'boot.sh'), [imageDir, inDir, outDir], {
     // Waiting for IFBLAME_KERNEL_LOCK is not booting: boot.sh's own deadline starts once it holds the lock.
     timeoutMs: process.env.IFBLAME_KERNEL_LOCK ? undefined : (timeoutS + 60) * 1000,
-    env: { ...process.env, BOOT_TIMEOUT: String(timeoutS), BOOT_VERBOSE: '1' },
+    env: { ...process.env, BOOT_TIMEOUT: String(timeoutS), BOOT_VERBOSE: '1', ...env },
     echo: !!process.env.IFBLAME_KERNEL_VERBOSE,
   });
 }
