@@ -96,6 +96,35 @@ describe('the rotating recorder', () => {
   });
 });
 
+describe('recording directories: boots in order', () => {
+  it('--boot is this boot, --boot -1 the one before (by their first file), further back is one line', async (t) => {
+    const dir = tempDir(t);
+    const boot = currentBootId();
+    const older = '11111111-2222-3333-4444-555555555555';
+    const t0 = Date.now() - 7_200_000;
+    const write = (b: string, ms: number) => writeFileSync(join(dir, recordFileName(b, ms)), JSON.stringify(header({}, [lnk(2, 'eth0')])) + '\n');
+    // The older boot's files, named in an order that sorts after this boot's ids: time decides, not the name.
+    write(OTHER_BOOT, t0 - 60_000);
+    write(older, t0 - 3_600_000);
+    write(older, t0 - 3_000_000);
+    write(boot, t0);
+    write(boot, t0 + 1000);
+    const names = (paths: string[]) => paths.map((p) => p.slice(dir.length + 1));
+    assert.deepEqual(names(filesOfBoot(dir, 0)), [recordFileName(boot, t0), recordFileName(boot, t0 + 1000)]);
+    assert.deepEqual(names(filesOfBoot(dir, -1)), [recordFileName(OTHER_BOOT, t0 - 60_000)]);
+    assert.deepEqual(names(filesOfBoot(dir, -2)), [recordFileName(older, t0 - 3_600_000), recordFileName(older, t0 - 3_000_000)]);
+    assert.throws(() => filesOfBoot(dir, -3), /no recording of boot -3 in .* \(3 boots recorded\)/);
+    const r = await runCli(['explain', '--boot', '-2', '--dir', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((r.stdout.match(new RegExp(older, 'g')) ?? []).length, 2, r.stdout);
+    const bad = await runCli(['explain', '--boot', '-4', '--dir', dir]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^ifblame: no recording of boot -4 in .* \(hint: /);
+    const none = await runCli(['replay', '--boot', '--dir', join(dir, 'missing')]);
+    assert.match(none.stderr, /^ifblame: cannot read the recording directory .*: it does not exist \(hint: /);
+  });
+});
+
 /** `ip netns exec NS node ifblame record ...`, resolved once it says it is recording (bpftrace attached). */
 async function startRecord(ns: Netns, args: string[]): Promise<{ child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> }> {
   const child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, CLI, 'record', '--backend', 'syscalls', ...args], {
@@ -257,6 +286,44 @@ describe('ifblame record (real bpftrace, syscalls backend, in a network namespac
     assert.ok(files.length >= 2, files.join(' '));
     const total = files.reduce((n, f) => n + statSync(join(dir, f)).size, 0);
     assert.ok(total <= limit + 2048 && peak <= limit + 2048, `total ${total}, peak ${peak}, cap ${limit}`);
+  });
+});
+
+describe('ifblame record on a full disk', { skip: !isRoot && 'needs root' }, () => {
+  it('one line, the output goes on with every change, exit 5', async (t) => {
+    const ns = await createNetns('ifbfull');
+    t.after(() => ns.remove());
+    await ns.ip('link', 'add', 'va0', 'type', 'veth', 'peer', 'name', 'vb0');
+    const work = tempDir(t);
+    const dir = join(work, 'full');
+    spawnSync('mkdir', ['-p', dir]);
+    assert.equal(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]).status, 0);
+    try {
+      const r = await startRecord(ns, ['--dir', dir, '--max-file', '16K', '--max-total', '1G', '--format', 'json']);
+      const macs = await burst(ns, work, 4, 150);
+      r.child.kill('SIGTERM');
+      assert.equal(await r.exit, 5, r.err());
+      const stopped = r
+        .err()
+        .split('\n')
+        .filter((l) => /recording stopped/.test(l));
+      assert.equal(stopped.length, 1, r.err());
+      assert.match(stopped[0]!, /^ifblame: recording stopped: .*no space left on device/);
+      const json = r
+        .out()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { type: string; after?: string; iface?: string; netns?: unknown; recording?: { failure?: string } });
+      assert.deepEqual(
+        json.filter((e) => e.type === 'change' && e.iface === 'va0' && !e.netns).map((e) => e.after),
+        macs,
+      );
+      assert.match(json.at(-1)?.recording?.failure ?? '', /no space left on device/);
+      // What was written is readable up to its last complete line.
+      for (const f of listRecordFiles(dir)) await eventsOf(f.path);
+    } finally {
+      spawnSync('umount', ['-l', dir]);
+    }
   });
 });
 

@@ -51,7 +51,8 @@ export function takeBoot(args: string[]): { args: string[]; boot?: number } {
       continue;
     }
     const value = m[1] ?? (/^-?\d+$/.test(args[i + 1] ?? '') ? args[++i] : '0');
-    if (!/^(0|-\d+)$/.test(value!)) throw new IfblameError(`--boot ${JSON.stringify(value)} is not a boot`, 'boots count back from this one: --boot, --boot -1, --boot -2');
+    if (!/^(0|-\d+)$/.test(value!))
+      throw new IfblameError(`--boot ${JSON.stringify(value)} is not a boot`, 'boots count back from this one: --boot, --boot -1, --boot -2');
     boot = Number(value);
   }
   return boot === undefined ? { args: rest } : { args: rest, boot };

@@ -91,9 +91,12 @@ export function parseReplayArgs(args: string[], isTty: boolean): ReplayCli | 'he
   if (v.help) return 'help';
   if (taken.boot !== undefined && positionals.length) throw new IfblameError('replay --boot takes no files', 'ifblame replay --boot -1 [--dir DIR]');
   if (!positionals.length && taken.boot === undefined) throw new IfblameError('replay needs a trace file', 'ifblame replay FILE [--format text]');
-  if ((positionals as string[]).includes('-') && positionals.length > 1) throw new IfblameError('standard input ("-") is replayed alone', 'ifblame replay - [--format text]');
+  if ((positionals as string[]).includes('-') && positionals.length > 1)
+    throw new IfblameError('standard input ("-") is replayed alone', 'ifblame replay - [--format text]');
   const files =
-    taken.boot !== undefined ? filesOfBoot(String(v.dir ?? DEFAULT_RECORD_DIR), taken.boot) : positionals.flatMap((p) => (p === '-' ? [p] : traceFilesUnder(p)));
+    taken.boot !== undefined
+      ? filesOfBoot(String(v.dir ?? DEFAULT_RECORD_DIR), taken.boot)
+      : positionals.flatMap((p) => (p === '-' ? [p] : traceFilesUnder(p)));
   if (!files.length) throw new IfblameError(`no trace files under ${positionals.join(', ')}`, 'ifblame replay FILE...|DIR');
   const fmt = (v.format as string | undefined) ?? (isTty ? 'tui' : 'text');
   if (!(REPLAY_FORMATS as readonly string[]).includes(fmt))

@@ -85,7 +85,10 @@ export function filesOfBoot(dir: string, offset: number): string[] {
     files = listRecordFiles(dir);
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (e as Error).message.split('\n')[0];
-    throw new IfblameError(`cannot read the recording directory ${dir}: ${why}`, 'is the ifblame service installed? see `ifblame service status`, or give --dir');
+    throw new IfblameError(
+      `cannot read the recording directory ${dir}: ${why}`,
+      'is the ifblame service installed? see `ifblame service status`, or give --dir',
+    );
   }
   const boots = bootsOf(files);
   const b = bootAt(boots, currentBootId(), offset);

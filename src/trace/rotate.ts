@@ -1,7 +1,7 @@
 // A recorder that never fills the disk: self-contained trace files in one directory, a new one when the current is too
 // big or too old, the oldest deleted (earlier boots first, never the current file) to keep the total under a cap.
 // Rotation happens inside write(), between two events: an event goes into the old file or the new one, never nowhere.
-import { mkdirSync, unlinkSync } from 'node:fs';
+import { mkdirSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT, IfblameError } from '../errors.js';
 import type { TraceEvent } from '../events.js';
@@ -60,8 +60,16 @@ export function createRotatingRecorder(o: RotatingOptions): RotatingRecorder {
     const t = now();
     let name = recordFileName(o.boot, t);
     for (let n = 1; listRecordFiles(o.dir).some((f) => f.name === name); n++) name = recordFileName(o.boot, t, n);
-    files++;
-    return { rec: createRecorder(join(o.dir, name), o.headerNow(), { onError: fail }), openedAt: t };
+    const path = join(o.dir, name);
+    try {
+      const rec = createRecorder(path, o.headerNow(), { onError: fail });
+      files++;
+      return { rec, openedAt: t };
+    } catch (e) {
+      // A file without its header is no trace file: do not leave it behind (a full disk).
+      rmSync(path, { force: true });
+      throw e;
+    }
   };
   let cur = open();
   prune(o, cur.rec.path);
