@@ -51,7 +51,12 @@ export function unitPath(what: string, path: string): string {
 
 /** The unit text for these paths and record flags, from the shipped template. */
 export function unitText(node: string, cli: string, dir: string, args: string[]): string {
-  const template = readFileSync(TEMPLATE, 'utf8');
+  let template: string;
+  try {
+    template = readFileSync(TEMPLATE, 'utf8');
+  } catch {
+    throw new IfblameError(`the unit template ${TEMPLATE.pathname} is missing`, 'is the installation complete? (the package ships deploy/systemd/)', EXIT.tracing);
+  }
   const fill: Record<string, string> = {
     NODE: unitPath('the node binary', node),
     CLI: unitPath('the ifblame program', cli),
