@@ -55,7 +55,11 @@ export function unitText(node: string, cli: string, dir: string, args: string[])
   try {
     template = readFileSync(TEMPLATE, 'utf8');
   } catch {
-    throw new IfblameError(`the unit template ${TEMPLATE.pathname} is missing`, 'is the installation complete? (the package ships deploy/systemd/)', EXIT.tracing);
+    throw new IfblameError(
+      `the unit template ${TEMPLATE.pathname} is missing`,
+      'is the installation complete? (the package ships deploy/systemd/)',
+      EXIT.tracing,
+    );
   }
   const fill: Record<string, string> = {
     NODE: unitPath('the node binary', node),
