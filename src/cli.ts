@@ -8,9 +8,13 @@ Usage:
   ifblame [live] [--backend B] [--iface IF] [--comm C] [--record FILE]   live terminal UI (default)
   ifblame capture [--duration 10s] [--format text|json|ndjson] [--record FILE]
                   [--fail-on mac,promisc,enslave,...] [filters] [-- CMD ARGS...]
-  ifblame replay FILE [--speed 1|10|max] [--from T] [--to T] [--format tui|text|json|ndjson] [filters]
+  ifblame record [--dir /var/log/ifblame] [--max-file 16MB] [--max-age 1d] [--max-total 100MB] [--format text|json]
+                                                record until stopped, rotated files, one line per change
+  ifblame service install|uninstall|status [--dir DIR] [--now]     the systemd unit running \`record\` from boot
+  ifblame replay FILE...|DIR [--speed 1|10|max] [--from T] [--to T] [--format tui|text|json|ndjson] [filters]
   ifblame import --bpftrace FILE --netlink FILE [--snapshot FILE] -o TRACE
-  ifblame explain FILE... [--format text|json]
+  ifblame explain FILE...|DIR [--format text|json]
+  ifblame explain --boot [-N] [--dir DIR]          the recordings of this boot (or N boots back)
   ifblame script [--backend auto|kfunc|kprobe|syscalls] [--all] [--drop ID,...] [filters]
                                                 print the program that runs as root (--all: whole catalog,
                                                 no detection; --drop: leave out probes a target kernel lacks)
@@ -41,6 +45,8 @@ export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   script: () => import('./commands/script.js'),
   doctor: () => import('./commands/doctor.js'),
   snapshot: () => import('./commands/snapshot.js'),
+  record: () => import('./commands/record.js'),
+  service: () => import('./commands/service.js'),
 };
 
 /** Loads a command's module; a module that cannot load is an error with its reason, never "unknown command". */

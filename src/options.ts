@@ -56,11 +56,19 @@ export function bpftraceString(value: string): string {
   return `"${value}"`;
 }
 
-/** `10s`, `500ms`, `2m`, `1h` -> milliseconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new IfblameError(`--duration ${JSON.stringify(text)} is not a duration`, 'use 10s, 500ms, 2m or 1h');
+/** `10s`, `500ms`, `2m`, `1h`, `1d` -> milliseconds. */
+export function parseDuration(text: string, flag = '--duration'): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m) throw new IfblameError(`${flag} ${JSON.stringify(text)} is not a duration`, 'use 10s, 500ms, 2m, 1h or 1d');
   const n = Number(m[1]);
   const unit = m[2] ?? 's';
-  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!);
+  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit]!);
+}
+
+/** `16MB`, `100M`, `512k`, `1G`, `4096` -> bytes (binary multiples: 1M = 1 MiB). */
+export function parseSize(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kKmMgG]?)(?:i?[bB])?$/.exec(text.trim());
+  if (!m) throw new IfblameError(`${flag} ${JSON.stringify(text)} is not a size`, 'use 16MB, 512K or 1G');
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase()]!;
+  return Math.round(Number(m[1]) * mult);
 }

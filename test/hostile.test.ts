@@ -121,9 +121,10 @@ describe('hostile trace files', () => {
     }
     const d = join(dir, 'adir');
     mkdirSync(d);
+    // A directory stands for the trace files under it (a recording directory): none is one line.
     const r = await runCli(['replay', d]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /adir: is a directory, not a trace file/);
+    assert.match(r.stderr, /^ifblame: no trace files under \S+adir \(hint: /);
   });
 
   it('garbage lines: each reported with its line, the good events replayed around them, exit 2', async (t) => {

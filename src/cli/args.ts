@@ -39,3 +39,21 @@ export function parse(args: string[], options: ParseArgsConfig['options'], allow
     throw new IfblameError((e as Error).message.split('\n')[0]!.replace(/^TypeError \[\w+\]: /, ''), 'see `ifblame --help`');
   }
 }
+
+/** `--boot [-N]` (journalctl's `-b -1`: 0 this boot, -1 the one before), taken out of the arguments before parsing. */
+export function takeBoot(args: string[]): { args: string[]; boot?: number } {
+  const rest: string[] = [];
+  let boot: number | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const m = /^--boot(?:=(.*))?$/.exec(args[i]!);
+    if (!m) {
+      rest.push(args[i]!);
+      continue;
+    }
+    const value = m[1] ?? (/^-?\d+$/.test(args[i + 1] ?? '') ? args[++i] : '0');
+    if (!/^(0|-\d+)$/.test(value!))
+      throw new IfblameError(`--boot ${JSON.stringify(value)} is not a boot`, 'boots count back from this one: --boot, --boot -1, --boot -2');
+    boot = Number(value);
+  }
+  return boot === undefined ? { args: rest } : { args: rest, boot };
+}

@@ -84,8 +84,9 @@ export async function runCaptureCli(argv: string[]): Promise<number> {
     interrupted = true;
     void feed.stop();
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // on, not once: execa's exit hook re-raises a signal when it finds itself the only listener left (signal-exit).
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     await feed.start();
   } finally {

@@ -2,7 +2,7 @@
 // Needs neither root nor bpftrace: it only reads the file.
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
-import { FILTER_OPTIONS, filtersOf, parse } from '../cli/args.js';
+import { FILTER_OPTIONS, filtersOf, parse, takeBoot } from '../cli/args.js';
 import { EXIT, IfblameError } from '../errors.js';
 import type { TraceEvent } from '../events.js';
 import type { TraceHeader } from '../trace/format.js';
@@ -11,7 +11,9 @@ import { createJsonSink } from '../sinks/json.js';
 import { SummaryCounter, type Summary } from '../sinks/summary.js';
 import { createTextSink, type EventSink } from '../sinks/text.js';
 import { ReplayFeed, type ReplayOptions } from '../feed/replay.js';
+import { traceFilesUnder } from '../trace/files.js';
 import { problemPrinter, type TraceProblem } from '../trace/problems.js';
+import { DEFAULT_RECORD_DIR, filesOfBoot } from '../trace/record-dir.js';
 import { parseTimeSpec, resolveTimeSpec, type TimeSpec } from '../time/spec.js';
 import { BatchedWriter } from '../sinks/batched.js';
 import { Progress } from '../sinks/progress.js';
@@ -32,14 +34,18 @@ const OPTIONS = {
   progress: { type: 'boolean' },
   'no-progress': { type: 'boolean' },
   paused: { type: 'boolean' },
+  dir: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const HELP = `Usage: ifblame replay FILE [--speed 1|10|max] [--from T] [--to T] [--iface IF] [--comm C]
+const HELP = `Usage: ifblame replay FILE...|DIR [--speed 1|10|max] [--from T] [--to T] [--iface IF] [--comm C]
                       [--format tui|text|json|ndjson] [--raw] [--stacks] [--utc] [--strict] [--progress]
+       ifblame replay --boot [-N] [--dir ${DEFAULT_RECORD_DIR}] [...]
 
 Replays a trace file (recorded with --record, or built by ifblame import) through the same views as a
-live session. No root and no bpftrace needed. FILE "-" reads standard input.
+live session. No root and no bpftrace needed. FILE "-" reads standard input. Several files, a directory
+(every trace file under it, e.g. \`ifblame record\`'s) or --boot (this boot's recordings, or N boots back)
+are replayed as one, in event-time order, from the earliest file's interfaces.
 
   --speed S     1 = recorded pace, 10 = ten times faster, max = as fast as possible
                 (default: 1 in the TUI, max for text/json/ndjson)
@@ -63,7 +69,8 @@ export function parseSpeed(text: string | undefined, dflt: number): number {
 
 /** Everything the replay command decided from its flags. */
 export interface ReplayCli {
-  file: string;
+  /** The trace files, in the order named (the replay merges them in time order). */
+  files: string[];
   format: ReplayFormat;
   speed: number;
   from?: TimeSpec;
@@ -78,21 +85,25 @@ export interface ReplayCli {
 }
 
 export function parseReplayArgs(args: string[], isTty: boolean): ReplayCli | 'help' {
-  const { values, positionals } = parse(args, OPTIONS, true);
+  const taken = takeBoot(args);
+  const { values, positionals } = parse(taken.args, OPTIONS, true);
   const v = values as Record<string, string | boolean | string[] | undefined>;
   if (v.help) return 'help';
-  if (positionals.length !== 1) {
-    throw new IfblameError(
-      positionals.length === 0 ? 'replay needs a trace file' : `replay takes one trace file, got ${positionals.length}`,
-      'ifblame replay FILE [--format text]',
-    );
-  }
+  if (taken.boot !== undefined && positionals.length) throw new IfblameError('replay --boot takes no files', 'ifblame replay --boot -1 [--dir DIR]');
+  if (!positionals.length && taken.boot === undefined) throw new IfblameError('replay needs a trace file', 'ifblame replay FILE [--format text]');
+  if ((positionals as string[]).includes('-') && positionals.length > 1)
+    throw new IfblameError('standard input ("-") is replayed alone', 'ifblame replay - [--format text]');
+  const files =
+    taken.boot !== undefined
+      ? filesOfBoot(String(v.dir ?? DEFAULT_RECORD_DIR), taken.boot)
+      : positionals.flatMap((p) => (p === '-' ? [p] : traceFilesUnder(p)));
+  if (!files.length) throw new IfblameError(`no trace files under ${positionals.join(', ')}`, 'ifblame replay FILE...|DIR');
   const fmt = (v.format as string | undefined) ?? (isTty ? 'tui' : 'text');
   if (!(REPLAY_FORMATS as readonly string[]).includes(fmt))
     throw new IfblameError(`--format ${JSON.stringify(fmt)} is not a replay format`, 'use tui, text, json or ndjson');
   const format = fmt as ReplayFormat;
   const out: ReplayCli = {
-    file: positionals[0]!,
+    files,
     format,
     speed: parseSpeed(v.speed as string | undefined, format === 'tui' ? 1 : Infinity),
     filters: filtersOf(v),
@@ -152,20 +163,21 @@ export async function runReplay(args: string[], io: ReplayIo = { stdout: process
       return out.writableNeedDrain ? once(out, 'drain').then(() => undefined) : undefined;
     },
   };
-  const source = cli.file === '-' ? { name: '<stdin>', stream: (io.stdin ?? process.stdin) as unknown as import('node:stream').Readable } : cli.file;
+  const stdin = { name: '<stdin>', stream: (io.stdin ?? process.stdin) as unknown as import('node:stream').Readable };
+  const sources = cli.files.map((f) => (f === '-' ? stdin : f));
   // Relative and time-of-day windows need the first event's time: peek at it with a first quick open.
   if (cli.from || cli.to) {
     const needFirst = (cli.from && !('abs' in cli.from)) || (cli.to && !('abs' in cli.to));
-    const first = needFirst ? await firstEventTs(source) : 0;
+    const first = needFirst ? await firstEventTs(sources) : 0;
     if (cli.from) opts.from = resolveTimeSpec(cli.from, first);
     if (cli.to) opts.to = resolveTimeSpec(cli.to, first);
     if (opts.from !== undefined && opts.to !== undefined && opts.to < opts.from)
       throw new IfblameError('--to is before --from', 'give --from the earlier time');
   }
-  const feed = await ReplayFeed.open(source, opts);
+  const feed = await ReplayFeed.open(sources, opts);
 
   if (cli.format === 'tui') {
-    const code = await runTuiReplay(feed, cli.file);
+    const code = await runTuiReplay(feed, cli.files.length === 1 ? cli.files[0]! : `${cli.files.length} files`);
     printer.end();
     for (const line of deferred) io.stderr.write(line);
     return code !== EXIT.ok ? code : finalCode(feed, problems);
@@ -240,17 +252,23 @@ function summaryOf(header: TraceHeader, c: SummaryCounter, feed: Feed, firstTs: 
   };
 }
 
-async function firstEventTs(source: string | { name: string }): Promise<number> {
-  if (typeof source !== 'string')
+async function firstEventTs(sources: (string | { name: string })[]): Promise<number> {
+  if (sources.some((s) => typeof s !== 'string'))
     throw new IfblameError('relative --from/--to need a file, not standard input', 'give an absolute time such as 2026-11-21T12:40:59');
   const { TraceReader } = await import('../trace/reader.js');
-  const r = await TraceReader.open(source);
-  try {
-    for await (const e of r.events()) return e.event.ts;
-  } finally {
-    r.close();
+  let first = Infinity;
+  for (const source of sources as string[]) {
+    const r = await TraceReader.open(source);
+    try {
+      for await (const e of r.events()) {
+        first = Math.min(first, e.event.ts);
+        break;
+      }
+    } finally {
+      r.close();
+    }
   }
-  return 0;
+  return Number.isFinite(first) ? first : 0;
 }
 
 /** The TUI (blessed) is loaded only when used. */

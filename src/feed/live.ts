@@ -15,7 +15,9 @@ import { buildHeader, type TraceHeader } from '../trace/format.js';
 import { VERSION } from '../version.js';
 import type { TraceEvent } from '../events.js';
 import type { Feed, FeedStats, IfaceState, RecordControls } from './feed.js';
+import { lateNote, MAX_WAIT_US } from './late.js';
 import { Pipeline } from './pipeline.js';
+import { createRotatingRecorder, type RotateLimits } from '../trace/rotate.js';
 
 export interface LiveOptions {
   backend: BackendChoice;
@@ -23,6 +25,8 @@ export interface LiveOptions {
   record?: string;
   /** Watch the links of this network namespace (ip monitor and snapshot run there; bpftrace sees every namespace). */
   netns?: string;
+  /** Record into a directory of rotated files (`ifblame record`), each with its header and late count. */
+  recordDir?: { dir: string; boot: string; limits: RotateLimits; onRotate?: (path: string) => void };
 }
 
 export interface LiveFeed extends Feed {
@@ -45,7 +49,6 @@ const NETLINK = 1;
  */
 const HEARTBEAT_SLACK_US = 50_000;
 const NETLINK_SLACK_US = 50_000;
-const MAX_WAIT_US = 5_000_000;
 /** Caught up: bpftrace has printed no event for this long (after a storm its buffers drain for a while). */
 const QUIET_MS = 300;
 /** A stop waits at most this long for bpftrace to go quiet. */
@@ -96,6 +99,8 @@ class LiveFeedImpl implements LiveFeed {
   private stopping = false;
   /** Wall time (ms) of bpftrace's last event line: catching up waits until it has been quiet. */
   private lastEventAt = 0;
+  /** Late counts already written into an earlier file. */
+  private lateBase = { forced: 0, late: 0 };
   private resolveDone!: () => void;
   readonly done: Promise<void>;
   readonly record: RecordControls;
@@ -162,6 +167,11 @@ class LiveFeedImpl implements LiveFeed {
 
   async start(): Promise<void> {
     if (this.opts.record) await this.record.start(this.opts.record);
+    const dir = this.opts.recordDir;
+    if (dir)
+      this.pipeline.recordWith((headerNow, onError) =>
+        createRotatingRecorder({ ...dir, headerNow, onError, closing: () => [this.lateSinceLast()].filter((n) => n !== null) }),
+      );
     for (const n of this.notes) this.pipeline.note(n.includes('dropped') ? 'warn' : 'info', 'probes', n);
     this.ipmon = startIpMonitor({
       ...(this.opts.netns ? { netns: this.opts.netns } : {}),
@@ -224,6 +234,14 @@ class LiveFeedImpl implements LiveFeed {
     });
   }
 
+  /** The late note for what came late since the last one was taken (null: nothing): each file counts its own. */
+  private lateSinceLast() {
+    const { forced, late } = this.pipeline.stats().merge;
+    const d = { forced: forced - this.lateBase.forced, late: late - this.lateBase.late };
+    this.lateBase = { forced, late };
+    return d.forced + d.late ? lateNote(d.forced, d.late) : null;
+  }
+
   async catchUp(untilUs: number, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     const { merge } = this.pipeline;
@@ -251,13 +269,8 @@ class LiveFeedImpl implements LiveFeed {
     if (this.timer) clearInterval(this.timer);
     await Promise.all([this.bpftrace?.stop(), this.ipmon?.stop()]);
     this.pipeline.flush();
-    const { forced, late } = this.pipeline.stats().merge;
-    if (forced + late)
-      this.pipeline.note(
-        'warn',
-        'merge',
-        `${forced + late} events were correlated out of time order: ${forced} netlink messages waited ${MAX_WAIT_US / 1e6} s for bpftrace's output and went on without it, ${late} bpftrace events came after netlink had moved on (their attribution may be incomplete)`,
-      );
+    const late = this.lateSinceLast();
+    if (late) this.pipeline.note(late.level, late.source, late.message, late.ts);
     this.pipeline.close();
     this.resolveDone();
   }

@@ -140,13 +140,23 @@ export class Pipeline {
     this.writer?.close();
   }
 
+  /**
+   * Record through a recorder made by `make`, given the header of the state at the moment it is asked (a rotating
+   * recorder asks again for each new file) and the failure handler (the note with source RECORDING_SOURCE).
+   */
+  recordWith(make: (headerNow: () => TraceHeader, onError: (f: RecordingFailure) => void) => Recorder): void {
+    this.writeTo(
+      make(
+        () => ({ ...this.header, createdAt: new Date().toISOString(), snapshot: this.snapshotNow() }),
+        (f) => this.recordingFailed(f),
+      ),
+    );
+  }
+
   private recordControls(): RecordControls {
     const p = this;
     return {
-      start: async (path: string) =>
-        p.writeTo(
-          createRecorder(path, { ...p.header, createdAt: new Date().toISOString(), snapshot: p.snapshotNow() }, { onError: (f) => p.recordingFailed(f) }),
-        ),
+      start: async (path: string) => p.recordWith((headerNow, onError) => createRecorder(path, headerNow(), { onError })),
       stop: async () => {
         p.writer?.close();
         p.writer = null;

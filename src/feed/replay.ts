@@ -5,7 +5,8 @@ import type { TraceEvent } from '../events.js';
 import type { TraceHeader } from '../trace/format.js';
 import type { Feed, FeedProgress, FeedStats, IfaceState, ReplayControls } from './feed.js';
 import { Pipeline } from './pipeline.js';
-import { DEFAULT_REORDER_TOLERANCE_US, TraceReader, type TraceReadOptions, type TraceSource } from '../trace/reader.js';
+import { DEFAULT_REORDER_TOLERANCE_US, type TraceReadOptions, type TraceSource } from '../trace/reader.js';
+import { openReplayReader, type ReplayReader } from './merged-reader.js';
 import { strictError, type TraceProblem } from '../trace/problems.js';
 
 /** Wall clock (ms) and timers, replaceable in tests. */
@@ -76,8 +77,8 @@ export class ReplayFeed implements Feed {
     return this.error ? this.error.message : null;
   }
 
-  private reader: TraceReader | undefined;
-  private readonly source: TraceSource;
+  private reader: ReplayReader | undefined;
+  private readonly sources: TraceSource[];
   private readonly opts: ReplayOptions;
   private readonly clock: ReplayClock;
   private readonly pipeline: Pipeline;
@@ -97,8 +98,8 @@ export class ReplayFeed implements Feed {
   private resolveDone!: () => void;
   private loop: Promise<void> | undefined;
 
-  private constructor(source: TraceSource, reader: TraceReader, opts: ReplayOptions) {
-    this.source = source;
+  private constructor(sources: TraceSource[], reader: ReplayReader, opts: ReplayOptions) {
+    this.sources = sources;
     this.reader = reader;
     this.header = reader.header;
     this.opts = opts;
@@ -123,10 +124,14 @@ export class ReplayFeed implements Feed {
     };
   }
 
-  /** Opens the trace and reads its header (throws TraceFileError / IfblameError when it cannot be replayed). */
-  static async open(source: TraceSource, opts: ReplayOptions = {}): Promise<ReplayFeed> {
-    const reader = await TraceReader.open(source, readOptions(opts));
-    return new ReplayFeed(source, reader, opts);
+  /**
+   * Opens the trace (or several, merged in time order: the earliest header is the feed's) and reads its header
+   * (throws TraceFileError / IfblameError when it cannot be replayed).
+   */
+  static async open(source: TraceSource | TraceSource[], opts: ReplayOptions = {}): Promise<ReplayFeed> {
+    const sources = Array.isArray(source) ? source : [source];
+    const reader = await openReplayReader(sources, readOptions(opts));
+    return new ReplayFeed(sources, reader, opts);
   }
 
   onEvent(listener: (ev: TraceEvent) => void): void {
@@ -197,7 +202,7 @@ export class ReplayFeed implements Feed {
       this.interrupt();
       return;
     }
-    if (typeof this.source !== 'string') return; // a stream cannot be read twice
+    if (this.sources.some((s) => typeof s !== 'string')) return; // a stream cannot be read twice
     if (this.finished && !this.stopped) {
       this.finished = false;
       this.restart = true;
@@ -263,7 +268,7 @@ export class ReplayFeed implements Feed {
     this.anchor = undefined;
     this.toEnd = false;
     this.pipeline.reset();
-    this.reader = await TraceReader.open(this.source, readOptions(this.opts));
+    this.reader = await openReplayReader(this.sources, readOptions(this.opts));
   }
 
   /** One pass over the file; true when it must start again (seek to start). */

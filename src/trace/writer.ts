@@ -29,6 +29,8 @@ export interface Recorder {
   readonly path: string;
   /** Bytes written so far. */
   readonly bytes: number;
+  /** Bytes this recorder wrote (no system call: rotation checks it at every event). */
+  readonly written: number;
   readonly events: number;
   /** Set once a write failed: recording stopped, later writes are dropped. */
   readonly failed: RecordingFailure | null;
@@ -145,6 +147,9 @@ export function createRecorder(path: string, header: TraceHeader, opts: Recorder
       } catch {
         return bytes;
       }
+    },
+    get written() {
+      return bytes;
     },
     get events() {
       return events;

@@ -14,6 +14,8 @@
 # qemu as a last resort; so does SIGINT/SIGTERM to this script.  Exit code: qemu's
 # (124 = timed out), or 3 when the guest wrote no results.  IFBLAME_KERNEL_LOCK=FILE: wait for that
 # lock before booting (several checkouts sharing one 2-core machine boot one guest at a time).
+# BOOT_ROOTFS=FILE: boot that root image instead, WITHOUT snapshot (a per-run sparse copy that keeps what the guest
+# wrote, for a second boot: the boot-record test); the cached rootfs.img is never booted writable.
 set -uo pipefail
 [ $# -eq 3 ] || { echo "usage: $0 IMAGE_DIR IN_DIR OUT_DIR" >&2; exit 2; }
 IMG=$1 IN=$2 OUT=$3
@@ -23,6 +25,8 @@ for f in vmlinuz initrd.img rootfs.img; do
 done
 command -v qemu-system-x86_64 >/dev/null || {
   echo "boot: qemu-system-x86_64 not found; apt-get install -y --no-install-recommends qemu-system-x86" >&2; exit 2; }
+if [ -n "${BOOT_ROOTFS:-}" ] && [ "$(realpath "$BOOT_ROOTFS")" = "$(realpath "$IMG/rootfs.img")" ]; then
+  echo "boot: BOOT_ROOTFS must be a copy, not the cached $IMG/rootfs.img" >&2; exit 2; fi
 mkdir -p "$OUT"
 tar -cf "$OUT/in.tar" -C "$IN" . || exit 2
 rm -f "$OUT/out.img"; truncate -s 256M "$OUT/out.img"
@@ -49,7 +53,7 @@ qemu-system-x86_64 "${ACCEL[@]}" -machine q35 -smp 2 -m 3072 \
   -serial file:"$OUT/serial.log" \
   -kernel "$IMG/vmlinuz" -initrd "$IMG/initrd.img" \
   -append "root=/dev/vda rw console=ttyS0 panic=-1 net.ifnames=0 systemd.show_status=0" \
-  -drive file="$IMG/rootfs.img",format=raw,if=virtio,snapshot=on \
+  -drive file="${BOOT_ROOTFS:-$IMG/rootfs.img}",format=raw,if=virtio,snapshot=$([ -n "${BOOT_ROOTFS:-}" ] && echo off || echo on) \
   -drive file="$OUT/in.tar",format=raw,if=virtio,readonly=on \
   -drive file="$OUT/out.img",format=raw,if=virtio \
   -nic none > "$OUT/qemu.stderr" 2>&1 &

@@ -131,14 +131,14 @@ const DEV_ONLY = new Set(['typescript', '@types', 'fast-check', 'pure-rand', '.b
 
 /**
  * ifblame itself for the guest: the host's Node binary (one static-ish binary that runs on all three
- * suites) and the built project as a user installs it (bin, dist/src, probes, package.json, runtime
+ * suites) and the built project as a user installs it (bin, dist/src, probes, deploy/systemd, package.json, runtime
  * node_modules).  Copied onto the input disk at every boot, so the image does not depend on the code.
  */
 export function stageIfblame(dest: string): void {
   mkdirSync(join(dest, 'app'), { recursive: true });
   copyFileSync(process.execPath, join(dest, 'node'));
   chmodSync(join(dest, 'node'), 0o755);
-  for (const d of ['bin', 'probes']) if (existsSync(join(REPO, d))) cpSync(join(REPO, d), join(dest, 'app', d), { recursive: true });
+  for (const d of ['bin', 'probes', 'deploy/systemd']) if (existsSync(join(REPO, d))) cpSync(join(REPO, d), join(dest, 'app', d), { recursive: true });
   cpSync(join(REPO, 'dist', 'src'), join(dest, 'app', 'dist', 'src'), { recursive: true });
   copyFileSync(join(REPO, 'package.json'), join(dest, 'app', 'package.json'));
   for (const m of readdirSync(join(REPO, 'node_modules'))) {
@@ -175,11 +175,11 @@ export function prepareInput(inDir: string, programs: Generated[], scenarios: re
 }
 
 /** boot.sh: one boot, every scenario.  Resolves with qemu's exit code and the wall time. */
-export async function bootGuest(imageDir: string, inDir: string, outDir: string, timeoutS: number): Promise<RunResult> {
+export async function bootGuest(imageDir: string, inDir: string, outDir: string, timeoutS: number, env: Record<string, string> = {}): Promise<RunResult> {
   return run(join(KERNEL_DIR, 'boot.sh'), [imageDir, inDir, outDir], {
     // Waiting for IFBLAME_KERNEL_LOCK is not booting: boot.sh's own deadline starts once it holds the lock.
     timeoutMs: process.env.IFBLAME_KERNEL_LOCK ? undefined : (timeoutS + 60) * 1000,
-    env: { ...process.env, BOOT_TIMEOUT: String(timeoutS), BOOT_VERBOSE: '1' },
+    env: { ...process.env, BOOT_TIMEOUT: String(timeoutS), BOOT_VERBOSE: '1', ...env },
     echo: !!process.env.IFBLAME_KERNEL_VERBOSE,
   });
 }

@@ -10,6 +10,8 @@ export IN=/ifb/in OUTROOT=/ifb/out LANG=C.UTF-8
 cd "$IN" || exit 1
 [ -f ENV ] && set -a && . ./ENV && set +a
 . ./lib.sh
+# The boot-time recording proof: its own two boots, nothing else (boot-record.sh).
+if [ -n "${BOOT_RECORD:-}" ]; then . ./boot-record.sh; flush; exit 0; fi
 echo "kernel: $(uname -r)"
 echo "scenarios: $(cat SCENARIOS)"
 echo "backends: $(cat BACKENDS)"
