@@ -11,7 +11,7 @@ Usage:
   ifblame replay FILE [--speed 1|10|max] [--from T] [--to T] [--format tui|text|json|ndjson] [filters]
   ifblame import --bpftrace FILE --netlink FILE [--snapshot FILE] -o TRACE
   ifblame explain FILE... [--format text|json]
-  ifblame script [--backend auto|kfunc|kprobe|syscalls] [--all] [--drop ID,...] [filters]
+  ifblame script [--backend auto|kfunc|kprobe|syscalls] [--all] [--drop ID,...] [--bpftrace VERSION] [filters]
                                                 print the program that runs as root (--all: whole catalog,
                                                 no detection; --drop: leave out probes a target kernel lacks)
   ifblame doctor                                                             what works here, and the fixes
