@@ -661,9 +661,6 @@ export const KNOWN_GAPS: Record<string, string> = {
   // reported without it instead of a duplicate"); trixie and sid, run with it, have none.  Drop after a new run.
   'bookworm/duplicates/live':
     'live under load (pre-238ec63 build): netlink outran the probe events (change emitted inferred, then observed: 16 pairs in one session) and two probes of one MAC write were not always merged',
-  'sid/h-ifenslave-hardmac/syscalls': 'as sid/d-ip/syscalls: the hard-coded MAC set by `ip link set dev bond0 address` (iproute2 7.3) is not seen as a request',
-  'sid/d-ip/syscalls':
-    "iproute2 7.3 (sid): no nl_link event for `ip link set ... address|promisc`: the syscalls program does not see its RTM_NEWLINK requests (udev's sendto are seen)",
 };
 
 // ---------------------------------------------------------------- ifblame's own output in the guest
