@@ -235,6 +235,7 @@ function headerComment(opts: GenerateOptions, probes: [string, string][], droppe
     ' * Probes:',
     ...probes.map(([id, why]) => ` *   ${id.padEnd(w)}  ${why}`),
     ...(dropped.length ? [' * Dropped:', ...dropped.map((d) => ` *   ${d.probe.padEnd(w)}  ${d.reason}`)] : []),
+    ...(opts.backend === 'syscalls' ? [` * For bpftrace: ${opts.bpftrace ? `${opts.bpftrace} (loops and deletions are written per version)` : 'any version (0.24+ warn about its while loop and deletes)'}`] : []),
     ` * Filters: ${filters}${opts.backend === 'syscalls' && opts.filters.iface.length ? ' (--iface is applied by ifblame: netlink requests name interfaces by index)' : ''}`,
     ' */',
   ].join('\n');

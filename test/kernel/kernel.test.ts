@@ -41,7 +41,7 @@ import {
   type RunResult,
   type Suite,
 } from './harness.js';
-import { KNOWN_GAPS, STORIES, checkCapture, checkDoctor, checkTuiScreen, duplicates, groundTruth, type StoryBackend } from './stories.js';
+import { KNOWN_GAPS, STORIES, checkCapture, checkSysfsWrites, checkDoctor, checkTuiScreen, duplicates, groundTruth, type StoryBackend } from './stories.js';
 
 const pick = <T extends string>(env: string | undefined, all: readonly T[]): T[] => {
   if (!env) return [...all];
@@ -275,6 +275,7 @@ for (const suite of suites) {
           const trace = readTrace(tracePath);
           const kernel = readFileSync(join(dir, 'kernel.txt'), 'utf8').trim();
           STORIES[s]!({ trace, backend: b as StoryBackend, steps: readSteps(dir), kernel, program: readFileSync(prog, 'utf8') });
+          if (b === 'syscalls') checkSysfsWrites(trace, s);
           const dest = process.env.IFBLAME_KERNEL_RECORD;
           if (dest) log(`recorded ${recordTrace(tracePath, resolve(REPO, dest), `${suite}-${s}-${b}`)}`);
         });

@@ -568,6 +568,39 @@ export const STORIES: Record<string, (i: StoryInput) => void> = {
   'h-ifenslave-hardmac': storyIfenslaveHardMac,
 };
 
+// ---------------------------------------------------------------- the syscalls program's sysfs writes (issue 12)
+
+/** Network sysfs files: what sysfs_write may report (a cgroup or other /sys write is no network change). */
+const NET_SYSFS = /^\/sys\/(class\/net|devices\/.*\/net)\//;
+
+/**
+ * The raw sysfs_write events of a syscalls trace: only network sysfs files; each write once with one result (a
+ * write bonding restarts under rtnl contention is one event, never a -ERESTART* result); and in scenario g
+ * exactly the seed script's four writes per ordering, never its stdout (`echo "bond0 after: ..."` after the
+ * shell restored fd 1 with dup2).
+ */
+export function checkSysfsWrites(trace: TraceFile, scenario: string): void {
+  const writes = trace.events.filter((e) => e.type === 'probe' && e.probe === 'sysfs_write');
+  const open = new Map<unknown, Record<string, unknown>>();
+  for (const e of writes) {
+    const f = e.fields as Record<string, unknown>;
+    if (e.phase === 'entry') {
+      assert.match(String(f.path), NET_SYSFS, `sysfs_write outside network sysfs: ${JSON.stringify(e)}`);
+      assert.ok(!open.has(e.tid), `sysfs_write twice without a result between (a restarted write reported again?): ${JSON.stringify(e)}`);
+      open.set(e.tid, e);
+    } else {
+      const ret = Number(f.ret);
+      assert.ok(!(ret <= -512 && ret >= -516), `sysfs_write result is a restart (-ERESTART*): ${JSON.stringify(e)}`);
+      assert.ok(open.delete(e.tid), `sysfs_write result without its write: ${JSON.stringify(e)}`);
+    }
+  }
+  if (scenario !== 'g-bond-sysfs') return;
+  const seed = writes.filter((e) => e.phase === 'entry' && String(e.comm).startsWith(SEED.slice(0, 15)));
+  const data = seed.map((e) => String((e.fields as Record<string, unknown>).data).trim());
+  const expected = [1, 2, 3, 4].flatMap((n) => ['+bond0', 'active-backup', '100', `+dumg${n}`]);
+  assert.deepEqual(data, expected, `the seed script's sysfs writes, once each and nothing it printed to stdout: ${JSON.stringify(seed.map((e) => e.fields))}`);
+}
+
 // ---------------------------------------------------------------- sysfs ground truth (the scenarios, not the product)
 
 export function groundTruth(scenarios: readonly string[], at: (s: string) => Map<string, Map<string, IfState>>): void {
