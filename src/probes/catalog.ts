@@ -41,7 +41,7 @@ export interface SyscallProbe {
   /** Set `@req[tid]` so the matching sys_exit prints the result. */
   exit?: string;
   /**
-   * The kernel may restart the syscall (-ERESTARTSYS .. -ERESTART_RESTARTBLOCK), each restart a new sys_enter:
+   * The kernel may restart the syscall (-ERESTARTNOINTR, always restarted), each restart a new sys_enter:
    * print the first attempt only, and its result once it is not a restart.
    */
   restartable?: boolean;
@@ -244,8 +244,11 @@ const NL_BODY = `
     $ok = 1;
   }`;
 
-/** -ERESTARTSYS (-512) .. -ERESTART_RESTARTBLOCK (-516): the kernel runs the syscall again, it did not happen yet. */
-export const RESTARTED = '($ret <= -512 && $ret >= -516)';
+/**
+ * -ERESTARTNOINTR (-513, restart_syscall()): the kernel always runs the syscall again, it did not happen yet.  The
+ * other -ERESTART* codes may reach the process as -EINTR: they are results (a failed write), never held back.
+ */
+export const RESTARTED = '($ret == -513)';
 
 export const SYSCALL_PROBES: SyscallProbe[] = [
   {
