@@ -474,7 +474,9 @@ export function storyBondSysfs(input: StoryInput): void {
       } else assert.equal(inherit.evidence, 'inferred', `syscalls: ${show(inherit)}`);
       during(input, inherit, seedStep);
       const later = slaveMacs.filter((c) => c.ts > en.ts - 5_000 && c.ts < en.ts + 2_000_000 && mac(c.after) !== slaveMac);
-      const udevLate = bondMacs.find((c) => isUdev(c) && c.ts > inherit.ts);
+      // a request is timed when it is sent (syscalls backend): udev's SETLINK may be sent while the script's sysfs write
+      // holds rtnl and take effect after the inheritance, so there "late" means after the script's request
+      const udevLate = bondMacs.find((c) => isUdev(c) && c.ts > (observedKernel(b) ? inherit.ts : en.ts));
       if (udevLate) {
         // udev acted after the enslavement: its SETLINK on bond0 is passed on to the slave (bond_set_mac_address),
         // so the slave ends with udev's MAC too, in udev's request, not the script's
