@@ -173,12 +173,14 @@ function generateSyscalls(opts: GenerateOptions, dropped: ProbeDrop[]): Program 
   return { backend: 'syscalls', text: [header, begin, ...blocks, end].join('\n\n') + '\n', probes: probes.map((p) => p.id), dropped };
 }
 
+/** Syscall fields are printed as written (no placeholders). */
+const asWritten = (f: Field): [string, string | undefined] => [f.expr, f.len];
+
 function syscallBlock(p: SyscallProbe, filters: Filters, d: Dialect): string {
-  const render = (f: Field): [string, string | undefined] => [f.expr, f.len];
   const pending = p.restartable ? `!@req_${p.id}[tid]` : '';
   const pred = predicate([p.predicate ? `(${p.predicate})` : '', pending, commFilter(filters)]);
   const mark = p.exit ? `\n    @req_${p.id}[tid] = 1;` : '';
-  const print = printfCall(p.id, commonAndOwn(p.fields), render, false);
+  const print = printfCall(p.id, commonAndOwn(p.fields), asWritten, false);
   const entries = p.attach.map((a) => {
     const prelude = a.prelude ? `\n  ${a.prelude}` : '';
     // A body decides with `$ok` whether the request is one of ours; without one the predicate already did.
@@ -191,10 +193,9 @@ function syscallBlock(p: SyscallProbe, filters: Filters, d: Dialect): string {
 
 /** The sys_exit of a request: its result; a restartable one only once the kernel is done restarting it. */
 function exitBlock(p: SyscallProbe): string {
-  const render = (f: Field): [string, string | undefined] => [f.expr, f.len];
   const done = `DELETE(@req_${p.id}[tid]);`;
-  if (!p.restartable) return `${p.exit} /@req_${p.id}[tid]/\n{\n  ${printfCall(p.id + RET_SUFFIX, [...COMMON_RET_FIELDS, SYSCALL_RET], render, false)}\n  ${done}\n}`;
-  const print = printfCall(p.id + RET_SUFFIX, [...COMMON_RET_FIELDS, { ...SYSCALL_RET, expr: '$ret' }], render, false);
+  if (!p.restartable) return `${p.exit} /@req_${p.id}[tid]/\n{\n  ${printfCall(p.id + RET_SUFFIX, [...COMMON_RET_FIELDS, SYSCALL_RET], asWritten, false)}\n  ${done}\n}`;
+  const print = printfCall(p.id + RET_SUFFIX, [...COMMON_RET_FIELDS, { ...SYSCALL_RET, expr: '$ret' }], asWritten, false);
   return `${p.exit} /@req_${p.id}[tid]/\n{\n  $ret = kptr(args->ret);\n  if (!${RESTARTED}) {\n    ${print}\n    ${done}\n  }\n}`;
 }
 
