@@ -15,7 +15,7 @@ Usage:
   ifblame import --bpftrace FILE --netlink FILE [--snapshot FILE] -o TRACE
   ifblame explain FILE...|DIR [--format text|json]
   ifblame explain --boot [-N] [--dir DIR]          the recordings of this boot (or N boots back)
-  ifblame script [--backend auto|kfunc|kprobe|syscalls] [--all] [--drop ID,...] [filters]
+  ifblame script [--backend auto|kfunc|kprobe|syscalls] [--all] [--drop ID,...] [--bpftrace VERSION] [filters]
                                                 print the program that runs as root (--all: whole catalog,
                                                 no detection; --drop: leave out probes a target kernel lacks)
   ifblame doctor                                                             what works here, and the fixes

@@ -74,6 +74,11 @@ for (const [name, opts] of syscallsPrograms) {
       r.stderr.filter((l) => /ERROR/.test(l)),
       [],
     );
+    // a warning would reach the user at every start (issue 12: Addrspace mismatch, deprecated loops, casts)
+    assert.deepEqual(
+      r.stderr.filter((l) => /WARN/.test(l)),
+      [],
+    );
     assert.deepEqual(
       r.cols,
       p.probes.map(() => 'ok'),

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
-import { GOLDEN_BACKENDS, goldenPath, goldenProgram, ROOT } from './golden.js';
+import { GOLDEN, goldenPath, goldenProgram, ROOT } from './golden.js';
 import { generate } from '../src/probes/generate.js';
 import { layoutsFor } from '../src/probes/layout.js';
 import { KERNEL_PROBES, SYSCALL_PROBES } from '../src/probes/catalog.js';
@@ -13,9 +13,9 @@ import { IfblameError } from '../src/errors.js';
 
 const none = { iface: [], comm: [] };
 
-for (const b of GOLDEN_BACKENDS) {
-  test(`golden: probes/ifblame-${b}.bt is what the generator writes (npm run golden to update)`, () => {
-    assert.equal(goldenProgram(b), readFileSync(goldenPath(b), 'utf8'));
+for (const [b, bpftrace] of GOLDEN) {
+  test(`golden: ${goldenPath(b, bpftrace).replace(ROOT, '')} is what the generator writes (npm run golden to update)`, () => {
+    assert.equal(goldenProgram(b, bpftrace), readFileSync(goldenPath(b, bpftrace), 'utf8'));
   });
 }
 
@@ -73,8 +73,8 @@ test('dropping dev_addr_mod brings in the NETDEV_CHANGEADDR notifier fallback; m
 });
 
 test('every printf has as many conversions as arguments, and its tag has a parser layout with the same fields', () => {
-  for (const backend of GOLDEN_BACKENDS) {
-    const text = generate({ backend, filters: none }).text;
+  for (const [backend, bpftrace] of GOLDEN) {
+    const text = goldenProgram(backend, bpftrace);
     const layouts = layoutsFor(backend);
     const calls = [...text.matchAll(/printf\("([^"]*)",\s*\n?\s*([^;]*)\);/g)];
     assert.ok(calls.length > 5);

@@ -2,7 +2,7 @@
 import type { Writable } from 'node:stream';
 import { EXIT } from '../errors.js';
 import { backendOf, filtersOf, parse, strings, TRACE_OPTIONS, type Flags } from '../cli/args.js';
-import { planProgram, type PlanOptions } from '../probes/plan.js';
+import { bpftraceOf, planProgram, type PlanOptions } from '../probes/plan.js';
 
 export async function runScript(opts: PlanOptions, out: Writable, err: Writable): Promise<number> {
   const { program, notes } = await planProgram(opts);
@@ -12,9 +12,16 @@ export async function runScript(opts: PlanOptions, out: Writable, err: Writable)
 }
 
 export async function run(args: string[]): Promise<number> {
-  const values = parse(args, { ...TRACE_OPTIONS, all: { type: 'boolean' }, drop: { type: 'string', multiple: true } }).values as Flags;
+  const values = parse(args, { ...TRACE_OPTIONS, all: { type: 'boolean' }, drop: { type: 'string', multiple: true }, bpftrace: { type: 'string' } })
+    .values as Flags;
   return runScript(
-    { backend: backendOf(values), filters: filtersOf(values), all: values.all === true, drop: strings(values.drop) },
+    {
+      backend: backendOf(values),
+      filters: filtersOf(values),
+      all: values.all === true,
+      drop: strings(values.drop),
+      bpftrace: bpftraceOf(values.bpftrace as string | undefined),
+    },
     process.stdout,
     process.stderr,
   );

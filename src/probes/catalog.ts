@@ -40,6 +40,11 @@ export interface SyscallProbe {
   fields: Field[];
   /** Set `@req[tid]` so the matching sys_exit prints the result. */
   exit?: string;
+  /**
+   * The kernel may restart the syscall (-ERESTARTNOINTR, always restarted), each restart a new sys_enter:
+   * print the first attempt only, and its result once it is not a restart.
+   */
+  restartable?: boolean;
   why: string;
 }
 
@@ -207,37 +212,51 @@ export const KERNEL_PROBES: KernelProbe[] = [
 /** Placeholders that are not parameters: the bridge's or team's own net_device. */
 export const DERIVED: Record<string, string> = { br_dev: '{br}->dev', team_dev: '{team}->dev' };
 
+/*
+ * Syscall tracepoints read user memory.  bpftrace (0.17 too) tags every integer with an address space: `args->x`
+ * and values read through uptr() are "user", literals and casts of them "kernel" (0.27: every literal), and mixing
+ * the two in one operation prints `Addrspace mismatch`.  Each user-side integer is taken through kptr() where it is
+ * first read (it is a plain number in the program from then on), and every variable is int64 from the start, so no
+ * version sees mixed spaces or signs (0.27 also warns about implicit sign changes and casts to the same type).
+ */
+
 /** Netlink request parser shared by sendmsg and sendto: nlmsghdr (16) + ifinfomsg (16) + rtattrs. */
 const NL_BODY = `
-  $type = *(uint16 *)uptr($base + 4);
-  $nlflags = *(uint16 *)uptr($base + 6);
-  $nllen = (uint64)*(uint32 *)uptr($base);
+  $type = kptr(*(uint16 *)uptr($base + 4));
+  $nlflags = kptr(*(uint16 *)uptr($base + 6));
+  $nllen = kptr((int64)*(uint32 *)uptr($base));
   if (($type == 16 || $type == 17 || $type == 19) && ($nlflags & 1) && $nllen >= 32 && $nllen <= $len) {
     $ifindex = *(int32 *)uptr($base + 20);
     $ififlags = *(uint32 *)uptr($base + 24);
     $ifichange = *(uint32 *)uptr($base + 28);
-    $off = (uint64)32; $addroff = (uint64)0; $addrlen = (uint64)0; $nameoff = (uint64)0; $namelen = (uint64)0; $master = (int64)-1;
-    $i = 0;
-    while ($i < 32 && $off + 4 <= $nllen) {
-      $rl = (uint64)*(uint16 *)uptr($base + $off);
-      $rt = *(uint16 *)uptr($base + $off + 2) & 0x3fff;
+    $off = (int64)32; $addroff = (int64)0; $addrlen = (int64)0; $nameoff = (int64)0; $namelen = (int64)0; $master = (int64)-1;
+    LOOP(32) {
+      if ($off + 4 > $nllen) { break; }
+      $rl = kptr((int64)*(uint16 *)uptr($base + $off));
+      $rt = kptr(*(uint16 *)uptr($base + $off + 2) & 0x3fff);
       if ($rl < 4) { break; }
       if ($rt == 1) { $addroff = $off + 4; $addrlen = $rl - 4; }      // IFLA_ADDRESS
       if ($rt == 3) { $nameoff = $off + 4; $namelen = 16; }            // IFLA_IFNAME
       if ($rt == 10) { $master = (int64)*(uint32 *)uptr($base + $off + 4); }  // IFLA_MASTER
       $off = $off + (($rl + 3) & 0xfffc);
-      $i++;
     }
     if ($addrlen > 32) { $addrlen = 32; }
     $ok = 1;
   }`;
 
+/**
+ * -ERESTARTNOINTR (-513, restart_syscall()): the kernel always runs the syscall again, it did not happen yet.  The
+ * other -ERESTART* codes may reach the process as -EINTR: they are results (a failed write), never held back.
+ */
+export const RESTARTED = '($ret == -513)';
+
 export const SYSCALL_PROBES: SyscallProbe[] = [
   {
     id: 'nl_link',
     attach: [
-      { point: 'tracepoint:syscalls:sys_enter_sendmsg', prelude: '$m = (struct user_msghdr *)args->msg; $iov = (struct iovec *)$m->msg_iov; $base = (uint64)$iov->iov_base; $len = (uint64)$iov->iov_len;' },
-      { point: 'tracepoint:syscalls:sys_enter_sendto', prelude: '$base = (uint64)args->buff; $len = (uint64)args->len;' },
+      // the message is the first iovec (iproute2, libnl, systemd-networkd and NetworkManager send one per request)
+      { point: 'tracepoint:syscalls:sys_enter_sendmsg', prelude: '$iov = args->msg->msg_iov; $base = kptr((int64)$iov->iov_base); $len = kptr((int64)$iov->iov_len);' },
+      { point: 'tracepoint:syscalls:sys_enter_sendto', prelude: '$base = kptr((int64)args->buff); $len = kptr((int64)args->len);' },
     ],
     body: NL_BODY,
     fields: [
@@ -254,8 +273,8 @@ export const SYSCALL_PROBES: SyscallProbe[] = [
   },
   {
     id: 'ioctl_link',
-    attach: [{ point: 'tracepoint:syscalls:sys_enter_ioctl', prelude: '$ifr = (uint64)args->arg;' }],
-    predicate: 'args->cmd == 0x8924 || args->cmd == 0x8914',
+    attach: [{ point: 'tracepoint:syscalls:sys_enter_ioctl', prelude: '$ifr = kptr(args->arg);' }],
+    predicate: 'kptr(args->cmd) == 0x8924 || kptr(args->cmd) == 0x8914',
     fields: [
       { name: 'cmd', type: 'hex', expr: 'args->cmd', doc: '0x8924 SIOCSIFHWADDR, 0x8914 SIOCSIFFLAGS' },
       { name: 'ifname', type: 'str', expr: 'uptr($ifr)', len: '16' },
@@ -267,8 +286,8 @@ export const SYSCALL_PROBES: SyscallProbe[] = [
   },
   {
     id: 'packet_membership',
-    attach: [{ point: 'tracepoint:syscalls:sys_enter_setsockopt', prelude: '$mr = (uint64)args->optval;' }],
-    predicate: 'args->level == 263 && (args->optname == 1 || args->optname == 2)',
+    attach: [{ point: 'tracepoint:syscalls:sys_enter_setsockopt', prelude: '$mr = kptr((int64)args->optval);' }],
+    predicate: 'kptr(args->level) == 263 && (kptr(args->optname) == 1 || kptr(args->optname) == 2)',
     fields: [
       { name: 'op', type: 'int', expr: 'args->optname', doc: '1 PACKET_ADD_MEMBERSHIP, 2 PACKET_DROP_MEMBERSHIP' },
       { name: 'ifindex', type: 'int', expr: '*(int32 *)uptr($mr)' },
@@ -279,48 +298,65 @@ export const SYSCALL_PROBES: SyscallProbe[] = [
   },
   {
     id: 'sysfs_write',
+    // bonding's sysfs stores restart the write while rtnl is busy (restart_syscall): thousands a second, one request
     attach: [{ point: 'tracepoint:syscalls:sys_enter_write', prelude: '' }],
     predicate: '@sysfd[pid, args->fd]',
     fields: [
       { name: 'fd', type: 'int', expr: 'args->fd' },
-      { name: 'data', type: 'str', expr: 'uptr(args->buf)', len: 'args->count < 64 ? args->count : 64' },
+      { name: 'data', type: 'str', expr: 'uptr(args->buf)', len: 'kptr(args->count) < 64 ? kptr((int64)args->count) : 64' },
       { name: 'path', type: 'text', expr: '@syspath[pid, args->fd]' },
     ],
     exit: 'tracepoint:syscalls:sys_exit_write',
-    why: 'writes to sysfs files under /sys/ (bonding/slaves, bonding/mode, ...) that scripts use',
+    restartable: true,
+    why: 'writes to network sysfs files (/sys/class/net/..., /sys/devices/.../net/...: bonding/slaves, address, ...)',
   },
 ];
 
-/** fd tracking that feeds sysfs_write: remember writable opens under /sys/ and follow dup2/dup3/F_DUPFD. */
-export const SYSFS_FD_TRACKING = `tracepoint:syscalls:sys_enter_openat /(args->flags & 3) != 0/
+/**
+ * fd tracking that feeds sysfs_write: writable opens of network sysfs files, followed through dup2/dup3/F_DUPFD
+ * and forgotten on close and when dup2/dup3 put another file on the fd (a shell restoring its stdout after
+ * `echo x > /sys/...`).  File descriptors are map keys as uint64 (`args->fd`; `args->ret` once known >= 0).
+ */
+export const SYSFS_FD_TRACKING = `tracepoint:syscalls:sys_enter_openat /(kptr(args->flags) & 3) != 0/
 {
   $p = str(args->filename, 64);
-  if (strncmp($p, "/sys/", 5) == 0) { @opening[tid] = $p; @isopening[tid] = 1; }
+  if (strncmp($p, "/sys/class/net/", 15) == 0 || strncmp($p, "/sys/devices/", 13) == 0) { @opening[tid] = $p; @isopening[tid] = 1; }
 }
 tracepoint:syscalls:sys_exit_openat /@isopening[tid]/
 {
-  if (args->ret >= 0) { @syspath[pid, args->ret] = @opening[tid]; @sysfd[pid, args->ret] = 1; }
-  delete(@opening[tid]); delete(@isopening[tid]);
+  if (kptr(args->ret) >= 0) { @syspath[pid, (uint64)args->ret] = @opening[tid]; @sysfd[pid, (uint64)args->ret] = 1; }
+  DELETE(@opening[tid]); DELETE(@isopening[tid]);
 }
-tracepoint:syscalls:sys_enter_dup2 /@sysfd[pid, args->oldfd]/
+tracepoint:syscalls:sys_enter_dup2
 {
-  @syspath[pid, args->newfd] = @syspath[pid, args->oldfd]; @sysfd[pid, args->newfd] = 1;
+  $old = args->oldfd; $new = args->newfd;
+  if ($old != $new && (@sysfd[pid, $old] || @sysfd[pid, $new])) {
+    if (@sysfd[pid, $old]) { @syspath[pid, $new] = @syspath[pid, $old]; @sysfd[pid, $new] = 1; }
+    else { DELETE(@sysfd[pid, $new]); DELETE(@syspath[pid, $new]); }
+  }
 }
-tracepoint:syscalls:sys_enter_dup3 /@sysfd[pid, args->oldfd]/
+tracepoint:syscalls:sys_enter_dup3
 {
-  @syspath[pid, args->newfd] = @syspath[pid, args->oldfd]; @sysfd[pid, args->newfd] = 1;
+  $old = args->oldfd; $new = args->newfd;
+  if ($old != $new && (@sysfd[pid, $old] || @sysfd[pid, $new])) {
+    if (@sysfd[pid, $old]) { @syspath[pid, $new] = @syspath[pid, $old]; @sysfd[pid, $new] = 1; }
+    else { DELETE(@sysfd[pid, $new]); DELETE(@syspath[pid, $new]); }
+  }
 }
-tracepoint:syscalls:sys_enter_fcntl /@sysfd[pid, args->fd] && (args->cmd == 0 || args->cmd == 1030)/
+tracepoint:syscalls:sys_enter_fcntl /@sysfd[pid, args->fd] && (kptr(args->cmd) == 0 || kptr(args->cmd) == 1030)/
 {
-  @dupfrom[tid] = args->fd + 1;
+  @dupfrom[tid] = args->fd; @dupping[tid] = 1;
 }
-tracepoint:syscalls:sys_exit_fcntl /@dupfrom[tid]/
+tracepoint:syscalls:sys_exit_fcntl /@dupping[tid]/
 {
-  $from = @dupfrom[tid] - 1;
-  if (args->ret >= 0) { @syspath[pid, args->ret] = @syspath[pid, $from]; @sysfd[pid, args->ret] = 1; }
-  delete(@dupfrom[tid]);
+  $from = @dupfrom[tid];
+  if (kptr(args->ret) >= 0) { @syspath[pid, (uint64)args->ret] = @syspath[pid, $from]; @sysfd[pid, (uint64)args->ret] = 1; }
+  DELETE(@dupfrom[tid]); DELETE(@dupping[tid]);
 }
 tracepoint:syscalls:sys_enter_close /@sysfd[pid, args->fd]/
 {
-  delete(@sysfd[pid, args->fd]); delete(@syspath[pid, args->fd]);
+  DELETE(@sysfd[pid, args->fd]); DELETE(@syspath[pid, args->fd]);
 }`;
+
+/** The maps the sysfs tracking fills: cleared at exit so bpftrace does not print them. */
+export const SYSFS_MAPS = ['@opening', '@isopening', '@syspath', '@sysfd', '@dupfrom', '@dupping'];

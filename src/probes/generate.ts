@@ -1,7 +1,8 @@
 // Catalog + options -> one complete bpftrace program for a backend; the only place programs are written.
 import type { Backend, ProbeDrop } from '../events.js';
 import { bpftraceString, type Filters } from '../options.js';
-import { DERIVED, KERNEL_PROBES, SYSCALL_PROBES, SYSFS_FD_TRACKING, type KernelProbe, type Param, type SyscallProbe } from './catalog.js';
+import { DERIVED, KERNEL_PROBES, RESTARTED, SYSCALL_PROBES, SYSFS_FD_TRACKING, SYSFS_MAPS, type KernelProbe, type Param, type SyscallProbe } from './catalog.js';
+import { dialectOf, inDialect, type Dialect } from './dialect.js';
 import { argumentOf, COMMON_RET_FIELDS, formatOf, type Field } from './fields.js';
 import { attachOf, commonAndOwn, RET_SUFFIX, SYSCALL_RET, type Attach } from './layout.js';
 
@@ -16,6 +17,8 @@ export interface GenerateOptions {
   /** Parameter names as this kernel's BTF spells them (kfunc reads `args->NAME`). */
   paramNames?: Record<string, string[]>;
   version?: string;
+  /** The bpftrace that will run the program (`0.23.2`): constructs it would warn about are written its way. */
+  bpftrace?: string | null;
 }
 
 export interface Program {
@@ -157,33 +160,43 @@ function kernelBlock(p: KernelProbe, attach: Attach, opts: GenerateOptions): str
 
 function generateSyscalls(opts: GenerateOptions, dropped: ProbeDrop[]): Program {
   const gone = new Set(dropped.map((d) => d.probe));
+  const d = dialectOf(opts.bpftrace);
   const probes = SYSCALL_PROBES.filter((p) => !gone.has(p.id));
-  const blocks = probes.map((p) => syscallBlock(p, opts.filters));
-  if (probes.some((p) => p.id === 'sysfs_write')) blocks.unshift('// sysfs_write needs to know which fds are open on /sys/ files\n' + SYSFS_FD_TRACKING);
+  const sysfs = probes.some((p) => p.id === 'sysfs_write');
+  const blocks = probes.map((p) => syscallBlock(p, opts.filters, d));
+  if (sysfs) blocks.unshift('// sysfs_write needs to know which fds are open on network sysfs files\n' + inDialect(SYSFS_FD_TRACKING, d));
   const header = headerComment(opts, probes.map((p) => [p.id, p.why]), dropped);
   const begin = beginBlock(probes.map((p) => [p.id, commonAndOwn(p.fields)] as const));
-  const sysfs = probes.some((p) => p.id === 'sysfs_write') ? ['@opening', '@isopening', '@syspath', '@sysfd', '@dupfrom'] : [];
   // Clear our maps at exit, or bpftrace prints them.
-  const maps = [...sysfs, ...probes.filter((p) => p.exit).map((p) => `@req_${p.id}`)];
+  const maps = [...(sysfs ? SYSFS_MAPS : []), ...probes.filter((p) => p.exit).map((p) => `@req_${p.id}`)];
   const end = `END\n{\n  ${maps.map((m) => `clear(${m});`).join(' ')}\n}`;
   return { backend: 'syscalls', text: [header, begin, ...blocks, end].join('\n\n') + '\n', probes: probes.map((p) => p.id), dropped };
 }
 
-function syscallBlock(p: SyscallProbe, filters: Filters): string {
-  const render = (f: Field): [string, string | undefined] => [f.expr, f.len];
-  const pred = predicate([p.predicate ? `(${p.predicate})` : '', commFilter(filters)]);
+/** Syscall fields are printed as written (no placeholders). */
+const asWritten = (f: Field): [string, string | undefined] => [f.expr, f.len];
+
+function syscallBlock(p: SyscallProbe, filters: Filters, d: Dialect): string {
+  const pending = p.restartable ? `!@req_${p.id}[tid]` : '';
+  const pred = predicate([p.predicate ? `(${p.predicate})` : '', pending, commFilter(filters)]);
   const mark = p.exit ? `\n    @req_${p.id}[tid] = 1;` : '';
-  const print = printfCall(p.id, commonAndOwn(p.fields), render, false);
+  const print = printfCall(p.id, commonAndOwn(p.fields), asWritten, false);
   const entries = p.attach.map((a) => {
     const prelude = a.prelude ? `\n  ${a.prelude}` : '';
     // A body decides with `$ok` whether the request is one of ours; without one the predicate already did.
     const inner = p.body ? `\n  $ok = 0;${prelude}${hoistVariables(p.body, print)}\n  if ($ok) {\n    ${print}${mark}\n  }` : `${prelude}\n  ${print}${mark.replace('\n    ', '\n  ')}`;
     return `${a.point}${pred}\n{${inner}\n}`;
   });
-  if (p.exit) {
-    entries.push(`${p.exit} /@req_${p.id}[tid]/\n{\n  ${printfCall(p.id + RET_SUFFIX, [...COMMON_RET_FIELDS, SYSCALL_RET], render, false)}\n  delete(@req_${p.id}[tid]);\n}`);
-  }
-  return entries.join('\n');
+  if (p.exit) entries.push(exitBlock(p));
+  return inDialect(entries.join('\n'), d);
+}
+
+/** The sys_exit of a request: its result; a restartable one only once the kernel is done restarting it. */
+function exitBlock(p: SyscallProbe): string {
+  const done = `DELETE(@req_${p.id}[tid]);`;
+  if (!p.restartable) return `${p.exit} /@req_${p.id}[tid]/\n{\n  ${printfCall(p.id + RET_SUFFIX, [...COMMON_RET_FIELDS, SYSCALL_RET], asWritten, false)}\n  ${done}\n}`;
+  const print = printfCall(p.id + RET_SUFFIX, [...COMMON_RET_FIELDS, { ...SYSCALL_RET, expr: '$ret' }], asWritten, false);
+  return `${p.exit} /@req_${p.id}[tid]/\n{\n  $ret = kptr(args->ret);\n  if (!${RESTARTED}) {\n    ${print}\n    ${done}\n  }\n}`;
 }
 
 /** The `#cols` line for each probe: what BEGIN prints so a reader (and the parser) sees the columns. */
@@ -223,6 +236,7 @@ function headerComment(opts: GenerateOptions, probes: [string, string][], droppe
     ' * Probes:',
     ...probes.map(([id, why]) => ` *   ${id.padEnd(w)}  ${why}`),
     ...(dropped.length ? [' * Dropped:', ...dropped.map((d) => ` *   ${d.probe.padEnd(w)}  ${d.reason}`)] : []),
+    ...(opts.backend === 'syscalls' ? [` * For bpftrace: ${opts.bpftrace ? `${opts.bpftrace} (loops and deletions are written per version)` : 'any version (0.24+ warn about its while loop and deletes)'}`] : []),
     ` * Filters: ${filters}${opts.backend === 'syscalls' && opts.filters.iface.length ? ' (--iface is applied by ifblame: netlink requests name interfaces by index)' : ''}`,
     ' */',
   ].join('\n');

@@ -4,7 +4,8 @@ import type { Backend, ProbeDrop } from '../events.js';
 import type { BackendChoice, Filters } from '../options.js';
 import { VERSION } from '../version.js';
 import { KERNEL_PROBES, SYSCALL_PROBES } from './catalog.js';
-import { chooseBackend, detect, droppedProbes, type Capabilities } from './detect.js';
+import { bpftraceVersion, chooseBackend, detect, droppedProbes, type Capabilities } from './detect.js';
+import { bpftraceMinor } from './dialect.js';
 import { generate, type Program } from './generate.js';
 
 export interface PlanOptions {
@@ -14,6 +15,15 @@ export interface PlanOptions {
   all?: boolean;
   /** Probe ids to leave out: generating for another machine whose kernel lacks them (`--drop`). */
   drop?: string[];
+  /** The bpftrace version the program is for (`--bpftrace`: another machine's); default: this machine's. */
+  bpftrace?: string;
+}
+
+/** `--bpftrace 0.23.2`: a version the generator can use, or a clear error. */
+export function bpftraceOf(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!bpftraceMinor(value)) throw new IfblameError(`--bpftrace ${JSON.stringify(value)} is not a version`, 'e.g. --bpftrace 0.23.2 (bpftrace --version on the target)');
+  return value;
 }
 
 /** `--drop a,b`: catalog ids only, each with the reason shown in the program header. */
@@ -30,7 +40,8 @@ export async function planProgram(opts: PlanOptions, caps?: Capabilities): Promi
   const notes: string[] = [];
   const asked = dropsOf(opts.drop ?? []);
   if (opts.all && opts.backend !== 'auto') {
-    return { program: generate({ backend: opts.backend, filters: opts.filters, dropped: asked, version: VERSION }), caps: null, notes };
+    const bpftrace = opts.bpftrace ?? (await bpftraceVersion())?.version;
+    return { program: generate({ backend: opts.backend, filters: opts.filters, dropped: asked, version: VERSION, bpftrace }), caps: null, notes };
   }
   const c = caps ?? (await detect());
   let backend: Backend | null = opts.backend === 'auto' ? chooseBackend(c) : opts.backend;
@@ -43,6 +54,7 @@ export async function planProgram(opts: PlanOptions, caps?: Capabilities): Promi
   const detected = await droppedProbes(backend, c);
   const dropped = [...asked, ...detected.filter((d) => !asked.some((a) => a.probe === d.probe))];
   for (const d of dropped) notes.push(`probe ${d.probe} dropped: ${d.reason}`);
-  const program = generate({ backend, filters: opts.filters, dropped, paramNames: c.paramNames, version: VERSION });
+  const bpftrace = opts.bpftrace ?? c.bpftrace?.version;
+  const program = generate({ backend, filters: opts.filters, dropped, paramNames: c.paramNames, version: VERSION, bpftrace });
   return { program, caps: c, notes };
 }

@@ -9,6 +9,7 @@ import { EXIT, IfblameError } from '../errors.js';
 import type { Backend } from '../events.js';
 import { decodeLine, type Decoded } from '../parse/bpftrace-json.js';
 import { bpftraceVersion, explainFailure } from '../probes/detect.js';
+import { atLeast } from '../probes/dialect.js';
 import { guardChild } from './guard.js';
 
 export interface BpftraceSourceOptions {
@@ -30,12 +31,6 @@ export function liveMonoToWallUs(): number {
   return Date.now() * 1000 - Number(process.hrtime.bigint() / 1000n);
 }
 
-/** `0.23.2` -> [0, 23]; unknown -> null. */
-function minor(version: string | null | undefined): [number, number] | null {
-  const m = /^(\d+)\.(\d+)/.exec(version ?? '');
-  return m ? [Number(m[1]), Number(m[2])] : null;
-}
-
 /**
  * The environment for the bpftrace that will run the program.  String length: `BPFTRACE_STRLEN` (64) up to
  * 0.20; 0.21 renamed it `BPFTRACE_MAX_STRLEN` and warns about the old name at every start (128 there: a cap,
@@ -43,8 +38,7 @@ function minor(version: string | null | undefined): [number, number] | null {
  * per CPU (8 MiB) instead of 64: an `ip -batch` storm overflows the default at once.
  */
 export function bpftraceEnv(version: string | null | undefined): Record<string, string> {
-  const v = minor(version);
-  const renamed = v !== null && (v[0] > 0 || v[1] >= 21);
+  const renamed = atLeast(version, 0, 21);
   // 0.27 warns "length param (64) is too long and will be shortened" for str(x, 64) under a maximum of 64
   return { ...(renamed ? { BPFTRACE_MAX_STRLEN: '128' } : { BPFTRACE_STRLEN: '64' }), BPFTRACE_PERF_RB_PAGES: '2048' };
 }

@@ -114,8 +114,9 @@ export const DROP = (process.env.IFBLAME_KERNEL_DROP ?? '').split(/[\s,]+/).filt
  * is generated for the target kernel without probing this one: `--all` (the whole catalog; the guest loads
  * every module it needs).  IFBLAME_KERNEL_SCRIPT_ARGS replaces `--all`.
  */
-export async function generatePrograms(backends: readonly KBackend[]): Promise<Generated[]> {
-  const extra = (process.env.IFBLAME_KERNEL_SCRIPT_ARGS ?? '--all').split(/\s+/).filter(Boolean);
+export async function generatePrograms(backends: readonly KBackend[], bpftrace: string | null): Promise<Generated[]> {
+  // for the guest's bpftrace, not the host's: the syscalls program is written per version (loops, delete)
+  const extra = [...(process.env.IFBLAME_KERNEL_SCRIPT_ARGS ?? '--all').split(/\s+/).filter(Boolean), ...(bpftrace ? ['--bpftrace', bpftrace] : [])];
   const out: Generated[] = [];
   for (const backend of backends) {
     const drop = DROP.length ? ['--drop', DROP.join(',')] : [];
@@ -124,6 +125,13 @@ export async function generatePrograms(backends: readonly KBackend[]): Promise<G
     else out.push({ backend, ok: false, error: `ifblame script --backend ${backend} ${extra.join(' ')}: exit ${r.code}\n${r.stderr}` });
   }
   return out;
+}
+
+/** The bpftrace version an image holds (`bpftrace=0.27.1-1` in its versions.txt), or null. */
+export function imageBpftrace(imageDir: string): string | null {
+  const file = join(imageDir, 'versions.txt');
+  if (!existsSync(file)) return null;
+  return /^bpftrace=(\d+\.\d+\.\d+)/m.exec(readFileSync(file, 'utf8'))?.[1] ?? null;
 }
 
 /** Dev-only packages the guest does not need (the image stays the same; only the input disk shrinks). */

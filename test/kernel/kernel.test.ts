@@ -25,6 +25,7 @@ import {
   bootGuest,
   buildImage,
   generatePrograms,
+  imageBpftrace,
   importScenario,
   newRunDir,
   prepareInput,
@@ -40,7 +41,7 @@ import {
   type RunResult,
   type Suite,
 } from './harness.js';
-import { KNOWN_GAPS, STORIES, checkCapture, checkDoctor, checkTuiScreen, duplicates, groundTruth, type StoryBackend } from './stories.js';
+import { KNOWN_GAPS, STORIES, checkCapture, checkSysfsWrites, checkDoctor, checkTuiScreen, duplicates, groundTruth, type StoryBackend } from './stories.js';
 
 const pick = <T extends string>(env: string | undefined, all: readonly T[]): T[] => {
   if (!env) return [...all];
@@ -53,22 +54,6 @@ const scenarios = pick(process.env.IFBLAME_KERNEL_SCENARIOS, SCENARIOS);
 const raws = pick(process.env.IFBLAME_KERNEL_BACKENDS, RAW_BACKENDS);
 /** The scenario run through the live TUI. */
 const TUI_SCENARIO = 'd-ip';
-/**
- * Warnings newer bpftrace prints for the syscalls program (0.23: Addrspace mismatch on user-memory reads; 0.27:
- * also while loops deprecated, casts it calls unnecessary or sign-changing).  Not fixed yet: a product gap,
- * listed in the README and logged by the test; any other warning fails.
- */
-const KNOWN_WARNINGS: Record<string, RegExp[]> = {
-  kprobe: [],
-  syscalls: [
-    /Addrspace mismatch/,
-    /While loops are deprecated/,
-    /being cast to type: int64/,
-    /Return value discarded/,
-    /Unnecessary cast: expression is already of type (struct iovec|struct user_msghdr|uint64)/,
-    /expanded from/,
-  ],
-};
 /** Steps whose non-zero exit is part of the scenario. */
 const RC_OK: Record<string, number[]> = { c05_tcpdump: [0, 124] };
 const reuse = process.env.IFBLAME_KERNEL_RUN ? resolve(REPO, process.env.IFBLAME_KERNEL_RUN) : undefined;
@@ -130,7 +115,8 @@ for (const suite of suites) {
           } else {
             mkdirSync(runDir, { recursive: true });
             const hostGenerated = raws.filter((b) => b !== 'kprobe');
-            const [imageDir, generated] = await Promise.all([images.get(suite)!, generatePrograms(hostGenerated)]);
+            const imageDir = await images.get(suite)!;
+            const generated = await generatePrograms(hostGenerated, imageBpftrace(imageDir));
             for (const g of generated) if (!g.ok) log(`${suite}: program for ${g.backend} NOT generated: ${g.error}`);
             const inDir = join(runDir, 'in');
             // Measured under TCG: doctor ~1 min, programs attached after <= ~2 min, scenario windows 7-40 s.
@@ -276,14 +262,9 @@ for (const suite of suites) {
             [],
             `bpftrace ${b} stderr`,
           );
-          const warnings = lines.filter((l) => /WARN/.test(l));
-          const known = warnings.filter((l) => (KNOWN_WARNINGS[b] ?? []).some((re) => re.test(l)));
-          if (known.length)
-            log(
-              `${suite}: ${s}: ${b} program: ${known.length} known bpftrace warnings (product gap, see README): ${[...new Set(known.map((l) => l.replace(/^.*?WARN(ING)?:\s*/, '').slice(0, 60)))].join('; ')}`,
-            );
+          // no warning at all: the programs are written for the bpftrace that runs them (issue 12)
           assert.deepEqual(
-            warnings.filter((l) => !known.includes(l)),
+            lines.filter((l) => /WARN/.test(l)),
             [],
             `bpftrace ${b}: warnings a user would see`,
           );
@@ -294,6 +275,7 @@ for (const suite of suites) {
           const trace = readTrace(tracePath);
           const kernel = readFileSync(join(dir, 'kernel.txt'), 'utf8').trim();
           STORIES[s]!({ trace, backend: b as StoryBackend, steps: readSteps(dir), kernel, program: readFileSync(prog, 'utf8') });
+          if (b === 'syscalls') checkSysfsWrites(trace, s);
           const dest = process.env.IFBLAME_KERNEL_RECORD;
           if (dest) log(`recorded ${recordTrace(tracePath, resolve(REPO, dest), `${suite}-${s}-${b}`)}`);
         });

@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { CLI, REPO, SCENARIOS, SUITES, SUITE_EXPECT, readTrace, run, type Suite } from './harness.js';
-import { KNOWN_GAPS, STORIES, type StoryBackend } from './stories.js';
+import { KNOWN_GAPS, STORIES, checkSysfsWrites, type StoryBackend } from './stories.js';
 
 const DIR = resolve(REPO, process.env.IFBLAME_KERNEL_RECORDINGS ?? 'recordings');
 const RE = /^kernel-(bookworm|trixie|sid)-(.+)-(live|kprobe|syscalls)\.ndjson$/;
@@ -32,7 +32,7 @@ for (const f of files) {
   const m = RE.exec(f)!;
   const suite = m[1] as Suite;
   const scenario = m[2]!;
-  test(`recording ${f}: ${scenario} story holds on replay`, () => {
+  test(`recording ${f}: ${scenario} story holds on replay (and a syscalls trace's sysfs writes)`, () => {
     const story = STORIES[scenario];
     assert.ok(story, `no story for scenario ${scenario}`);
     const trace = readTrace(join(DIR, f));
@@ -40,6 +40,7 @@ for (const f of files) {
     assert.match(String(trace.header.bpftraceVersion), SUITE_EXPECT[suite].bpftrace, `recorded with Debian ${suite}'s bpftrace`);
     if (m[3] === 'live') assert.equal(trace.header.backend, 'kfunc', 'ifblame live (auto) picked kfunc');
     story({ trace, backend: (m[3] === 'live' ? trace.header.backend : m[3]) as StoryBackend });
+    if (m[3] === 'syscalls') checkSysfsWrites(trace, scenario);
   });
 
   test(`recording ${f}: ifblame replay gives back the recorded changes`, async () => {
