@@ -53,7 +53,7 @@ test('a source added later holds the merge back only from when it is added, ties
   assert.deepEqual(m.drain(), ['nl@600'], 'removed: it holds nothing back');
   m.push(late, 650, 'stray@650', false);
   m.advance(1, 660);
-  assert.deepEqual(m.drain(), ['stray@650'], 'a line still in a removed source\'s pipe is not lost, and keeps its place in time');
+  assert.deepEqual(m.drain(), ['stray@650'], "a line still in a removed source's pipe is not lost, and keeps its place in time");
   assert.deepEqual(m.stats(), { waiting: 0, forced: 0, late: 0 });
 });
 
