@@ -11,6 +11,9 @@ import { LateModules, type LateSource } from '../src/feed/late-modules.js';
 import { Pipeline } from '../src/feed/pipeline.js';
 import type { Decoded } from '../src/parse/bpftrace-json.js';
 import type { Capabilities } from '../src/probes/detect.js';
+import { clockText } from '../src/format/values.js';
+import { formatSummary, lateText } from '../src/sinks/text.js';
+import { statusSegs } from '../src/sinks/tui/status.js';
 import { ModuleWatcher } from '../src/sources/modules.js';
 import { TraceHeader } from '../src/trace/format.js';
 import { ROOT } from './golden.js';
@@ -208,4 +211,21 @@ test('a module whose probes cannot attach here says so and leaves its changes in
     await late.stop();
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+test('the summary and the status line say when probes were added and from when they cover', () => {
+  const at = (s: number) => Date.UTC(2026, 10, 29, 12, 0, s) * 1000;
+  const bonding = { module: 'bonding', probes: ['bond_enslave', '__bond_release_one'], points: {}, loadedAt: at(1), from: at(3), until: at(9) };
+  const team = { module: 'team', probes: ['team_port_add'], points: { team_port_add: 'team_add_slave' }, loadedAt: at(4), from: at(6) };
+  const text = formatSummary({ backend: 'kfunc', changes: {}, total: 0, lost: 0, badLines: 0, dropped: [], added: [bonding, team], durationMs: 1000 });
+  const local = (s: number) => clockText(at(s));
+  assert.ok(
+    text.includes(`-- probes added for module bonding (bond_enslave, __bond_release_one): cover from ${local(3)}, detached at ${local(9)} (module unloaded); loaded at ${local(1)}, changes before ${local(3)} inferred from netlink`),
+    text,
+  );
+  assert.ok(text.includes(`-- probes added for module team (team_port_add at team_add_slave): cover from ${local(6)}`), text);
+  const failed = lateText({ module: 'team', probes: [], points: {}, loadedAt: at(4), from: null, failure: 'none of its probes is traceable on this kernel' });
+  assert.match(failed, /its probes were never attached \(none of its probes is traceable on this kernel\); its changes are inferred from netlink/);
+  const segs = statusSegs({ mode: 'live', backend: 'kfunc', probesUsed: 19, probesAdded: [`bonding ${local(3)}`], probesDropped: 2, lost: 0, events: 5, recording: null, viewPaused: false, pending: 0, filter: null, flash: null, ended: false });
+  assert.match(segs.map((s) => s.text).join(''), new RegExp(`probes 19 \\+bonding ${local(3).replace('.', '\\.')} \\(2 dropped\\)`));
 });
