@@ -26,7 +26,7 @@ export interface LateModulesOptions {
   /** Tests: another /sys/module, and how the module's program is run. */
   moduleRoot?: string;
   intervalMs?: number;
-  startSource?: (program: string, onDecoded: (d: Decoded, line: number) => void) => Promise<LateSource>;
+  startSource?: (program: string, onDecoded: (d: Decoded, line: number) => void, created: (s: LateSource) => void) => Promise<LateSource>;
 }
 
 /** What the feed needs of a running bpftrace. */
@@ -86,7 +86,8 @@ export class LateModules {
   async stop(): Promise<void> {
     this.stopped = true;
     this.watcher.stop();
-    await Promise.all([...this.running.values()].map(async (r) => (await r.attaching.catch(() => undefined), r.source?.stop())));
+    // A bpftrace still attaching is stopped too (its start then fails quietly): stopping never waits for an attach.
+    await Promise.all([...this.running.values()].map(async (r) => (await r.source?.stop(), await r.attaching.catch(() => undefined), r.source?.stop())));
   }
 
   private note(level: 'info' | 'warn', message: string, ts?: number): void {
@@ -105,6 +106,7 @@ export class LateModules {
     const r: Running = { entry, source: null, src: null, early: [], attaching: Promise.resolve(), gone: false };
     this.running.set(module, r);
     r.attaching = this.attach(r).catch((e: Error) => {
+      if (this.stopped || r.gone) return; // stopped while attaching: not a failure
       entry.failure = e.message.split('\n')[0]!;
       this.note('warn', `probes for module ${module} could not be attached: ${entry.failure}; its changes stay inferred from netlink`);
       this.running.delete(module);
@@ -132,8 +134,8 @@ export class LateModules {
     r.entry.probes = program.probes;
     r.entry.points = program.points;
     const onDecoded = (d: Decoded, line: number) => this.decoded(r, d, line);
-    const start = this.opts.startSource ?? ((text, cb) => startBpftrace(text, this.opts.backend, cb, this.opts.readyTimeoutMs));
-    r.source = await start(program.text, onDecoded);
+    const start = this.opts.startSource ?? ((text, cb, created) => startBpftrace(text, this.opts.backend, cb, created, this.opts.readyTimeoutMs));
+    r.source = await start(program.text, onDecoded, (s) => (r.source = s));
     if (this.stopped || r.gone) return void (await r.source.stop());
     const at = r.entry.from ?? Date.now() * 1000;
     const where = program.probes.map((id) => (program.points[id] ? `${id} (at ${program.points[id]})` : id)).join(', ');
@@ -164,7 +166,7 @@ export class LateModules {
 
   /** bpftrace's nsecs (CLOCK_MONOTONIC) as wall µs, by the session's clock. */
   private clockUs(monoNs: number): number {
-    return this.opts.pipeline.header.clock!.monoToWallUs + monoNs / 1000;
+    return Math.round(this.opts.pipeline.header.clock!.monoToWallUs + monoNs / 1000);
   }
 
   /** Its source leaves the merge (what it sent stays in order); lines still in its pipe go in under no watermark. */
@@ -188,8 +190,15 @@ export class LateModules {
 }
 
 /** The real runner: bpftrace under the parent-death guard, resolved once BEGIN ran. */
-async function startBpftrace(program: string, backend: Backend, onDecoded: (d: Decoded, line: number) => void, readyTimeoutMs: number): Promise<LateSource> {
+async function startBpftrace(
+  program: string,
+  backend: Backend,
+  onDecoded: (d: Decoded, line: number) => void,
+  created: (s: LateSource) => void,
+  readyTimeoutMs: number,
+): Promise<LateSource> {
   const source = new BpftraceSource({ program, backend, onDecoded, readyTimeoutMs });
+  created(source);
   await source.start();
   return source;
 }

@@ -51,7 +51,7 @@ export async function planProgram(opts: PlanOptions, caps?: Capabilities): Promi
   const detected = await resolveProbes(backend, c);
   const dropped = [...asked, ...detected.dropped.filter((d) => !asked.some((a) => a.probe === d.probe))];
   const attachAt = Object.fromEntries(Object.entries(detected.points).filter(([id]) => !asked.some((a) => a.probe === id)));
-  for (const d of dropped) notes.push(`probe ${d.probe} dropped: ${d.reason}${detected.pending.some((m) => d.reason === `module ${m} is not loaded`) ? ' (attached when it loads)' : ''}`);
+  for (const d of dropped) notes.push(`probe ${d.probe} dropped: ${d.reason}${detected.pending.some((m) => d.reason === `module ${m} is not loaded`) ? ' (live and capture attach it when it loads)' : ''}`);
   for (const [id, func] of Object.entries(attachAt)) notes.push(`probe ${id} attached at ${func}: ${KERNEL_PROBES.find((p) => p.id === id)?.func} is not usable on this kernel`);
   const program = generate({ backend, filters: opts.filters, dropped, paramNames: c.paramNames, attachAt, version: VERSION });
   return { program, caps: c, notes, pending: detected.pending };
