@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { TraceEvent, type Note, type ProbeEvent } from '../src/events.js';
-import { LateModules, type LateSource } from '../src/feed/late-modules.js';
+import { LateModules, parseProbesAdded, type LateSource } from '../src/feed/late-modules.js';
 import { Pipeline } from '../src/feed/pipeline.js';
 import type { Decoded } from '../src/parse/bpftrace-json.js';
 import type { Capabilities } from '../src/probes/detect.js';
@@ -109,10 +109,15 @@ test('a module that loads later gets a program of its own probes (team at team_a
     readyTimeoutMs: 1000,
     moduleRoot: root,
     intervalMs: 10,
-    startSource: async (program, cb) => {
+    startSource: async (program, cb, created) => {
       const i = programs.push(program) - 1;
       feeds.push(cb);
-      const source: LateSource = { attached: 2, exited: new Promise(() => undefined), stop: async () => void stopped.push(`program ${i}`) };
+      const source: LateSource = {
+        attached: 2,
+        exited: new Promise(() => undefined),
+        stop: async () => void (stopped.includes(`program ${i}`) || stopped.push(`program ${i}`)),
+      };
+      created(source);
       return source;
     },
   });
@@ -163,6 +168,15 @@ test('a module that loads later gets a program of its own probes (team at team_a
     await until('team added', () => late.list()[1]?.from !== null);
     assert.deepEqual(late.list()[1]!.points, { team_port_add: 'team_add_slave' });
     assert.equal(late.attached, 4);
+    // explain reads the trace file's note back: which probes, of which module (attached at an alternative or not)
+    const added = out
+      .filter((e): e is Note => e.type === 'note')
+      .map((n) => parseProbesAdded(n.message))
+      .filter((a) => a !== null);
+    assert.deepEqual(added, [
+      { module: 'bonding', probes: ['bond_enslave', '__bond_release_one'] },
+      { module: 'team', probes: ['team_port_add', 'team_port_del'] },
+    ]);
 
     // bonding unloads: its bpftrace stops, its source no longer holds the merge.
     moduleDir(root, 'bonding', null);
@@ -220,12 +234,28 @@ test('the summary and the status line say when probes were added and from when t
   const text = formatSummary({ backend: 'kfunc', changes: {}, total: 0, lost: 0, badLines: 0, dropped: [], added: [bonding, team], durationMs: 1000 });
   const local = (s: number) => clockText(at(s));
   assert.ok(
-    text.includes(`-- probes added for module bonding (bond_enslave, __bond_release_one): cover from ${local(3)}, detached at ${local(9)} (module unloaded); loaded at ${local(1)}, changes before ${local(3)} inferred from netlink`),
+    text.includes(
+      `-- probes added for module bonding (bond_enslave, __bond_release_one): cover from ${local(3)}, detached at ${local(9)} (module unloaded); loaded at ${local(1)}, changes before ${local(3)} inferred from netlink`,
+    ),
     text,
   );
   assert.ok(text.includes(`-- probes added for module team (team_port_add at team_add_slave): cover from ${local(6)}`), text);
   const failed = lateText({ module: 'team', probes: [], points: {}, loadedAt: at(4), from: null, failure: 'none of its probes is traceable on this kernel' });
   assert.match(failed, /its probes were never attached \(none of its probes is traceable on this kernel\); its changes are inferred from netlink/);
-  const segs = statusSegs({ mode: 'live', backend: 'kfunc', probesUsed: 19, probesAdded: [`bonding ${local(3)}`], probesDropped: 2, lost: 0, events: 5, recording: null, viewPaused: false, pending: 0, filter: null, flash: null, ended: false });
+  const segs = statusSegs({
+    mode: 'live',
+    backend: 'kfunc',
+    probesUsed: 19,
+    probesAdded: [`bonding ${local(3)}`],
+    probesDropped: 2,
+    lost: 0,
+    events: 5,
+    recording: null,
+    viewPaused: false,
+    pending: 0,
+    filter: null,
+    flash: null,
+    ended: false,
+  });
   assert.match(segs.map((s) => s.text).join(''), new RegExp(`probes 19 \\+bonding ${local(3).replace('.', '\\.')} \\(2 dropped\\)`));
 });

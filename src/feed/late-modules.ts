@@ -46,6 +46,14 @@ interface Running {
   gone: boolean;
 }
 
+const ADDED = 'probes added for module';
+
+/** A trace file's note saying probes were added (its time is when they cover from): module and probe ids, else null. */
+export function parseProbesAdded(message: string): { module: string; probes: string[] } | null {
+  const m = new RegExp(`^${ADDED} (\\S+): (.*?); they cover from `).exec(message);
+  return m ? { module: m[1]!, probes: m[2]!.split(', ').map((p) => p.split(' ')[0]!) } : null;
+}
+
 /** Probes fire between attach and BEGIN: the new source's watermark starts this much before its clock line. */
 const START_SLACK_US = 50_000;
 
@@ -141,7 +149,7 @@ export class LateModules {
     const where = program.probes.map((id) => (program.points[id] ? `${id} (at ${program.points[id]})` : id)).join(', ');
     this.note(
       'info',
-      `probes added for module ${module}: ${where}; they cover from ${clockText(at)} (changes between its load at ${clockText(r.entry.loadedAt)} and then were inferred from netlink)`,
+      `${ADDED} ${module}: ${where}; they cover from ${clockText(at)} (changes between its load at ${clockText(r.entry.loadedAt)} and then were inferred from netlink)`,
       at,
     );
     void r.source.exited.then((why) => {
