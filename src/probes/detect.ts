@@ -179,8 +179,8 @@ export async function detect(): Promise<Capabilities> {
  * The team probes read `team->dev`, the team's net_device, from the driver's private `struct team`.  Newer
  * kernels (Debian sid's 7.2) no longer have that member: a kfunc program naming it does not compile
  * ("Struct/union of type 'struct team' does not contain a field named 'dev'", and the whole program fails),
- * a kprobe program reads garbage.  A dry run of the one expression tells; when it fails the team probes are
- * dropped (team enslavement still shows from netlink).
+ * a kprobe program reads garbage.  A dry run of the one expression tells; when it fails the team probes attach
+ * at their alternatives (team_add_slave, team_del_slave), which take the team's net_device itself.
  */
 export async function checkTeamLayout(backends: BackendStatus[], functions: Set<string> | null): Promise<string | null> {
   if (!backends.find((b) => b.backend === 'kfunc')?.ok || !(await moduleLoaded('team'))) return null;
@@ -251,9 +251,4 @@ export async function resolveProbes(backend: Backend, caps: Capabilities, probes
     });
   }
   return out;
-}
-
-/** The probes dropped here, each with why. */
-export async function droppedProbes(backend: Backend, caps: Capabilities): Promise<ProbeDrop[]> {
-  return (await resolveProbes(backend, caps)).dropped;
 }
