@@ -154,7 +154,7 @@ test('a module that loads later gets a program of its own probes (team at team_a
     assert.ok(out.includes(early), 'released once its own watermark passed it');
     const notes = out.filter((e): e is Note => e.type === 'note').map((n) => n.message);
     assert.ok(
-      notes.some((m) => /module bonding loaded .*inferred from netlink/.test(m)),
+      notes.some((m) => /module bonding loaded .*until then, what only they see .* comes from netlink alone, inferred/.test(m)),
       notes.join('\n'),
     );
 
@@ -218,7 +218,7 @@ test('a module whose probes cannot attach here says so and leaves its changes in
     await until('the failure', () => late.list()[0]?.failure !== undefined);
     assert.match(late.list()[0]!.failure!, /none of its probes is traceable/);
     assert.ok(
-      notes.some((n) => /probes for module team could not be attached: .*inferred from netlink/.test(n)),
+      notes.some((n) => /probes for module team could not be attached: .*stays inferred from netlink/.test(n)),
       notes.join('\n'),
     );
   } finally {
@@ -235,13 +235,13 @@ test('the summary and the status line say when probes were added and from when t
   const local = (s: number) => clockText(at(s));
   assert.ok(
     text.includes(
-      `-- probes added for module bonding (bond_enslave, __bond_release_one): cover from ${local(3)}, detached at ${local(9)} (module unloaded); loaded at ${local(1)}, changes before ${local(3)} inferred from netlink`,
+      `-- probes added for module bonding (bond_enslave, __bond_release_one): cover from ${local(3)}, detached at ${local(9)} (module unloaded); loaded at ${local(1)}: before ${local(3)} what only they see is inferred from netlink`,
     ),
     text,
   );
   assert.ok(text.includes(`-- probes added for module team (team_port_add at team_add_slave): cover from ${local(6)}`), text);
   const failed = lateText({ module: 'team', probes: [], points: {}, loadedAt: at(4), from: null, failure: 'none of its probes is traceable on this kernel' });
-  assert.match(failed, /its probes were never attached \(none of its probes is traceable on this kernel\); its changes are inferred from netlink/);
+  assert.match(failed, /its probes were never attached \(none of its probes is traceable on this kernel\); what only they see is inferred from netlink/);
   const segs = statusSegs({
     mode: 'live',
     backend: 'kfunc',

@@ -108,7 +108,7 @@ export class LateModules {
     this.history.push(entry);
     this.note(
       'info',
-      `module ${module} loaded (seen at ${clockText(at)}): attaching its probes; until they are attached, changes through it are inferred from netlink only`,
+      `module ${module} loaded (seen at ${clockText(at)}): attaching its probes; until then, what only they see (its enslavements and releases) comes from netlink alone, inferred`,
       at,
     );
     const r: Running = { entry, source: null, src: null, early: [], attaching: Promise.resolve(), gone: false };
@@ -116,7 +116,7 @@ export class LateModules {
     r.attaching = this.attach(r).catch((e: Error) => {
       if (this.stopped || r.gone) return; // stopped while attaching: not a failure
       entry.failure = e.message.split('\n')[0]!;
-      this.note('warn', `probes for module ${module} could not be attached: ${entry.failure}; its changes stay inferred from netlink`);
+      this.note('warn', `probes for module ${module} could not be attached: ${entry.failure}; what only they see stays inferred from netlink`);
       this.running.delete(module);
     });
   }
@@ -149,7 +149,7 @@ export class LateModules {
     const where = program.probes.map((id) => (program.points[id] ? `${id} (at ${program.points[id]})` : id)).join(', ');
     this.note(
       'info',
-      `${ADDED} ${module}: ${where}; they cover from ${clockText(at)} (changes between its load at ${clockText(r.entry.loadedAt)} and then were inferred from netlink)`,
+      `${ADDED} ${module}: ${where}; they cover from ${clockText(at)} (between its load at ${clockText(r.entry.loadedAt)} and then, what only they see came from netlink alone, inferred)`,
       at,
     );
     void r.source.exited.then((why) => {

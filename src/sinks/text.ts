@@ -65,9 +65,9 @@ export function formatEvent(ev: TraceEvent, o: TextSinkOptions = {}): string | n
 export function lateText(a: LateProbes): string {
   const probes = a.probes.map((id) => (a.points[id] ? `${id} at ${a.points[id]}` : id)).join(', ');
   if (a.from === null)
-    return `module ${d(a.module)} loaded at ${clockText(a.loadedAt)}: its probes were never attached${a.failure ? ` (${d(a.failure)})` : ''}; its changes are inferred from netlink`;
+    return `module ${d(a.module)} loaded at ${clockText(a.loadedAt)}: its probes were never attached${a.failure ? ` (${d(a.failure)})` : ''}; what only they see is inferred from netlink`;
   const until = a.until ? `, detached at ${clockText(a.until)} (module unloaded)` : '';
-  return `probes added for module ${d(a.module)} (${probes}): cover from ${clockText(a.from)}${until}; loaded at ${clockText(a.loadedAt)}, changes before ${clockText(a.from)} inferred from netlink`;
+  return `probes added for module ${d(a.module)} (${probes}): cover from ${clockText(a.from)}${until}; loaded at ${clockText(a.loadedAt)}: before ${clockText(a.from)} what only they see is inferred from netlink`;
 }
 
 export function formatSummary(s: Summary): string {
