@@ -55,6 +55,34 @@ test('kfunc program reads the parameter names this kernel BTF reports (sockaddr_
   assert.match(block.slice(0, 800), /\(uint64\)args->ss \+ 2/);
 });
 
+test('a probe whose function is inlined attaches at its alternative: same id and fields, the net_device read directly', () => {
+  const at = { team_port_add: 'team_add_slave', team_port_del: 'team_del_slave' };
+  const kf = generate({ backend: 'kfunc', filters: parseFilters(['tm0'], []), attachAt: at, paramNames: { team_add_slave: ['dev', 'port_dev', 'extack'] } });
+  assert.deepEqual(kf.points, at);
+  assert.ok(kf.probes.includes('team_port_add') && kf.probes.includes('team_port_del'));
+  const add = kf.text.slice(kf.text.indexOf('kfunc:team:team_add_slave\n'));
+  assert.match(
+    add,
+    /^kfunc:team:team_add_slave\n\/ \(args->dev->name == "tm0" \|\| args->port_dev->name == "tm0"\) \/$/m,
+    'the --iface filter reads the team device too',
+  );
+  assert.match(add.slice(0, 600), /printf\("team_port_add\\t/, 'events keep the probe id the correlator knows');
+  assert.match(add.slice(0, 600), /buf\(args->dev->name, 16\), buf\(args->port_dev->name, 16\), buf\(args->dev->dev_addr, args->dev->addr_len\)/);
+  assert.match(kf.text, /^kretfunc:team:team_add_slave$/m);
+  assert.doesNotMatch(kf.text, /team_port_add\n|->team|struct team/, 'no read of the private struct team');
+  assert.match(kf.text, /team_port_add\s+a port joins a team .*\[at team_add_slave: the team driver's ndo_add_slave\]/, 'the header says where it attaches');
+  const kp = generate({ backend: 'kprobe', filters: none, attachAt: at });
+  assert.match(
+    kp.text,
+    /^kprobe:team_del_slave\n\{\n  printf\("team_port_del\\t[^]*?buf\(\(\(struct net_device \*\)arg0\)->name, 16\), buf\(\(\(struct net_device \*\)arg1\)->name, 16\)/m,
+  );
+  const own = generate({ backend: 'kprobe', filters: none });
+  assert.deepEqual(own.points, {}, 'where the function exists, no alternative');
+  assert.match(own.text, /^kprobe:team_port_add$/m);
+  assert.match(own.text, /buf\(\(\*\(struct net_device \*\*\)arg0\)->name, 16\)/, 'the team device read through struct team as before');
+  assert.throws(() => generate({ backend: 'kprobe', filters: none, attachAt: { team_port_add: 'nope' } }), /no attach point nope/);
+});
+
 test('dropping dev_addr_mod brings in the NETDEV_CHANGEADDR notifier fallback; module probes drop with their reason in the header', () => {
   const p = generate({
     backend: 'kprobe',

@@ -33,6 +33,30 @@ test('the bounded wait releases what a silent source holds back, and counts it; 
   assert.deepEqual(m.drain(), ['bt@150', 'nl@300']);
 });
 
+test('a source added later holds the merge back only from when it is added, ties with its rank, and removing it lets go', () => {
+  const m = new Merge<string>(2);
+  m.push(1, 100, 'nl@100');
+  m.advance(0, 500);
+  const late = m.addSource(300, 0);
+  assert.equal(late, 2, 'indexes are never reused');
+  m.push(1, 200, 'nl@200');
+  m.push(1, 400, 'nl@400');
+  assert.deepEqual(m.drain(), ['nl@100', 'nl@200'], 'what came before the new source is not held back by it');
+  assert.equal(m.low(), 300, 'from its start on it holds the merge');
+  m.push(late, 400, 'mod@400', false);
+  m.advance(late, 450);
+  assert.deepEqual(m.drain(), ['mod@400', 'nl@400'], 'at equal times the added source (rank 0) goes before netlink');
+  m.push(1, 600, 'nl@600');
+  m.advance(0, 700);
+  assert.deepEqual(m.drain(), [], 'the added source has not passed 600');
+  m.removeSource(late);
+  assert.deepEqual(m.drain(), ['nl@600'], 'removed: it holds nothing back');
+  m.push(late, 650, 'stray@650', false);
+  m.advance(1, 660);
+  assert.deepEqual(m.drain(), ['stray@650'], "a line still in a removed source's pipe is not lost, and keeps its place in time");
+  assert.deepEqual(m.stats(), { waiting: 0, forced: 0, late: 0 });
+});
+
 test('a straggler older than what already left is late', () => {
   const m = new Merge<string>(2);
   m.push(1, 100, 'nl@100');

@@ -133,6 +133,7 @@ export async function runCaptureCli(argv: string[]): Promise<number> {
     late: feed.stats().late ?? 0,
     badLines: counter.badLines,
     dropped: feed.header.probes.dropped,
+    ...(feed.lateProbes?.().length ? { added: [...feed.lateProbes()] } : {}),
     durationMs: Date.now() - started,
     ...(cmdResult ? { command: cmdResult } : {}),
     ...(failOn.length ? { failOn: { kinds: failOn, hit: failHits } } : {}),

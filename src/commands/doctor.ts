@@ -2,7 +2,7 @@
 import type { Writable } from 'node:stream';
 import { parse } from '../cli/args.js';
 import { EXIT } from '../errors.js';
-import { chooseBackend, detect, droppedProbes, type Check } from '../probes/detect.js';
+import { chooseBackend, detect, resolveProbes, type Check } from '../probes/detect.js';
 import { KERNEL_PROBES } from '../probes/catalog.js';
 
 function table(rows: string[][]): string {
@@ -26,10 +26,12 @@ export async function runDoctor(out: Writable): Promise<number> {
   caps.checks.forEach(add);
   const backend = chooseBackend(caps);
   if (backend && backend !== 'syscalls') {
-    const dropped = await droppedProbes(backend, caps);
+    const { dropped, points, pending } = await resolveProbes(backend, caps);
     for (const p of KERNEL_PROBES) {
       const d = dropped.find((x) => x.probe === p.id);
-      rows.push([`probe ${p.id}`, d ? 'dropped' : 'ok', d ? d.reason : p.func, d && p.module ? `modprobe ${p.module} before tracing` : '']);
+      const at = points[p.id] ? `${points[p.id]} (${p.func} is not usable here)` : p.func;
+      const later = d && p.module && pending.includes(p.module) ? `live and capture attach it when ${p.module} loads` : '';
+      rows.push([`probe ${p.id}`, d ? 'dropped' : 'ok', d ? d.reason : at, later]);
     }
   }
   out.write(`kernel ${caps.kernel}\n`);

@@ -5,6 +5,9 @@ import type { Actor, Change, ChangeKind, LinkEvent } from '../events.js';
 import { RECENT_US, type Op } from './ops.js';
 import type { IfaceState, StateTable } from './state.js';
 
+/** A port released from its master: team_del_slave is where team_port_del is attached on kernels that inline it. */
+const RELEASE_PATH = /br_del_if|__bond_release_one|team_port_del|team_del_slave/;
+
 /** What inference reads: the interfaces, what happened lately, and what the syscalls backend remembered. */
 export interface InferContext {
   table: StateTable;
@@ -112,13 +115,13 @@ export function inferCause(
       (c) =>
         ev.ts - c.ts < 1_000_000 &&
         c.actor &&
-        c.path.some((p) => /br_del_if|__bond_release_one|team_port_del/.test(p)) &&
+        c.path.some((p) => RELEASE_PATH.test(p)) &&
         (c.iface === ev.ifname || (kind === 'deleted' && c.kind === 'release' && c.before === ev.ifname)),
     )
     .sort((a, b) => Number(b.kind === 'release') - Number(a.kind === 'release') || b.ts - a.ts);
   const near = candidates[0];
   if (near) {
-    const how = near.path.find((p) => /br_del_if|__bond_release_one|team_port_del/.test(p)) ?? near.path[near.path.length - 1] ?? near.kind;
+    const how = near.path.find((p) => RELEASE_PATH.test(p)) ?? near.path[near.path.length - 1] ?? near.kind;
     return {
       actor: near.actor,
       note: `${kind === 'deleted' ? 'deleted' : 'left its master'} in the same operation that ${near.kind === 'release' ? `released ${near.iface}` : `changed ${near.kind}`} (${how})`,

@@ -2,6 +2,7 @@
 import { labelActor } from '../correlate/actor.js';
 import { ReplayState, type IfaceState, type StateTable } from '../correlate/state.js';
 import type { Change, TraceEvent } from '../events.js';
+import { parseProbesAdded } from '../feed/late-modules.js';
 import type { TraceHeader } from '../trace/format.js';
 import type { TraceProblem } from '../trace/problems.js';
 import { isPcap, isUnicastMac, isUserRequest, kindFromName, udevRole, type IfKind } from './classify.js';
@@ -43,6 +44,8 @@ export class TraceFacts implements FactsView {
   readonly pcapOutstanding = new Map<string, number>();
   readonly lost = new EvidenceList();
   readonly lostBySource = new Map<string, number>();
+  /** Probe id -> when it was attached later, its module having loaded while tracing (a `probes` note). */
+  readonly addedLater = new Map<string, { at: number; module: string }>();
   readonly shared: SharedMacs;
   readonly bonds: BondMacs;
   readonly history: MacHistory;
@@ -141,8 +144,11 @@ export class TraceFacts implements FactsView {
         else
           this.lost.add(this.evidence.event(ev, line, `${ev.count} ${ev.source} event${ev.count === 1 ? '' : 's'} lost${ev.detail ? `: ${ev.detail}` : ''}`));
         return;
-      case 'note':
+      case 'note': {
+        const added = ev.source === 'probes' ? parseProbesAdded(ev.message) : null;
+        for (const p of added?.probes ?? []) if (!this.addedLater.has(p)) this.addedLater.set(p, { at: ev.ts, module: added!.module });
         return;
+      }
     }
   }
 

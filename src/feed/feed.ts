@@ -39,6 +39,23 @@ export interface FeedProgress {
   done: boolean;
 }
 
+/**
+ * Probes attached while tracing, when their module loaded: their changes are observed from `from` on; between the
+ * module's load (`loadedAt`) and `from` they are inferred from netlink. `until`: the module unloaded, its probes went.
+ */
+export interface LateProbes {
+  module: string;
+  probes: string[];
+  /** Probe id -> the alternative function it attached to. */
+  points: Record<string, string>;
+  /** Wall µs: when the module was seen live. */
+  loadedAt: number;
+  /** Wall µs: when its probes were attached (bpftrace's BEGIN); null while attaching or when it failed. */
+  from: number | null;
+  until?: number;
+  failure?: string;
+}
+
 export interface FeedStats {
   events: number;
   lost: number;
@@ -64,6 +81,8 @@ export interface Feed {
   readonly failure: string | null;
   /** Probes attached by the tracer (0 until attached, and for a replay: the header lists them). */
   readonly attachedProbes: number;
+  /** Live: probes attached later, when their module loaded. */
+  lateProbes?(): readonly LateProbes[];
   /** Replay: pause, speed, step, seek. */
   readonly controls?: ReplayControls;
   /** Live: start and stop recording. */

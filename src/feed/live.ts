@@ -14,8 +14,10 @@ import { takeSnapshot } from '../sources/snapshot.js';
 import { buildHeader, type TraceHeader } from '../trace/format.js';
 import { VERSION } from '../version.js';
 import type { TraceEvent } from '../events.js';
-import type { Feed, FeedStats, IfaceState, RecordControls } from './feed.js';
+import type { Capabilities } from '../probes/detect.js';
+import type { Feed, FeedStats, IfaceState, LateProbes, RecordControls } from './feed.js';
 import { lateNote, MAX_WAIT_US } from './late.js';
+import { LateModules } from './late-modules.js';
 import { Pipeline } from './pipeline.js';
 import { createRotatingRecorder, type RotateLimits } from '../trace/rotate.js';
 
@@ -55,7 +57,7 @@ const QUIET_MS = 300;
 const STOP_DRAIN_MS = 5_000;
 
 export async function createLiveFeed(opts: LiveOptions): Promise<LiveFeed> {
-  const { program, caps, notes } = await planProgram({ backend: opts.backend, filters: opts.filters });
+  const { program, caps, notes, pending } = await planProgram({ backend: opts.backend, filters: opts.filters });
   if (caps && !caps.backends.find((b) => b.backend === program.backend)?.ok) {
     const why = caps.backends.find((b) => b.backend === program.backend)?.reason ?? 'unavailable';
     throw new IfblameError(`the ${program.backend} backend cannot attach here: ${why}`, 'run `ifblame doctor`, or use --backend auto', EXIT.tracing);
@@ -76,7 +78,7 @@ export async function createLiveFeed(opts: LiveOptions): Promise<LiveFeed> {
     clock: { monoToWallUs: liveMonoToWallUs() },
     netns: netnsInode(opts.netns),
   });
-  return new LiveFeedImpl(opts, header, program.text, notes);
+  return new LiveFeedImpl(opts, header, program.text, notes, caps && pending.length ? { caps, modules: pending } : null);
 }
 
 /** The inode that names a network namespace, as bpftrace's `net_ns->ns.inum` reports it. */
@@ -94,6 +96,7 @@ class LiveFeedImpl implements LiveFeed {
   private readonly procInfo = new ProcessInfo();
   private bpftrace: BpftraceSource | null = null;
   private ipmon: IpMonitorSource | null = null;
+  private late: LateModules | null = null;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private stopping = false;
@@ -111,6 +114,7 @@ class LiveFeedImpl implements LiveFeed {
     readonly header: TraceHeader,
     private readonly program: string,
     private readonly notes: string[],
+    private readonly pending: { caps: Capabilities; modules: string[] } | null,
   ) {
     const names = new NetnsNames();
     this.pipeline = new Pipeline(header, { correlate: true, sources: 2, filters: opts.filters, procInfo: this.procInfo, netnsName: (i) => names.nameOf(i) });
@@ -119,7 +123,11 @@ class LiveFeedImpl implements LiveFeed {
   }
 
   get attachedProbes(): number {
-    return this.bpftrace?.attached ?? 0;
+    return (this.bpftrace?.attached ?? 0) + (this.late?.attached ?? 0);
+  }
+
+  lateProbes(): readonly LateProbes[] {
+    return this.late?.list() ?? [];
   }
 
   onEvent(l: (ev: TraceEvent) => void): void {
@@ -139,17 +147,18 @@ class LiveFeedImpl implements LiveFeed {
     return { events, lost, badLines, late: merge.forced + merge.late };
   }
 
-  private onDecoded(d: Decoded, line: number): void {
+  /** A line of a bpftrace program: the main one (source BPFTRACE) or one attached when its module loaded. */
+  private onDecoded(d: Decoded, line: number, src = BPFTRACE): void {
     switch (d.kind) {
       case 'event':
         this.lastEventAt = Date.now();
         // Enrich while the process still exists: short-lived `ip` is gone a moment later.
         d.event.actor = actorOf(d.event, this.procInfo);
         // Per-CPU buffers may hand out events slightly out of order: only heartbeats move bpftrace's watermark.
-        this.pipeline.push(BPFTRACE, d.event, false);
+        this.pipeline.push(src, d.event, false);
         return;
       case 'heartbeat':
-        this.pipeline.advance(BPFTRACE, d.ts - HEARTBEAT_SLACK_US);
+        this.pipeline.advance(src, d.ts - HEARTBEAT_SLACK_US);
         return;
       case 'lost':
         this.pipeline.lost('bpftrace', d.count, 'bpftrace perf buffer overflow');
@@ -194,6 +203,7 @@ class LiveFeedImpl implements LiveFeed {
         EXIT.tracing,
       );
     }
+    const readyTimeoutMs = Number(process.env.IFBLAME_READY_TIMEOUT ?? 0) * 1000 || 120_000;
     this.bpftrace = new BpftraceSource({
       program: this.program,
       backend: this.header.backend,
@@ -201,8 +211,21 @@ class LiveFeedImpl implements LiveFeed {
       onStderr: (line) => {
         if (/WARNING/.test(line)) this.pipeline.note('warn', 'bpftrace', line.replace(/^.*WARNING:\s*/, ''));
       },
-      readyTimeoutMs: Number(process.env.IFBLAME_READY_TIMEOUT ?? 0) * 1000 || 120_000,
+      readyTimeoutMs,
     });
+    // Modules whose probes the program lacks because they were not loaded: watched from now, attached when they load.
+    if (this.pending) {
+      const { caps, modules } = this.pending;
+      this.late = new LateModules({
+        pipeline: this.pipeline,
+        caps,
+        backend: this.header.backend,
+        filters: this.opts.filters,
+        modules,
+        onDecoded: (d, line, src) => this.onDecoded(d, line, src),
+        readyTimeoutMs,
+      });
+    }
     try {
       await this.bpftrace.start();
     } catch (e) {
@@ -214,6 +237,8 @@ class LiveFeedImpl implements LiveFeed {
       await Promise.all([this.bpftrace.stop(), this.ipmon.stop()]);
       return;
     }
+    // From here stop() stops the late programs too; a module that loaded while we attached is reported at once.
+    this.late?.start();
     this.timer = setInterval(() => {
       const now = Date.now() * 1000;
       // ip stamps each message when it reads it and prints in order: nothing older than a moment ago can still come.
@@ -267,7 +292,7 @@ class LiveFeedImpl implements LiveFeed {
       );
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    await Promise.all([this.bpftrace?.stop(), this.ipmon?.stop()]);
+    await Promise.all([this.bpftrace?.stop(), this.ipmon?.stop(), this.late?.stop()]);
     this.pipeline.flush();
     const late = this.lateSinceLast();
     if (late) this.pipeline.note(late.level, late.source, late.message, late.ts);

@@ -3,10 +3,10 @@
 // (Flink/Beam-style per-source watermarks), or when a bounded wait forces it out, which is counted as an overrun.
 import { Heap } from '../heap.js';
 
-/** One waiting item: its event time (µs), the source it came from (lower wins ties) and its arrival order. */
+/** One waiting item: its event time (µs), its source's tie rank (lower wins ties) and its arrival order. */
 interface Slot<T> {
   ts: number;
-  src: number;
+  rank: number;
   idx: number;
   value: T;
 }
@@ -21,32 +21,52 @@ export interface MergeStats {
 }
 
 export class Merge<T> {
-  private readonly heap = new Heap<Slot<T>>((a, b) => a.ts < b.ts || (a.ts === b.ts && (a.src < b.src || (a.src === b.src && a.idx < b.idx))));
-  private readonly marks: number[];
+  private readonly heap = new Heap<Slot<T>>((a, b) => a.ts < b.ts || (a.ts === b.ts && (a.rank < b.rank || (a.rank === b.rank && a.idx < b.idx))));
+  /** Open sources: their watermark and tie rank. A removed source is gone from here and holds nothing back. */
+  private readonly sources = new Map<number, { mark: number; rank: number }>();
+  private nextSource: number;
   private arrivals = 0;
   private released = -Infinity;
   private counts = { forced: 0, late: 0 };
 
   /** `sources`: how many; index 0 wins ties at equal times (the kernel fires a probe before netlink reports it). */
   constructor(sources: number) {
-    this.marks = Array.from({ length: sources }, () => -Infinity);
+    for (let i = 0; i < sources; i++) this.sources.set(i, { mark: -Infinity, rank: i });
+    this.nextSource = sources;
+  }
+
+  /**
+   * A source that starts now (probes attached when their module loaded): it holds the merge back only from `from`
+   * on (µs), never what came before it. `rank`: its place at equal times (0 = with bpftrace). Returns its index.
+   */
+  addSource(from: number, rank: number): number {
+    const src = this.nextSource++;
+    this.sources.set(src, { mark: from, rank });
+    return src;
+  }
+
+  /** The source is gone for good (its module unloaded): it holds nothing back; what it sent still leaves in order. */
+  removeSource(src: number): void {
+    this.sources.delete(src);
   }
 
   /** Adds an item; its own time also moves its source's watermark (sources deliver in order unless told otherwise). */
   push(src: number, ts: number, value: T, advance = true): void {
     if (ts < this.released) this.counts.late++;
-    this.heap.push({ ts, src, idx: this.arrivals++, value });
+    this.heap.push({ ts, rank: this.sources.get(src)?.rank ?? src, idx: this.arrivals++, value });
     if (advance) this.advance(src, ts);
   }
 
   /** The source promises nothing older than `ts` (a heartbeat, or its input is ordered up to there). */
   advance(src: number, ts: number): void {
-    if (ts > this.marks[src]!) this.marks[src] = ts;
+    const s = this.sources.get(src);
+    if (s && ts > s.mark) s.mark = ts;
   }
 
   /** The source has ended: it holds nothing back any more. */
   end(src: number): void {
-    this.marks[src] = Infinity;
+    const s = this.sources.get(src);
+    if (s) s.mark = Infinity;
   }
 
   /** Items every source has passed, in time order. */
@@ -67,7 +87,9 @@ export class Merge<T> {
 
   /** The time every source has passed (-Infinity until each has said something). */
   low(): number {
-    return Math.min(...this.marks);
+    let low = Infinity;
+    for (const s of this.sources.values()) low = Math.min(low, s.mark);
+    return low;
   }
 
   stats(): MergeStats {

@@ -70,6 +70,17 @@ export class Pipeline {
     this.release(this.merge.drain(), this.merge.low());
   }
 
+  /** A source that starts now, holding the merge back only from `from` (µs) on; returns its index (see Merge.addSource). */
+  addSource(from: number, rank: number): number {
+    return this.merge.addSource(from, rank);
+  }
+
+  /** Source `src` is gone (its module unloaded): what it held back goes on. */
+  removeSource(src: number): void {
+    this.merge.removeSource(src);
+    this.release(this.merge.drain(), this.merge.low());
+  }
+
   /** Source `src` has ended. */
   end(src: number): void {
     this.merge.end(src);

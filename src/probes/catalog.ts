@@ -8,9 +8,26 @@ export interface Param {
   aliases?: string[];
 }
 
+/**
+ * Another function with the same meaning, attached when `func` is not traceable on the running kernel (a static
+ * function inlined, a rename): the probe keeps its id and field list, so its events mean the same to the correlator.
+ * Its parameters may differ: the fields' placeholders must resolve against both (see DERIVED).
+ */
+export interface AttachPoint {
+  func: string;
+  params: Param[];
+  /** Placeholders of the probe's fields that are not parameters here, e.g. `team_dev` -> `{dev}`. */
+  derived?: Record<string, string>;
+  why: string;
+}
+
 export interface KernelProbe {
   id: string;
   func: string;
+  /** Where to attach instead when `func` is missing or unusable here, in order of preference. */
+  alternatives?: AttachPoint[];
+  /** Set on the probe as resolved to an alternative: its own placeholder meanings. */
+  derived?: Record<string, string>;
   /** Loaded module that owns the function: its probes exist only while it is loaded. */
   module?: 'bonding' | 'bridge' | 'team';
   params: Param[];
@@ -24,7 +41,7 @@ export interface KernelProbe {
   devs: string[];
   /** fentry refused by the verifier for this function on real kernels: take it as a kprobe in kfunc programs. */
   kfuncAsKprobe?: boolean;
-  /** Only generated when `replaces` is absent (a fallback for older kernels). */
+  /** Only generated when the probe `fallbackFor` names is absent (a fallback for older kernels). */
   fallbackFor?: string;
   /** Generated only on request (`--probe-all`) or when its module is loaded. */
   why: string;
@@ -58,11 +75,11 @@ const ret: Field = { name: 'ret', type: 'int', expr: '(int32)retval' };
 
 const NETDEV = 'struct net_device *';
 
-/** A master (bridge, team) and one of its ports: names and both MACs. `{m}` is the master's private struct. */
-const portFields = (kind: 'bridge' | 'team', m: string, port: string): Field[] => [
-  { name: kind, type: 'str', expr: `{${m}}->dev->name`, len: '16' },
+/** A master (bridge, team) and one of its ports: names and both MACs. `{master}` is the master's net_device. */
+const portFields = (kind: 'bridge' | 'team', master: string, port: string): Field[] => [
+  { name: kind, type: 'str', expr: `{${master}}->name`, len: '16' },
   { name: 'port', type: 'str', expr: `{${port}}->name`, len: '16' },
-  hw(`${kind}_mac`, `${m}_dev`),
+  hw(`${kind}_mac`, master),
   hw('port_mac', port),
 ];
 
@@ -174,9 +191,9 @@ export const KERNEL_PROBES: KernelProbe[] = [
     func: 'br_add_if',
     module: 'bridge',
     params: [{ name: 'br', ctype: 'struct net_bridge *' }, { name: 'dev', ctype: NETDEV }, { name: 'extack', ctype: 'void *' }],
-    fields: portFields('bridge', 'br', 'dev'),
+    fields: portFields('bridge', 'br_dev', 'dev'),
     ret: [ret],
-    devs: ['{br}->dev->name', '{dev}->name'],
+    devs: ['{br_dev}->name', '{dev}->name'],
     why: 'a port joins a bridge: promiscuity +1, and the bridge MAC may follow it',
   },
   {
@@ -184,8 +201,8 @@ export const KERNEL_PROBES: KernelProbe[] = [
     func: 'br_del_if',
     module: 'bridge',
     params: [{ name: 'br', ctype: 'struct net_bridge *' }, { name: 'dev', ctype: NETDEV }],
-    fields: portFields('bridge', 'br', 'dev'),
-    devs: ['{br}->dev->name', '{dev}->name'],
+    fields: portFields('bridge', 'br_dev', 'dev'),
+    devs: ['{br_dev}->name', '{dev}->name'],
     why: 'a port leaves a bridge: promiscuity -1, and the bridge MAC may move',
   },
   {
@@ -193,23 +210,27 @@ export const KERNEL_PROBES: KernelProbe[] = [
     func: 'team_port_add',
     module: 'team',
     params: [{ name: 'team', ctype: 'struct team *' }, { name: 'port_dev', ctype: NETDEV }, { name: 'extack', ctype: 'void *' }],
-    fields: portFields('team', 'team', 'port_dev'),
+    // static, inlined into team_add_slave on Debian's 6.1, 6.12 and 7.2; ip link set X master T and teamd both go through team_add_slave
+    alternatives: [{ func: 'team_add_slave', params: [{ name: 'dev', ctype: NETDEV }, { name: 'port_dev', ctype: NETDEV }, { name: 'extack', ctype: 'void *' }], derived: { team_dev: '{dev}' }, why: 'the team driver\'s ndo_add_slave' }],
+    fields: portFields('team', 'team_dev', 'port_dev'),
     ret: [ret],
-    devs: ['{team}->dev->name', '{port_dev}->name'],
-    why: 'a port joins a team (teamd)',
+    devs: ['{team_dev}->name', '{port_dev}->name'],
+    why: 'a port joins a team (teamd, ip link set X master T)',
   },
   {
     id: 'team_port_del',
     func: 'team_port_del',
     module: 'team',
     params: [{ name: 'team', ctype: 'struct team *' }, { name: 'port_dev', ctype: NETDEV }],
-    fields: portFields('team', 'team', 'port_dev'),
-    devs: ['{team}->dev->name', '{port_dev}->name'],
+    // inlined on some kernels, and on 7.x its `struct team` has no `dev`: team_del_slave takes the team's net_device
+    alternatives: [{ func: 'team_del_slave', params: [{ name: 'dev', ctype: NETDEV }, { name: 'port_dev', ctype: NETDEV }], derived: { team_dev: '{dev}' }, why: 'the team driver\'s ndo_del_slave' }],
+    fields: portFields('team', 'team_dev', 'port_dev'),
+    devs: ['{team_dev}->name', '{port_dev}->name'],
     why: 'a port leaves a team',
   },
 ];
 
-/** Placeholders that are not parameters: the bridge's or team's own net_device. */
+/** Placeholders that are not parameters (a parameter of that name wins): the bridge's or team's own net_device. */
 export const DERIVED: Record<string, string> = { br_dev: '{br}->dev', team_dev: '{team}->dev' };
 
 /*

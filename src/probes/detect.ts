@@ -97,7 +97,8 @@ export async function ensureTracefs(root: boolean): Promise<string | null> {
   return (await exists('/sys/kernel/tracing/events')) ? '/sys/kernel/tracing' : null;
 }
 
-async function readFunctions(tracefs: string | null): Promise<Set<string> | null> {
+/** The traceable-function list, read again (a module loaded since detection adds its functions). */
+export async function readFunctions(tracefs: string | null): Promise<Set<string> | null> {
   if (!tracefs) return null;
   try {
     const text = await readFile(`${tracefs}/available_filter_functions`, 'utf8');
@@ -112,9 +113,16 @@ async function readFunctions(tracefs: string | null): Promise<Set<string> | null
   }
 }
 
+/** Parameter names of every attach point of these probes (their own function and the alternatives), by function. */
+export async function readAllParamNames(probes: KernelProbe[]): Promise<Record<string, string[]>> {
+  const funcs = probes.flatMap((p) => [p.func, ...(p.alternatives ?? []).map((a) => a.func)].map((func) => ({ func, module: p.module })));
+  const found = await Promise.all(funcs.map(async (f) => [f.func, await readParamNames(f.func, f.module)] as const));
+  return Object.fromEntries(found.filter((e): e is [string, string[]] => e[1] !== null));
+}
+
 /** `bpftrace -lv kfunc:FUNC` prints the parameters: `    struct net_device * dev`. */
-async function readParamNames(p: KernelProbe): Promise<string[] | null> {
-  const spec = `kfunc:${p.module ? `${p.module}:` : ''}${p.func}`;
+async function readParamNames(func: string, module: string | undefined): Promise<string[] | null> {
+  const spec = `kfunc:${module ? `${module}:` : ''}${func}`;
   const r = await execa(BPFTRACE, ['-lv', spec], { reject: false, timeout: 30_000 });
   if (r.exitCode !== 0) return null;
   const names = String(r.stdout)
@@ -125,8 +133,8 @@ async function readParamNames(p: KernelProbe): Promise<string[] | null> {
   return names.length ? names : null;
 }
 
-async function moduleLoaded(mod: string): Promise<boolean> {
-  return exists(`/sys/module/${mod}`);
+async function moduleLoaded(mod: string, root = '/sys/module'): Promise<boolean> {
+  return exists(`${root}/${mod}`);
 }
 
 /** Everything `doctor` prints and `live`/`capture` decide on. */
@@ -162,10 +170,7 @@ export async function detect(): Promise<Capabilities> {
   for (const b of backends) checks.push({ name: `backend ${b.backend}`, ok: b.ok, detail: b.reason, ...(b.ok ? {} : { fix: backendFix(b.backend) }) });
   const functions = await readFunctions(tracefs);
   const paramNames: Record<string, string[]> = {};
-  if (backends.find((b) => b.backend === 'kfunc')?.ok) {
-    const found = await Promise.all(KERNEL_PROBES.map(async (p) => [p.func, await readParamNames(p)] as const));
-    for (const [f, names] of found) if (names) paramNames[f] = names;
-  }
+  if (backends.find((b) => b.backend === 'kfunc')?.ok) Object.assign(paramNames, await readAllParamNames(KERNEL_PROBES));
   const teamLayout = await checkTeamLayout(backends, functions);
   return { bpftrace: bt, root, btf, tracefs, kernel, backends, functions, paramNames, checks, teamLayout };
 }
@@ -174,15 +179,24 @@ export async function detect(): Promise<Capabilities> {
  * The team probes read `team->dev`, the team's net_device, from the driver's private `struct team`.  Newer
  * kernels (Debian sid's 7.2) no longer have that member: a kfunc program naming it does not compile
  * ("Struct/union of type 'struct team' does not contain a field named 'dev'", and the whole program fails),
- * a kprobe program reads garbage.  A dry run of the one expression tells; when it fails the team probes are
- * dropped (team enslavement still shows from netlink).
+ * a kprobe program reads garbage.  A dry run of the one expression tells; when it fails the team probes attach
+ * at their alternatives (team_add_slave, team_del_slave), which take the team's net_device itself.
  */
-async function checkTeamLayout(backends: BackendStatus[], functions: Set<string> | null): Promise<string | null> {
+export async function checkTeamLayout(backends: BackendStatus[], functions: Set<string> | null): Promise<string | null> {
   if (!backends.find((b) => b.backend === 'kfunc')?.ok || !(await moduleLoaded('team'))) return null;
   const func = ['team_port_del', 'team_port_add'].find((f) => functions?.has(f));
   if (!func) return null;
   const r = await tryAttach(`kfunc:team:${func} { printf("%s", args->team->dev->name); } BEGIN { exit(); }`);
   return r.ok ? null : r.reason;
+}
+
+/** Detection again for a module loaded after tracing started: its functions, parameter names and (team) struct check. */
+export async function redetectModule(caps: Capabilities, module: string): Promise<Capabilities> {
+  const functions = await readFunctions(caps.tracefs);
+  const kfuncOk = caps.backends.find((b) => b.backend === 'kfunc')?.ok ?? false;
+  const own = kfuncOk ? await readAllParamNames(KERNEL_PROBES.filter((p) => p.module === module)) : {};
+  const teamLayout = module === 'team' ? await checkTeamLayout(caps.backends, functions) : caps.teamLayout;
+  return { ...caps, functions, paramNames: { ...caps.paramNames, ...own }, teamLayout: teamLayout ?? null };
 }
 
 function backendFix(b: Backend): string {
@@ -197,28 +211,44 @@ export function chooseBackend(caps: Capabilities): Backend | null {
   return null;
 }
 
-/** Probes of a backend this kernel cannot give us, each with why: dropped with a visible note, never a failure. */
-export async function droppedProbes(backend: Backend, caps: Capabilities): Promise<ProbeDrop[]> {
-  if (backend === 'syscalls') return [];
+/** What detection decided for the kernel probes: the ones dropped (with why) and the alternatives attached instead. */
+export interface Resolution {
+  dropped: ProbeDrop[];
+  /** Probe id -> the alternative function it attaches to here. */
+  points: Record<string, string>;
+  /** Modules whose probes were dropped only because the module was not loaded: attached when it loads. */
+  pending: string[];
+}
+
+/** Probes of a backend this kernel cannot give us, each with why (a visible note, never a failure), and the alternatives chosen. */
+export async function resolveProbes(backend: Backend, caps: Capabilities, probes: KernelProbe[] = KERNEL_PROBES, moduleRoot = '/sys/module'): Promise<Resolution> {
+  const out: Resolution = { dropped: [], points: {}, pending: [] };
+  if (backend === 'syscalls') return out;
   const status = caps.backends.find((b) => b.backend === backend);
   // Without a working backend we cannot ask; the full program is printed (and says so in its header).
-  if (!status?.ok || !caps.functions) return [];
+  if (!status?.ok || !caps.functions) return out;
   const kprobeOk = caps.backends.find((b) => b.backend === 'kprobe')?.ok ?? false;
-  const drops: ProbeDrop[] = [];
   const present = (f: string) => caps.functions!.has(f);
-  for (const p of KERNEL_PROBES) {
-    if (p.module === 'team' && caps.teamLayout) {
-      drops.push({ probe: p.id, reason: `the team driver's struct differs on this kernel: ${caps.teamLayout}` });
-      continue;
-    }
+  for (const p of probes) {
     // A fallback whose primary exists is simply not used, not "dropped".
     if (p.fallbackFor && present(KERNEL_PROBES.find((q) => q.id === p.fallbackFor)?.func ?? '')) continue;
-    if (!present(p.func)) {
-      const loaded = p.module ? await moduleLoaded(p.module) : true;
-      drops.push({ probe: p.id, reason: loaded ? `${p.func} is not traceable on this kernel (absent, inlined or notrace)` : `module ${p.module} is not loaded` });
-    } else if (backend === 'kfunc' && p.kfuncAsKprobe && !kprobeOk) {
-      drops.push({ probe: p.id, reason: `${p.func} is refused as fentry and kprobes do not attach here` });
+    // The team driver's private struct moved (7.x): its own functions cannot be read, the alternatives take the net_device.
+    const unusable = p.module === 'team' && caps.teamLayout ? `the team driver's struct differs on this kernel: ${caps.teamLayout}` : null;
+    if (present(p.func) && !unusable) {
+      if (backend === 'kfunc' && p.kfuncAsKprobe && !kprobeOk) out.dropped.push({ probe: p.id, reason: `${p.func} is refused as fentry and kprobes do not attach here` });
+      continue;
     }
+    const alt = p.alternatives?.find((a) => present(a.func));
+    if (alt) {
+      out.points[p.id] = alt.func;
+      continue;
+    }
+    const loaded = p.module ? await moduleLoaded(p.module, moduleRoot) : true;
+    if (!loaded && !out.pending.includes(p.module!)) out.pending.push(p.module!);
+    out.dropped.push({
+      probe: p.id,
+      reason: unusable ?? (loaded ? `${p.func} is not traceable on this kernel (absent, inlined or notrace)` : `module ${p.module} is not loaded`),
+    });
   }
-  return drops;
+  return out;
 }

@@ -16,6 +16,10 @@ export interface GenerateOptions {
   dropped?: ProbeDrop[];
   /** Parameter names as this kernel's BTF spells them (kfunc reads `args->NAME`). */
   paramNames?: Record<string, string[]>;
+  /** Probe id -> the alternative function it attaches to on this kernel (detection chose it). */
+  attachAt?: Record<string, string>;
+  /** Only these probe ids (a program for one module's probes, attached when the module loads). */
+  only?: string[];
   version?: string;
   /** The bpftrace that will run the program (`0.23.2`): constructs it would warn about are written its way. */
   bpftrace?: string | null;
@@ -27,6 +31,8 @@ export interface Program {
   /** Probe ids in the program, in order. */
   probes: string[];
   dropped: ProbeDrop[];
+  /** Probe id -> function it attaches to, where that is an alternative to the catalog's own. */
+  points: Record<string, string>;
 }
 
 /** The kernel probes a backend would use, before detection: fallbacks only when what they replace is dropped. */
@@ -35,15 +41,26 @@ export function kernelProbesFor(dropped: ProbeDrop[]): KernelProbe[] {
   return KERNEL_PROBES.filter((p) => !gone.has(p.id) && (!p.fallbackFor || gone.has(p.fallbackFor)));
 }
 
+/** The probe as it attaches here: the catalog's own function, or the alternative detection chose (same id and fields). */
+export function atPoint(p: KernelProbe, func: string | undefined): KernelProbe {
+  const alt = func && func !== p.func ? p.alternatives?.find((a) => a.func === func) : undefined;
+  if (func && func !== p.func && !alt) throw new Error(`catalog: ${p.id} has no attach point ${func}`);
+  return alt ? { ...p, func: alt.func, params: alt.params, ...(alt.derived ? { derived: alt.derived } : {}), why: `${p.why} [at ${alt.func}: ${alt.why}]` } : p;
+}
+
 export function generate(opts: GenerateOptions): Program {
   const dropped = [...(opts.dropped ?? [])];
   if (opts.backend === 'syscalls') return generateSyscalls(opts, dropped);
-  const probes = kernelProbesFor(dropped);
+  const only = opts.only ? new Set(opts.only) : null;
   // Fallbacks not needed are not "dropped": they are simply not used.
+  const probes = kernelProbesFor(dropped)
+    .filter((p) => !only || only.has(p.id))
+    .map((p) => atPoint(p, opts.attachAt?.[p.id]));
   const blocks = probes.map((p) => kernelBlock(p, attachOf(p, opts.backend), opts));
   const header = headerComment(opts, probes.map((p) => [p.id, p.why]), dropped);
   const begin = beginBlock(probes.map((p) => [p.id, commonAndOwn(p.fields)] as const));
-  return { backend: opts.backend, text: [header, begin, ...blocks].join('\n\n') + '\n', probes: probes.map((p) => p.id), dropped };
+  const points = Object.fromEntries(probes.filter((p) => p.func !== KERNEL_PROBES.find((q) => q.id === p.id)?.func).map((p) => [p.id, p.func]));
+  return { backend: opts.backend, text: [header, begin, ...blocks].join('\n\n') + '\n', probes: probes.map((p) => p.id), dropped, points };
 }
 
 
@@ -52,10 +69,9 @@ export function expand(expr: string, p: KernelProbe, attach: Attach, names?: str
   let out = expr;
   for (let pass = 0; pass < 3 && out.includes('{'); pass++) {
     out = out.replace(/\{(\w+)\}/g, (whole, name: string) => {
-      if (DERIVED[name]) return DERIVED[name]!;
       const i = p.params.findIndex((q) => q.name === name);
-      if (i < 0) return whole;
-      return paramExpr(p.params[i]!, i, attach, names?.[i]);
+      if (i >= 0) return paramExpr(p.params[i]!, i, attach, names?.[i]);
+      return p.derived?.[name] ?? DERIVED[name] ?? whole;
     });
   }
   if (/\{\w+\}/.test(out)) throw new Error(`catalog: unresolved placeholder in ${p.id}: ${expr}`);
@@ -170,7 +186,7 @@ function generateSyscalls(opts: GenerateOptions, dropped: ProbeDrop[]): Program 
   // Clear our maps at exit, or bpftrace prints them.
   const maps = [...(sysfs ? SYSFS_MAPS : []), ...probes.filter((p) => p.exit).map((p) => `@req_${p.id}`)];
   const end = `END\n{\n  ${maps.map((m) => `clear(${m});`).join(' ')}\n}`;
-  return { backend: 'syscalls', text: [header, begin, ...blocks, end].join('\n\n') + '\n', probes: probes.map((p) => p.id), dropped };
+  return { backend: 'syscalls', text: [header, begin, ...blocks, end].join('\n\n') + '\n', probes: probes.map((p) => p.id), dropped, points: {} };
 }
 
 /** Syscall fields are printed as written (no placeholders). */

@@ -4,7 +4,7 @@ import type { Backend, ProbeDrop } from '../events.js';
 import type { BackendChoice, Filters } from '../options.js';
 import { VERSION } from '../version.js';
 import { KERNEL_PROBES, SYSCALL_PROBES } from './catalog.js';
-import { bpftraceVersion, chooseBackend, detect, droppedProbes, type Capabilities } from './detect.js';
+import { bpftraceVersion, chooseBackend, detect, resolveProbes, type Capabilities } from './detect.js';
 import { bpftraceMinor } from './dialect.js';
 import { generate, type Program } from './generate.js';
 
@@ -36,12 +36,20 @@ export function dropsOf(values: string[]): ProbeDrop[] {
 }
 
 /** Decide backend and probes for this machine, then generate: shared by script, live and capture. */
-export async function planProgram(opts: PlanOptions, caps?: Capabilities): Promise<{ program: Program; caps: Capabilities | null; notes: string[] }> {
+export interface Plan {
+  program: Program;
+  caps: Capabilities | null;
+  notes: string[];
+  /** Modules whose probes wait for them to load (live and capture attach them then). */
+  pending: string[];
+}
+
+export async function planProgram(opts: PlanOptions, caps?: Capabilities): Promise<Plan> {
   const notes: string[] = [];
   const asked = dropsOf(opts.drop ?? []);
   if (opts.all && opts.backend !== 'auto') {
     const bpftrace = opts.bpftrace ?? (await bpftraceVersion())?.version;
-    return { program: generate({ backend: opts.backend, filters: opts.filters, dropped: asked, version: VERSION, bpftrace }), caps: null, notes };
+    return { program: generate({ backend: opts.backend, filters: opts.filters, dropped: asked, version: VERSION, bpftrace }), caps: null, notes, pending: [] };
   }
   const c = caps ?? (await detect());
   let backend: Backend | null = opts.backend === 'auto' ? chooseBackend(c) : opts.backend;
@@ -51,10 +59,12 @@ export async function planProgram(opts: PlanOptions, caps?: Capabilities): Promi
   }
   const status = c.backends.find((b) => b.backend === backend);
   if (!status?.ok) notes.push(`the ${backend} backend does not attach here (${status?.reason}); the program is the full catalog, not checked against this kernel`);
-  const detected = await droppedProbes(backend, c);
-  const dropped = [...asked, ...detected.filter((d) => !asked.some((a) => a.probe === d.probe))];
-  for (const d of dropped) notes.push(`probe ${d.probe} dropped: ${d.reason}`);
+  const detected = await resolveProbes(backend, c);
+  const dropped = [...asked, ...detected.dropped.filter((d) => !asked.some((a) => a.probe === d.probe))];
+  const attachAt = Object.fromEntries(Object.entries(detected.points).filter(([id]) => !asked.some((a) => a.probe === id)));
+  for (const d of dropped) notes.push(`probe ${d.probe} dropped: ${d.reason}${detected.pending.some((m) => d.reason === `module ${m} is not loaded`) ? ' (live and capture attach it when it loads)' : ''}`);
+  for (const [id, func] of Object.entries(attachAt)) notes.push(`probe ${id} attached at ${func}: ${KERNEL_PROBES.find((p) => p.id === id)?.func} is not usable on this kernel`);
   const bpftrace = opts.bpftrace ?? c.bpftrace?.version;
-  const program = generate({ backend, filters: opts.filters, dropped, paramNames: c.paramNames, version: VERSION, bpftrace });
-  return { program, caps: c, notes };
+  const program = generate({ backend, filters: opts.filters, dropped, paramNames: c.paramNames, attachAt, version: VERSION, bpftrace });
+  return { program, caps: c, notes, pending: detected.pending };
 }

@@ -1,5 +1,6 @@
 // What a capture or replay adds up to: counts per kind, lost events, backend, dropped probes — printed by every sink.
 import type { ChangeKind, ProbeDrop, TraceEvent } from '../events.js';
+import type { LateProbes } from '../feed/feed.js';
 
 export interface Summary {
   backend: string;
@@ -10,6 +11,8 @@ export interface Summary {
   late?: number;
   badLines: number;
   dropped: ProbeDrop[];
+  /** Probes attached while tracing, when their module loaded, and from when they cover. */
+  added?: LateProbes[];
   durationMs: number;
   command?: { argv: string[]; exitCode: number | null; signal?: string };
   failOn?: { kinds: ChangeKind[]; hit: number };

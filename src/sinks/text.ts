@@ -7,6 +7,7 @@ import { labelActor } from '../correlate/actor.js';
 import { displayPadded, displayText as d } from '../format/escape.js';
 import { clockText, valueText } from '../format/values.js';
 import { RECORDING_SOURCE } from '../trace/writer.js';
+import type { LateProbes } from '../feed/feed.js';
 import type { Summary } from './summary.js';
 
 export interface TextSinkOptions {
@@ -60,6 +61,15 @@ export function formatEvent(ev: TraceEvent, o: TextSinkOptions = {}): string | n
   return (FORMAT[ev.type] as (e: TraceEvent, o: TextSinkOptions) => string | null)(ev, o);
 }
 
+/** One late attachment in words: what, from when it covers, and what was inferred before. */
+export function lateText(a: LateProbes): string {
+  const probes = a.probes.map((id) => (a.points[id] ? `${id} at ${a.points[id]}` : id)).join(', ');
+  if (a.from === null)
+    return `module ${d(a.module)} loaded at ${clockText(a.loadedAt)}: its probes were never attached${a.failure ? ` (${d(a.failure)})` : ''}; what only they see is inferred from netlink`;
+  const until = a.until ? `, detached at ${clockText(a.until)} (module unloaded)` : '';
+  return `probes added for module ${d(a.module)} (${probes}): cover from ${clockText(a.from)}${until}; loaded at ${clockText(a.loadedAt)}: before ${clockText(a.from)} what only they see is inferred from netlink`;
+}
+
 export function formatSummary(s: Summary): string {
   const kinds =
     Object.entries(s.changes)
@@ -72,6 +82,7 @@ export function formatSummary(s: Summary): string {
   if (s.late) lines.push(`-- !!! ${s.late} events LATE: correlated out of time order after a bounded wait, attribution may be incomplete`);
   if (s.badLines) lines.push(`-- ${s.badLines} unreadable output lines (counted, skipped)`);
   for (const p of s.dropped) lines.push(`-- probe ${d(p.probe)} dropped: ${d(p.reason)}`);
+  for (const a of s.added ?? []) lines.push(`-- ${lateText(a)}`);
   if (s.command) lines.push(`-- command ${d(s.command.argv.join(' '))} exited ${s.command.exitCode ?? s.command.signal}`);
   if (s.failOn) lines.push(`-- --fail-on ${s.failOn.kinds.join(',')}: ${s.failOn.hit} matching change${s.failOn.hit === 1 ? '' : 's'}`);
   if (s.recording?.failure) lines.push(`-- !!! ${d(s.recording.failure)}`);

@@ -159,7 +159,7 @@ export function stageIfblame(dest: string): void {
 export function prepareInput(inDir: string, programs: Generated[], scenarios: readonly string[], env: Record<string, string> = {}, withIfblame = true): void {
   mkdirSync(join(inDir, 'programs'), { recursive: true });
   mkdirSync(join(inDir, 'scenarios'), { recursive: true });
-  for (const f of ['run.sh', 'lib.sh']) copyFileSync(join(KERNEL_DIR, 'guest', f), join(inDir, f));
+  for (const f of ['run.sh', 'lib.sh', 'late.sh']) copyFileSync(join(KERNEL_DIR, 'guest', f), join(inDir, f));
   // every file of scenarios/: the scenario scripts and the seeds' helper scripts they run
   for (const f of readdirSync(join(KERNEL_DIR, 'scenarios'))) {
     copyFileSync(join(KERNEL_DIR, 'scenarios', f), join(inDir, 'scenarios', f));

@@ -41,6 +41,7 @@ import {
   type RunResult,
   type Suite,
 } from './harness.js';
+import { lateModuleTests } from './late-modules.js';
 import { KNOWN_GAPS, STORIES, checkCapture, checkSysfsWrites, checkDoctor, checkTuiScreen, duplicates, groundTruth, type StoryBackend } from './stories.js';
 
 const pick = <T extends string>(env: string | undefined, all: readonly T[]): T[] => {
@@ -125,7 +126,8 @@ for (const suite of suites) {
             const scenS = Number(process.env.IFBLAME_KERNEL_SCEN_TIMEOUT ?? 150);
             const env: Record<string, string> = { SCEN_TIMEOUT: String(scenS), READY_TIMEOUT: String(readyS), IFB_READY_TIMEOUT: String(readyS), TUI_SCENARIO };
             prepareInput(inDir, generated, scenarios, env);
-            const timeoutS = Number(process.env.IFBLAME_KERNEL_BOOT_TIMEOUT ?? 60 + 240 + 2 * readyS + scenarios.length * scenS + readyS + 120);
+            // + the late-modules phase (late.sh): a capture attaching, then bonding's and team's probes
+            const timeoutS = Number(process.env.IFBLAME_KERNEL_BOOT_TIMEOUT ?? 60 + 240 + 2 * readyS + scenarios.length * scenS + readyS + 120 + 3 * readyS);
             log(`${suite}: booting (timeout ${timeoutS} s)`);
             ctx.boot = await bootGuest(imageDir, inDir, ctx.outDir, timeoutS);
             log(`${suite}: boot ${(ctx.boot.ms / 1000).toFixed(1)} s, exit ${ctx.boot.code}${ctx.boot.signal ? ` (${ctx.boot.signal})` : ''}`);
@@ -179,6 +181,8 @@ for (const suite of suites) {
       const c = need();
       groundTruth(scenarios, (s) => readAatLog(join(c.outDir, s)));
     });
+
+    lateModuleTests(suite, () => need().outDir, log);
 
     test(`${suite}: ifblame doctor: auto picks kfunc and finds the probes`, () => {
       const c = need();

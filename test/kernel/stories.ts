@@ -347,10 +347,12 @@ export function storyTeamBridge(input: StoryInput): void {
   const changes = validate(input);
   const b = input.backend;
   const up = (c: ChangeT) => typeof c.before === 'number' && typeof c.after === 'number' && c.after === c.before + 1;
-  // f03/f04: both ports enslaved to team0, never lost whatever the kernel inlined
-  // Where team_port_add is inlined (Debian 6.1) the program has no team probe: the enslavement still shows
-  // (netlink), but without its process.  Known gap: the catalog has no fallback on team_add_slave yet.
-  const teamProbed = ((input.trace.header.probes as { used?: string[] } | undefined)?.used ?? []).includes('team_port_add');
+  // f03/f04: both ports enslaved to team0 with their process on every kernel: team_port_add is inlined on
+  // Debian's 6.1, 6.12 and 7.2, and the probe attaches at team_add_slave there (same id, same fields)
+  if (observedKernel(b)) {
+    const used = (input.trace.header.probes as { used?: string[] } | undefined)?.used ?? [];
+    assert.ok(used.includes('team_port_add') && used.includes('team_port_del'), `the team probes are in the program: ${used.join(' ')}`);
+  }
   for (const [port, st] of [
     ['dft1', 'f03_team_port1'],
     ['dft2', 'f04_team_port2'],
@@ -362,9 +364,15 @@ export function storyTeamBridge(input: StoryInput): void {
         c.iface === port &&
         (c.kind === 'enslave' || c.kind === 'master') &&
         String(c.after ?? '').includes('team0') &&
-        (!observedKernel(b) || !teamProbed || c.evidence === 'observed'),
+        (!observedKernel(b) || c.evidence === 'observed'),
     );
-    if (observedKernel(b) && teamProbed) actorIs(en, 'ip', `${port} enslaved`);
+    if (observedKernel(b)) {
+      actorIs(en, 'ip', `${port} enslaved`);
+      assert.ok(
+        mentions(en, 'team_port_add') || mentions(en, 'team_add_slave') || inStack(en, /team_add_slave|team_port_add/),
+        `${port}: the team's kernel path: ${show(en)}`,
+      );
+    }
     during(input, en, st);
   }
   // f06: team0 joins brt0: br_add_if makes it promiscuous, and the team driver passes that on to both ports
@@ -702,12 +710,22 @@ export const KNOWN_GAPS: Record<string, string> = {
 
 /** Probes a suite's kernel may legitimately lack (static functions inlined by the compiler). */
 const MAY_DROP: Record<Suite, string[]> = {
-  bookworm: ['team_port_add', 'team_port_del', 'netdev_changeaddr'],
-  trixie: ['team_port_add', 'team_port_del', 'netdev_changeaddr'],
-  sid: ['team_port_add', 'team_port_del', 'netdev_changeaddr', 'dev_set_mac_address_user'],
+  bookworm: ['netdev_changeaddr'],
+  trixie: ['netdev_changeaddr'],
+  sid: ['netdev_changeaddr', 'dev_set_mac_address_user'],
 };
-/** Probes every suite must find: the ones the stories stand on. */
-const MUST_FIND = ['dev_set_mac_address', 'dev_addr_mod', 'bond_enslave', '__bond_release_one', 'dev_set_promiscuity', '__dev_set_promiscuity', 'br_add_if'];
+/** Probes every suite must find: the ones the stories stand on (team ports at team_add_slave/team_del_slave where inlined). */
+const MUST_FIND = [
+  'dev_set_mac_address',
+  'dev_addr_mod',
+  'bond_enslave',
+  '__bond_release_one',
+  'dev_set_promiscuity',
+  '__dev_set_promiscuity',
+  'br_add_if',
+  'team_port_add',
+  'team_port_del',
+];
 
 /** `ifblame doctor` in the guest: every backend attaches, auto picks kfunc, the probes are found. */
 export function checkDoctor(suite: Suite, out: string, rc: string, stderr: string): void {
@@ -735,6 +753,16 @@ ${out}`,
   const rows = [...out.matchAll(/^probe (\S+)\s+(ok|dropped)\b\s*(.*)$/gm)].map((m) => ({ id: m[1]!, ok: m[2] === 'ok', detail: m[3]! }));
   assert.ok(rows.length >= MUST_FIND.length, `doctor lists the probes:\n${out}`);
   for (const id of MUST_FIND) assert.ok(rows.find((r) => r.id === id)?.ok, `probe ${id} found:\n${out}`);
+  // doctor names the attach point: the function itself, or the alternative where it is inlined
+  for (const [id, alt] of [
+    ['team_port_add', 'team_add_slave'],
+    ['team_port_del', 'team_del_slave'],
+  ])
+    assert.match(
+      rows.find((r) => r.id === id)!.detail,
+      new RegExp(`^(${id}|${alt} \\(${id} is not usable here\\))\\s*$`),
+      `doctor says where ${id} attaches:\n${out}`,
+    );
   const unexpected = rows.filter((r) => !r.ok && !MAY_DROP[suite].includes(r.id));
   assert.deepEqual(
     unexpected.map((r) => `${r.id}: ${r.detail}`),

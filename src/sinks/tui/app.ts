@@ -1,4 +1,5 @@
 // runTui: wire a Feed to the view-model, the keys and the screen; own every way out (q, Ctrl-C, signals, errors, feed end).
+import { clockText } from '../../format/values.js';
 import { EXIT, IfblameError, formatError } from '../../errors.js';
 import type { Feed } from '../../feed/feed.js';
 import { FrameLoop } from './frames.js';
@@ -45,6 +46,9 @@ function statusOf(feed: Feed, model: TuiModel, phase: Phase): StatusInput {
     backend: feed.header.backend,
     probesUsed: feed.attachedProbes || feed.header.probes.used.length,
     probesDropped: feed.header.probes.dropped.length,
+    probesAdded: (feed.lateProbes?.() ?? []).map(
+      (a) => `${a.module} ${a.from === null ? (a.failure ? 'failed' : 'attaching') : a.until ? 'unloaded' : clockText(a.from)}`,
+    ),
     lost: Math.max(stats.lost, model.lostEvents),
     events: stats.events,
     recording: feed.record ? { path: feed.record.path, bytes: feed.record.path ? feed.record.bytes : 0 } : null,

@@ -7,6 +7,8 @@ export interface StatusInput {
   mode: 'live' | 'replay';
   backend: string;
   probesUsed: number;
+  /** Probes attached later, when their module loaded: `bonding 12:00:01` (from when they cover). */
+  probesAdded?: string[];
   probesDropped: number;
   lost: number;
   events: number;
@@ -53,6 +55,7 @@ export function statusSegs(s: StatusInput): Seg[] {
     return segs;
   }
   segs.push({ text: s.backend }, sep, { text: `probes ${s.probesUsed}` });
+  if (s.probesAdded?.length) segs.push({ text: ` +${s.probesAdded.join(' +')}`, style: ['green-fg'] });
   if (s.probesDropped) segs.push({ text: ` (${s.probesDropped} dropped)`, style: ['yellow-fg'] });
   segs.push(sep, { text: `lost ${s.lost}`, style: s.lost ? ['red-fg', 'bold'] : [] });
   segs.push(sep, { text: `ev ${s.events}` });

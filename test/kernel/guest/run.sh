@@ -17,7 +17,10 @@ echo "scenarios: $(cat SCENARIOS)"
 echo "backends: $(cat BACKENDS)"
 uname -a > "$OUTROOT/uname.txt"
 bpftrace --version > "$OUTROOT/bpftrace-version.txt" 2>&1
-# bonding: max_bonds=0 so loading it does not create bond0 (the scenarios do).
+# bonding: max_bonds=0 so loading it (modprobe, or autoloaded by `ip link add type bond`) does not create bond0.
+echo 'options bonding max_bonds=0' > /etc/modprobe.d/ifb-bonding.conf
+# Late modules (issue 13, late.sh): ifblame capture starts before bonding, team and 8021q are loaded.
+[ -x "$IN/ifblame/node" ] && [ -z "${NO_LATE:-}" ] && { . ./late.sh; run_late_modules; }
 # Loaded before the tracers start, so the bonding/bridge/team probes can attach.
 modprobe bonding max_bonds=0; modprobe bridge; modprobe dummy; modprobe veth; modprobe team
 lsmod > "$OUTROOT/lsmod.txt"
