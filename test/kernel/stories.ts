@@ -699,12 +699,7 @@ export function duplicates(trace: TraceFile): string[] {
  * test still runs and prints its failure, as a TODO (node:test), so the rest of the matrix stays green and the
  * gap stays visible.  Each entry says what was seen.  Remove an entry when the product is fixed.
  */
-export const KNOWN_GAPS: Record<string, string> = {
-  // The committed bookworm run was made with ifblame from before main's 238ec63 ("a late cause claims the change
-  // reported without it instead of a duplicate"); trixie and sid, run with it, have none.  Drop after a new run.
-  'bookworm/duplicates/live':
-    'live under load (pre-238ec63 build): netlink outran the probe events (change emitted inferred, then observed: 16 pairs in one session) and two probes of one MAC write were not always merged',
-};
+export const KNOWN_GAPS: Record<string, string> = {};
 
 // ---------------------------------------------------------------- ifblame's own output in the guest
 
