@@ -126,15 +126,7 @@ export async function runCaptureCli(argv: string[]): Promise<number> {
   process.off('SIGTERM', onSignal);
 
   const summary: Summary = {
-    backend: feed.header.backend,
-    changes: counter.changes,
-    total: counter.total,
-    lost: counter.lost,
-    late: feed.stats().late ?? 0,
-    badLines: counter.badLines,
-    dropped: feed.header.probes.dropped,
-    ...(feed.lateProbes?.().length ? { added: [...feed.lateProbes()] } : {}),
-    durationMs: Date.now() - started,
+    ...counter.of(feed, started),
     ...(cmdResult ? { command: cmdResult } : {}),
     ...(failOn.length ? { failOn: { kinds: failOn, hit: failHits } } : {}),
     ...(values.record ? { recording: { path: String(values.record), ...(recordingFailure !== null ? { failure: recordingFailure } : {}) } } : {}),

@@ -108,14 +108,7 @@ export async function runRecord(args: string[]): Promise<number> {
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   sink.end({
-    backend: feed.header.backend,
-    changes: counter.changes,
-    total: counter.total,
-    lost: counter.lost,
-    late: feed.stats().late ?? 0,
-    badLines: counter.badLines,
-    dropped: feed.header.probes.dropped,
-    durationMs: Date.now() - started,
+    ...counter.of(feed, started),
     recording: { path: dir, ...(recordingFailure !== null ? { failure: recordingFailure } : {}) },
     ...(feed.failure ? { error: feed.failure } : {}),
   });

@@ -1,6 +1,6 @@
 // What a capture or replay adds up to: counts per kind, lost events, backend, dropped probes — printed by every sink.
 import type { ChangeKind, ProbeDrop, TraceEvent } from '../events.js';
-import type { LateProbes } from '../feed/feed.js';
+import type { Feed, LateProbes } from '../feed/feed.js';
 
 export interface Summary {
   backend: string;
@@ -36,5 +36,21 @@ export class SummaryCounter {
       if (ev.source === 'parser') this.badLines += ev.count;
       else this.lost += ev.count;
     }
+  }
+
+  /** What every live session's summary holds (capture, record): the counts, late events, probes dropped and added, time. */
+  of(feed: Pick<Feed, 'header' | 'stats' | 'lateProbes'>, started: number): Summary {
+    const added = feed.lateProbes?.() ?? [];
+    return {
+      backend: feed.header.backend,
+      changes: this.changes,
+      total: this.total,
+      lost: this.lost,
+      late: feed.stats().late ?? 0,
+      badLines: this.badLines,
+      dropped: feed.header.probes.dropped,
+      ...(added.length ? { added: [...added] } : {}),
+      durationMs: Date.now() - started,
+    };
   }
 }
