@@ -43,10 +43,6 @@ export class Pending implements Iterable<Obs> {
   private readonly byTs = new ObsHeap((o) => o.ts, this.arrival, this.taken);
   private counter = 0;
 
-  get size(): number {
-    return this.items.length - this.holes;
-  }
-
   add(o: Obs): void {
     this.arrival.set(o, this.counter++);
     this.items.push(o);
@@ -69,9 +65,9 @@ export class Pending implements Iterable<Obs> {
     }
   }
 
-  /** The oldest pending observation of that kind (of any kind: null) that passes `test`. */
-  find(kind: Obs['kind'] | null, test: (o: Obs) => boolean): Obs | undefined {
-    return this.first(kind === null ? this.items : this.byKind.get(kind), test);
+  /** The oldest pending observation of that kind that passes `test`. */
+  find(kind: Obs['kind'], test: (o: Obs) => boolean): Obs | undefined {
+    return this.first(this.byKind.get(kind), test);
   }
 
   /** The oldest pending MAC observation with that new address that passes `test`. */

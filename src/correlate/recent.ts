@@ -7,7 +7,7 @@ import type { Change } from '../events.js';
 export type ChangeKey = (c: { kind: string; iface: string; after: Change['after'] }) => string;
 
 /** By kind and new value (a MAC is all but unique; a count, a master name less so: the caller's test decides). */
-export const byValue: ChangeKey = (c) => `${c.kind}|${typeof c.after}|${String(c.after)}`;
+const byValue: ChangeKey = (c) => `${c.kind}|${typeof c.after}|${String(c.after)}`;
 
 export class RecentChanges {
   private readonly lists = new Map<string, Change[]>();
@@ -19,10 +19,6 @@ export class RecentChanges {
     private readonly windowUs: number,
     private readonly keyOf: ChangeKey = byValue,
   ) {}
-
-  get size(): number {
-    return this.order.length - this.head;
-  }
 
   add(c: Change): void {
     const k = this.keyOf(c);

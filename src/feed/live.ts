@@ -272,10 +272,15 @@ class LiveFeedImpl implements LiveFeed {
     const { merge } = this.pipeline;
     while (Date.now() < deadline && !this.stopped) {
       // bpftrace's per-CPU buffers are read in rounds: after a storm, the last events can trail the heartbeats.
-      if (merge.low() >= untilUs && merge.stats().waiting === 0 && Date.now() - this.lastEventAt >= QUIET_MS) return true;
+      if (merge.low() >= untilUs && merge.stats().waiting === 0 && this.bpftraceQuiet()) return true;
       await new Promise((r) => setTimeout(r, 50));
     }
     return false;
+  }
+
+  /** bpftrace has printed no event for QUIET_MS: what it had buffered has been read. */
+  private bpftraceQuiet(): boolean {
+    return Date.now() - this.lastEventAt >= QUIET_MS;
   }
 
   async stop(): Promise<void> {
@@ -283,8 +288,8 @@ class LiveFeedImpl implements LiveFeed {
     this.stopping = true;
     // bpftrace exits on SIGINT without printing what is still in its perf buffers: let a storm's tail drain first.
     const quietBy = Date.now() + STOP_DRAIN_MS;
-    while (Date.now() < quietBy && this.bpftrace && Date.now() - this.lastEventAt < QUIET_MS) await new Promise((r) => setTimeout(r, 50));
-    if (this.bpftrace && Date.now() - this.lastEventAt < QUIET_MS)
+    while (Date.now() < quietBy && this.bpftrace && !this.bpftraceQuiet()) await new Promise((r) => setTimeout(r, 50));
+    if (this.bpftrace && !this.bpftraceQuiet())
       this.pipeline.note(
         'warn',
         'bpftrace',
