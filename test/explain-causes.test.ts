@@ -10,7 +10,7 @@ import type { Change, LinkState, TraceEvent } from '../src/events.js';
 import { explainTraces, type Finding, type Report } from '../src/explain/index.js';
 import { Finding as FindingSchema } from '../src/explain/types.js';
 import type { TraceHeader } from '../src/trace/format.js';
-import { actor, change, header, IP, link, lnk, REPO, resetSeq, runCli, tempDir } from './fixtures/replay/helpers.js';
+import { actor, change, header, IP, link, lnk, REPO, resetSeq, runCli, tempDir, UDEV } from './fixtures/replay/helpers.js';
 
 const ids = (r: Report) => r.findings.map((f) => `${f.severity} ${f.id}`);
 const only = (r: Report, id: Finding['id']) => {
@@ -304,5 +304,56 @@ describe('explain: one finding from several files of one host and time span', ()
       { file: 'b', header: { ...h, host: 'other' }, events },
     ]);
     assert.equal(hosts.findings.filter((x) => x.id === 'udev-bond-mac').length, 2, 'two hosts: two findings');
+  });
+});
+
+describe("explain: why a bond holds udev's MAC at one time and its slave's at another (issue 14)", () => {
+  it("the kernel recording: udev set bond0, the last slave left (RANDOM), re-enslaving made bond0 take the slave's MAC: one finding says why", () => {
+    const name = 'kernel-a-bond-udev-kfunc.ndjson';
+    const t = recording(name);
+    const f = only(explainTraces([{ file: name, header: t.header, events: t.events }]), 'udev-bond-mac');
+    assert.match(
+      f.detail,
+      /lost its last slave and the bonding driver gave it a random MAC \(addr_assign_type 1, RANDOM\); when duma0 was enslaved at \S+, bond0 took duma0's MAC (\S+)\./,
+    );
+    assert.match(f.detail, /That is why the two differ/);
+    const notes = f.evidence.map((e) => ((e.event as Change | undefined)?.via?.note ?? '') as string);
+    assert.ok(
+      notes.some((n) => /took a new random MAC after its slave duma0 was released/.test(n)),
+      'the random MAC is evidence',
+    );
+    assert.ok(
+      notes.some((n) => /inherited the MAC of its slave duma0/.test(n)),
+      'the inherited MAC is evidence',
+    );
+  });
+
+  it('a bond created again and enslaved before udev acted: the creation is the reason; no later inherit, no sentence', () => {
+    resetSeq();
+    const snap = [lnk(3, 'eth0', { addr: '52:54:00:00:00:01', permAddr: '52:54:00:00:00:01' })];
+    const ENSLAVE = { probe: 'bond_enslave', path: ['bonding_sysfs_store_option', 'bond_enslave'] };
+    const INHERIT = {
+      path: ['bond_enslave', 'bond_set_dev_addr', 'dev_addr_mod'],
+      note: 'bond bond0 inherited the MAC of its slave eth0 (bond_enslave, bypassing dev_set_mac_address)',
+    };
+    const boot = [
+      change(0, 'bond0', 'created', null, '9e:55:af:a7:71:a5', IP, {}, { ifindex: 5 }),
+      change(50_000, 'bond0', 'mac', '9e:55:af:a7:71:a5', '22:92:00:f7:c2:9c', UDEV, { path: ['rtnl_setlink', 'dev_set_mac_address'] }, { ifindex: 5 }),
+      change(500_000, 'eth0', 'enslave', null, 'bond0', IP, ENSLAVE, { ifindex: 3 }),
+    ];
+    const again = [
+      change(60_000_000, 'bond0', 'deleted', '22:92:00:f7:c2:9c', null, IP, {}, { ifindex: 5 }),
+      change(61_000_000, 'bond0', 'created', null, '0e:6a:7f:27:59:0c', IP, {}, { ifindex: 6 }),
+      change(61_010_000, 'eth0', 'enslave', null, 'bond0', IP, ENSLAVE, { ifindex: 3 }),
+      change(61_011_000, 'bond0', 'mac', '0e:6a:7f:27:59:0c', '52:54:00:00:00:01', IP, INHERIT, { ifindex: 6 }),
+    ];
+    const both = only(explainTraces([{ file: 'both.trace', header: header({}, snap), events: [...boot, ...again] }]), 'udev-bond-mac');
+    assert.match(
+      both.detail,
+      /bond0 was created again at \S+ with a random MAC \(addr_assign_type 1, RANDOM\), and eth0 was enslaved before udev set one; when eth0 was enslaved at \S+, bond0 took eth0's MAC 52:54:00:00:00:01/,
+    );
+    resetSeq();
+    const first = only(explainTraces([{ file: 'boot.trace', header: header({}, snap), events: boot }]), 'udev-bond-mac');
+    assert.doesNotMatch(first.detail, /did not keep it/);
   });
 });

@@ -18,6 +18,9 @@ const MAX_UDEV = 256;
 const MAX_OVERWRITES = 64;
 const MAX_ENSLAVES = 256;
 const NOTE_OVERWROTE = /overwrote its slave's MAC|set its port's MAC to its own/;
+const MAX_TURNS = 256;
+/** A bond's address made RANDOM (released its last slave) or replaced by its slave's (enslaved while RANDOM). */
+const NOTE_TURN = /^bond \S+ (inherited the MAC of its slave|took a new random MAC after its slave)/;
 
 export class TraceFacts implements FactsView {
   readonly host: string;
@@ -34,6 +37,8 @@ export class TraceFacts implements FactsView {
   /** MAC changes made by udev (its policy or a RUN rule), in trace order. */
   readonly udevMacs: Ref[] = [];
   readonly overwrites: Ref[] = [];
+  /** Where a bond's MAC stopped being what udev or a user set: created (RANDOM), a random MAC on release, a slave's MAC inherited; in trace order. */
+  readonly bondTurns: Ref[] = [];
   /** Enslavements (enslave and master changes), in trace order. */
   readonly enslaves: Ref[] = [];
   /** The last time each interface left its master, and which master. */
@@ -230,6 +235,9 @@ export class TraceFacts implements FactsView {
       case 'mac':
         this.onMac(c, r, masterBefore);
         break;
+      case 'created':
+        if (this.bondTurns.length < MAX_TURNS) this.bondTurns.push(r);
+        break;
       case 'enslave':
       case 'master': {
         const m = typeof c.after === 'string' ? c.after : undefined;
@@ -283,6 +291,7 @@ export class TraceFacts implements FactsView {
       NOTE_OVERWROTE.test(c.via.note ?? '') ||
       (c.via.path.includes('bond_enslave') && this.bonds.holding(c.after, c.iface));
     if (overwrote && this.overwrites.length < MAX_OVERWRITES) this.overwrites.push(r);
+    if (NOTE_TURN.test(c.via.note ?? '') && this.bondTurns.length < MAX_TURNS) this.bondTurns.push(r);
     this.history.onMac(c, r, role !== null);
   }
 

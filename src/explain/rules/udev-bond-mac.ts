@@ -1,7 +1,9 @@
 // Incident 1: udev set a bond's MAC (MACAddressPolicy=persistent, or a RUN rule), so the bond keeps it and overwrites its slaves.
 import { labelActor } from '../../correlate/actor.js';
-import type { Fix } from '../types.js';
-import { valueText } from '../../format/values.js';
+import type { Change } from '../../events.js';
+import type { TraceFacts } from '../facts.js';
+import type { EvidenceRef, Fix } from '../types.js';
+import { clockText, valueText } from '../../format/values.js';
 import { udevRole } from '../classify.js';
 import { EvidenceList } from '../evidence.js';
 import { udevBondFix } from '../fixes.js';
@@ -11,6 +13,32 @@ function udevRuleFix(bond: string, comm: string): Fix {
   return {
     summary: `a udev RUN rule ran ${comm}, which set ${bond}'s MAC: find the rule (grep -r ${comm} /etc/udev/rules.d /usr/lib/udev/rules.d) and drop the address change for bonds`,
     commands: [`grep -rn '${comm}' /etc/udev/rules.d /usr/lib/udev/rules.d`],
+  };
+}
+
+/**
+ * Why the same bond holds udev's MAC at one time and its slave's at another: a later enslavement found the bond's
+ * address RANDOM again (its last slave released, or the bond created anew and enslaved before udev acted).
+ */
+function laterInherit(facts: TraceFacts, udev: Change): { text: string; refs: EvidenceRef[] } | undefined {
+  const turns = facts.bondTurns.filter((t) => t.change.iface === udev.iface && t.change.ts > udev.ts);
+  const got = turns.filter((t) => t.change.kind === 'mac' && /inherited the MAC of its slave/.test(t.change.via.note ?? '')).at(-1);
+  if (!got) return undefined;
+  const g = got.change;
+  const slave = /of its slave (\S+)/.exec(g.via.note ?? '')?.[1] ?? 'its slave';
+  const why = turns.filter((t) => t.change.ts <= g.ts && t !== got).at(-1);
+  const w = why?.change;
+  const became = !w
+    ? `${g.iface}'s address was RANDOM again`
+    : w.kind === 'created'
+      ? `${g.iface} was created again at ${clockText(w.ts)} with a random MAC (addr_assign_type 1, RANDOM), and ${slave} was enslaved before udev set one`
+      : `at ${clockText(w.ts)} ${g.iface} lost its last slave and the bonding driver gave it a random MAC (addr_assign_type 1, RANDOM)`;
+  return {
+    text:
+      `It did not keep it for good: ${became}; when ${slave} was enslaved at ${clockText(g.ts)}, ${g.iface} took ${slave}'s MAC ${valueText(g.after)}. ` +
+      `That is why the two differ: a bond keeps udev's MAC when udev sets it before the first slave joins (at boot, or whenever the bond is ` +
+      `created and udev is first), and takes its first slave's when its address is still RANDOM at that moment.`,
+    refs: [...(why ? [why.ref] : []), got.ref],
   };
 }
 
@@ -38,6 +66,8 @@ export const udevBondMac: TraceRule = {
       ev.add(u.ref);
       for (const e of later.slice(0, 3)) ev.add(e.ref);
       for (const o of over.slice(0, 4)) ev.add(o.ref);
+      const differs = laterInherit(facts, c);
+      for (const r of differs?.refs ?? []) ev.add(r);
       const stillHas = facts.table.byName(c.iface)?.addr === c.after;
       const consequence = over.length
         ? `When ${later[0] ? later[0].change.iface : 'a slave'} was enslaved, the bond kept that MAC and wrote it over its slave${over.length > 1 ? 's' : ''} (${[...new Set(over.map((o) => o.change.iface))].join(', ')}).`
@@ -57,7 +87,8 @@ export const udevBondMac: TraceRule = {
             `${role === 'policy' ? ', a MAC derived from its name and /etc/machine-id' : ''}. That makes its addr_assign_type 3 (SET), and the bonding driver ` +
             `copies the first slave's MAC into a bond only while the bond's address is RANDOM. ${consequence} ` +
             `Hosts cloned from one image derive the same MAC for the same bond name.` +
-            (stillHas ? ` ${c.iface} still has ${valueText(c.after)} ${facts.when}.` : ''),
+            (stillHas ? ` ${c.iface} still has ${valueText(c.after)} ${facts.when}.` : '') +
+            (differs ? ` ${differs.text}` : ''),
           ifaces: [c.iface, ...new Set(over.map((o) => o.change.iface))],
           ts: c.ts,
           evidence: ev.items,
