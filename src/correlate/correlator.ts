@@ -175,6 +175,7 @@ export class Correlator {
     const before = ev.probe === 'netdev_changeaddr' ? (s.addr ?? null) : String(f.old);
     if (this.mergeNested(ev, 'mac', (o) => o.ifindex === ifindex && o.after === after)) return;
     if (before === after) return; // a no-op set: the kernel still calls in, nothing changes
+    if (this.nestedInReported(ev, ifindex, before, after)) return;
     this.observe(ev, { kind: 'mac', ifindex, iface: name, before, after }, HOLD_US);
   }
 
@@ -200,6 +201,21 @@ export class Correlator {
       note: `${o.note ? `${o.note}; ` : ''}its cause arrived late (after netlink's message)`,
     };
     if (ev.seq !== undefined) c.refs.push(ev.seq);
+    return true;
+  }
+
+  /**
+   * A nested probe of a MAC change already reported, its outer probe's hold over before it arrived (a slow call: first
+   * run of a freshly loaded module under emulation took 70 ms): the same task, the same old and new address, and
+   * nothing changed that interface's MAC since. One change, not two.
+   */
+  private nestedInReported(ev: ProbeEvent, ifindex: number, before: string | null, after: string): boolean {
+    let last: Change | undefined;
+    for (let i = this.recent.length - 1; i >= 0 && !last; i--) if (this.recent[i]!.kind === 'mac' && this.recent[i]!.ifindex === ifindex) last = this.recent[i];
+    if (!last || last.actor?.tid !== ev.tid || last.before !== before || last.after !== after || ev.ts - last.ts > CONFIRM_US) return false;
+    // a change back to `before` still waiting to be reported: this is a real second change, not a nested probe
+    if (before !== null && this.pending.findMac(before, (o) => o.ifindex === ifindex)) return false;
+    if (ev.seq !== undefined) last.refs.push(ev.seq);
     return true;
   }
 

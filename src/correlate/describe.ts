@@ -41,6 +41,11 @@ function describePath(ctx: DescribeContext, o: Obs): string | undefined {
     if (ctx.table.byName(bond)?.addr === o.after) return `bond ${bond} overwrote its slave's MAC with its own (bond_enslave)`;
     return `set while enslaving to ${bond} (bond_enslave)`;
   }
+  // The stack can miss bond_enslave: bpftrace names frames of a module loaded after it started from its start-up symbols.
+  const joined = sameTask('enslave').find((e) => e.after === o.iface && e.iface !== o.iface && e.path.includes('bond_enslave'));
+  if (joined && ctx.table.byName(joined.iface)?.addr === o.after) {
+    return `bond ${o.iface} inherited the MAC of its slave ${joined.iface} (enslaved by the same task)`;
+  }
   const release = sameTask('release').filter((r) => r.path.includes('__bond_release_one'));
   const asBond = release.find((r) => r.before === o.iface);
   if (asBond) return `bond ${o.iface} took a new random MAC after its slave ${asBond.iface} was released`;

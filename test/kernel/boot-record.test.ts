@@ -2,7 +2,9 @@
 // twice. Boot 1 installs ifblame into /opt/ifblame, `ifblame service install` (enabled), a seed-001 bond in
 // /etc/network/interfaces.d and Debian's 98-net-bonding.link masked. Boot 2: the unit was ready before networking
 // started, its journal has the changes, `explain --boot` names udev's worker setting bond0's MAC before the enslave
-// and the slave overwritten; then `ifblame capture -- systemctl restart networking` shows the other outcome.
+// and the slave overwritten; `ifblame capture -- systemctl restart networking` shows who gave the recreated bond its
+// MAC; then dum0 released and enslaved again shows the other outcome (the bond takes its slave's MAC), and
+// `explain --boot` over the whole boot says why the two differ.
 //
 //   IFBLAME_KERNEL_LOCK=/run/lock/ifblame-qemu.lock IFBLAME_KERNEL_SUITES=bookworm node --test dist/test/kernel/boot-record.test.js
 //   IFBLAME_KERNEL_RUN=test/kernel/cache/runs/<stamp>   re-check a previous run's outputs without booting

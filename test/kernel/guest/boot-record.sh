@@ -4,7 +4,9 @@
 #                  install` (enabled), a seed-001 bond in /etc/network/interfaces.d (bond-slaves, active-backup,
 #                  miimon 100; its slave a dummy made by the stanza), Debian's 98-net-bonding.link masked; power off
 #   BOOT_RECORD=2  after the reboot: the units' timestamps and journal, `ifblame explain --boot`, `service status`,
-#                  then `ifblame capture -- systemctl restart networking` and its explain; the recordings
+#                  then `ifblame capture -- systemctl restart networking` and its explain, then the other outcome
+#                  made deterministic: dum0 released (bond0 RANDOM again) and enslaved again by hand (bond0 takes
+#                  dum0's MAC), captured; `explain --boot` over the whole boot's recording; the recordings
 # Results: $OUTROOT/boot-record/ (the host asserts them: test/kernel/boot-record.ts).
 B=$OUTROOT/boot-record
 mkdir -p "$B"
@@ -68,7 +70,20 @@ awk -v a="$t1" -v b="$(date +%s.%N)" 'BEGIN{printf "capture restart networking w
 links > "$B/links-restart.txt"
 ifbo explain "$B/restart.ifblame" > "$B/explain-restart.txt" 2>&1
 echo $? > "$B/explain-restart.rc"
+flush
+# The other outcome: releasing the bond's last slave makes its address RANDOM, so enslaving again copies the
+# slave's MAC into the bond (what an operator re-plugging the port by hand does, ifenslave's down-then-enslave).
+t1=$(date +%s.%N)
+IFBLAME_READY_TIMEOUT=400 ifbo capture --format ndjson --record "$B/reenslave.ifblame" -- \
+  sh -c 'ip link set dum0 nomaster && ip link set dum0 down && ip link set dum0 master bond0 && ip link set dum0 up' \
+  > "$B/reenslave.ndjson" 2> "$B/reenslave.stderr"
+echo $? > "$B/reenslave.rc"
+awk -v a="$t1" -v b="$(date +%s.%N)" 'BEGIN{printf "capture re-enslave wall %.1f s\n", b-a}' >> "$B/timing-2.txt"
+links > "$B/links-reenslave.txt"
 systemctl stop ifblame
+# the recorder saw it all, boot, restart and re-enslave: one explain of the boot says why the two outcomes differ
+ifbo explain --boot > "$B/explain-boot-end.txt" 2> "$B/explain-boot-end.stderr"
+echo $? > "$B/explain-boot-end.rc"
 mkdir -p "$B/record-dir" && cp -a /var/log/ifblame/. "$B/record-dir/"
 ifbo service status > "$B/status-end.txt" 2>&1
 awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "phase 2 wall %.1f s\n", b-a}' >> "$B/timing-2.txt"
