@@ -117,7 +117,15 @@ class LiveFeedImpl implements LiveFeed {
     private readonly pending: { caps: Capabilities; modules: string[] } | null,
   ) {
     const names = new NetnsNames();
-    this.pipeline = new Pipeline(header, { correlate: true, sources: 2, filters: opts.filters, procInfo: this.procInfo, netnsName: (i) => names.nameOf(i) });
+    // Paced: a storm's backlog is correlated in slices, so a TUI answers keys meanwhile.
+    this.pipeline = new Pipeline(header, {
+      correlate: true,
+      sources: 2,
+      filters: opts.filters,
+      procInfo: this.procInfo,
+      netnsName: (i) => names.nameOf(i),
+      paced: {},
+    });
     this.record = this.pipeline.record;
     this.done = new Promise((r) => (this.resolveDone = r));
   }

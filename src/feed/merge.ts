@@ -76,8 +76,17 @@ export class Merge<T> {
 
   /** Items up to `bound` whatever the watermarks (a bounded wait ran out); those still held back count as forced. */
   force(bound: number): T[] {
-    const out = this.drain();
-    return out.concat(this.release(bound, true));
+    return this.release(Math.max(bound, this.low()), true);
+  }
+
+  /** At most `max` items up to `bound`, in time order (a paced release); those no watermark has passed count as forced. */
+  take(bound: number, max: number): T[] {
+    return this.release(bound, true, max);
+  }
+
+  /** The time of the next waiting item (Infinity when none waits). */
+  nextTs(): number {
+    return this.heap.peek()?.ts ?? Infinity;
   }
 
   /** Everything left (the end of an import, a feed stopping). */
@@ -96,11 +105,13 @@ export class Merge<T> {
     return { waiting: this.heap.size, ...this.counts };
   }
 
-  private release(bound: number, forced: boolean): T[] {
+  /** Items up to `bound` (at most `max`); with `countForced`, those past every watermark are counted as forced. */
+  private release(bound: number, countForced: boolean, max = Infinity): T[] {
     const out: T[] = [];
-    while (this.heap.size && this.heap.peek()!.ts <= bound) {
+    const low = countForced ? this.low() : Infinity;
+    while (out.length < max && this.heap.size && this.heap.peek()!.ts <= bound) {
       const s = this.heap.pop()!;
-      if (forced) this.counts.forced++;
+      if (s.ts > low) this.counts.forced++;
       if (s.ts > this.released) this.released = s.ts;
       out.push(s.value);
     }

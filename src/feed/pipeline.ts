@@ -11,6 +11,10 @@ import type { TraceHeader } from '../trace/format.js';
 import { createRecorder, RECORDING_SOURCE, type Recorder, type RecordingFailure } from '../trace/writer.js';
 import type { FeedStats, RecordControls } from './feed.js';
 import { Merge, type MergeStats } from './merge.js';
+import { Slicer, type SliceOptions } from './slices.js';
+
+/** A paced release hands this many raw events at a time to the correlator between looks at the clock. */
+const CHUNK = 64;
 
 export interface PipelineOptions {
   /** Correlate raw events into changes (live, import); a recording already holds its changes (replay). */
@@ -22,6 +26,11 @@ export interface PipelineOptions {
   procInfo?: ProcessInfo;
   /** Names network namespaces by inode (live only: the machine's /run/netns). */
   netnsName?: (inode: number) => string | undefined;
+  /**
+   * Live: what the watermarks let go is correlated in bounded slices between turns of the event loop (a storm's
+   * backlog never holds keys and frames up), not inside push/advance. Import and replay release at once.
+   */
+  paced?: SliceOptions;
 }
 
 export class Pipeline {
@@ -35,6 +44,9 @@ export class Pipeline {
   private writer: Recorder | null = null;
   private seq = 0;
   private counts: FeedStats = { events: 0, lost: 0, badLines: 0 };
+  private readonly slicer: Slicer | null;
+  /** Paced: the furthest a bounded wait has let go (µs), whatever the watermarks. */
+  private forcedTo = -Infinity;
 
   constructor(
     readonly header: TraceHeader,
@@ -45,6 +57,7 @@ export class Pipeline {
     const extra = { ...netns, ...(opts.procInfo ? { procInfo: opts.procInfo } : {}), ...(opts.netnsName ? { netnsName: opts.netnsName } : {}) };
     this.correlator = opts.correlate ? new Correlator(header.snapshot, extra) : null;
     this.replayState = opts.correlate ? null : new ReplayState(header.snapshot);
+    this.slicer = opts.paced ? new Slicer((stop) => this.pump(stop), opts.paced) : null;
   }
 
   onEvent(l: (ev: TraceEvent) => void): void {
@@ -61,13 +74,13 @@ export class Pipeline {
    */
   push(src: number, ev: TraceEvent, advance = true): void {
     this.merge.push(src, ev.ts, ev, advance);
-    this.release(this.merge.drain(), this.merge.low());
+    this.work();
   }
 
   /** Source `src` will send nothing older than `ts`. */
   advance(src: number, ts: number): void {
     this.merge.advance(src, ts);
-    this.release(this.merge.drain(), this.merge.low());
+    this.work();
   }
 
   /** A source that starts now, holding the merge back only from `from` (µs) on; returns its index (see Merge.addSource). */
@@ -78,18 +91,25 @@ export class Pipeline {
   /** Source `src` is gone (its module unloaded): what it held back goes on. */
   removeSource(src: number): void {
     this.merge.removeSource(src);
-    this.release(this.merge.drain(), this.merge.low());
+    this.work();
   }
 
   /** Source `src` has ended. */
   end(src: number): void {
     this.merge.end(src);
-    this.release(this.merge.drain(), this.merge.low());
+    this.work();
   }
 
   /** A bounded wait ran out at `bound` (µs): what is older goes on, and the correlator's clock moves there. */
   force(bound: number): void {
-    this.release(this.merge.force(bound), bound);
+    if (!this.slicer) return this.release(this.merge.force(bound), bound);
+    this.forcedTo = Math.max(this.forcedTo, bound);
+    this.slicer.kick();
+  }
+
+  /** Slices the paced release has run (live). */
+  get slices(): number {
+    return this.slicer?.slices ?? 0;
   }
 
   /** Everything waiting, then everything the correlator still holds, in order. */
@@ -203,13 +223,52 @@ export class Pipeline {
       }));
   }
 
+  /** What the watermarks let go: released now, or (paced) by the next slices. */
+  private work(): void {
+    if (this.slicer) this.slicer.kick();
+    else this.release(this.merge.drain(), this.merge.low());
+  }
+
   /** Raw events out of the merge: emitted, correlated; then event time has reached `low` for the correlator. */
   private release(evs: TraceEvent[], low: number): void {
+    this.correlate(evs);
+    this.settle(low);
+  }
+
+  /**
+   * A slice of the paced release: chunks of what every watermark (or a bounded wait) lets go, until `stop()`; the
+   * correlator's clock follows what has been handed to it. True while more is waiting to go.
+   */
+  private pump(stop: () => boolean): boolean {
+    const bound = Math.max(this.merge.low(), this.forcedTo);
+    for (;;) {
+      const evs = this.merge.take(bound, CHUNK);
+      if (!evs.length) break;
+      this.correlate(evs);
+      const last = evs[evs.length - 1]!.ts;
+      const next = this.merge.nextTs();
+      if (next > bound) break;
+      if (stop()) {
+        // Only a time nothing still waiting shares is a time the correlator has fully seen.
+        this.settle(next > last ? last : -Infinity);
+        return true;
+      }
+    }
+    this.settle(bound);
+    return false;
+  }
+
+  private correlate(evs: TraceEvent[]): void {
     const c = this.correlator;
     for (const ev of evs) {
       this.emit(ev);
       if (c && (ev.type === 'probe' || ev.type === 'link')) this.derived(c.push(ev));
     }
+  }
+
+  /** Event time has reached `low` (-Infinity: unknown yet): due observations go, then the changes no older one can precede. */
+  private settle(low: number): void {
+    const c = this.correlator;
     if (!c) return;
     if (low > -Infinity) this.derived(Number.isFinite(low) ? c.advance(low) : c.flush());
     for (const ev of this.changes.force(c.horizon())) this.emit(ev);

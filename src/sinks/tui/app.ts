@@ -130,6 +130,8 @@ export async function runTui(feed: Feed, opts: TuiOptions = {}): Promise<number>
   screen.on('keypress', (ch: string | undefined, key: KeyPress | undefined) => {
     const pageSize = () => Math.max(1, Number(ui.timeline.height) - 3);
     handleKey({ model, controls: feed.controls, toggleRecording, quit: () => quit(userQuitCode()), pageSize }, ch, key ?? {});
+    // A key's effect is drawn at once, not at the next frame tick.
+    frames.run();
   });
   screen.on('resize', () => (model.dirty = true));
 
