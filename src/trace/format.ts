@@ -7,10 +7,10 @@ import { TraceFileError } from './problems.js';
 
 export const FORMAT_NAME = 'ifblame-trace';
 
-/** The exact line an event was read from (set by the reader when asked): JSON output writes it back unchanged. */
+/** The exact line an event was read from, terminal-safe (terminalSafeJson; set by the reader when asked): JSON output writes it back. */
 export const SOURCE_LINE: unique symbol = Symbol('ifblame.sourceLine');
 
-/** The line a read event came from, when the reader kept it. */
+/** The line a read event came from (terminal-safe), when the reader kept it. */
 export function sourceLineOf(ev: object): string | undefined {
   return (ev as { [SOURCE_LINE]?: string })[SOURCE_LINE];
 }
