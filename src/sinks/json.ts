@@ -22,8 +22,9 @@ export function createJsonSink(out: Writable, format: 'json' | 'ndjson', o: Json
   if (format === 'ndjson') {
     return {
       write(ev) {
-        // A replayed event is written as the exact line it was read from: the same value, no second serialization.
-        if (wanted(ev)) out.write(terminalSafeJson(sourceLineOf(ev) ?? JSON.stringify(ev)) + '\n');
+        // A replayed event is written as the exact line it was read from (made terminal-safe by the reader): the same
+        // value, no second serialization.
+        if (wanted(ev)) out.write((sourceLineOf(ev) ?? terminalSafeJson(JSON.stringify(ev))) + '\n');
       },
       end(summary) {
         out.write(terminalSafeJson(JSON.stringify({ type: 'summary', ...summary })) + '\n');

@@ -73,33 +73,42 @@ const COMM = name(MAX_COMM_BYTES, 'TASK_COMM_LEN');
 const STR = str(MAX_STRING_BYTES);
 const CHAIN_ENTRY: Check = (p, v) => (v && typeof v === 'object' ? COMM(`${p}.comm`, (v as { comm?: unknown }).comm) : null);
 
-/** Fields with a kernel limit, by event type; every other string is held to MAX_STRING_BYTES. */
-const NAMED: Record<TraceEvent['type'], [string, Check][]> = {
-  probe: [
-    ['comm', COMM],
-    ['pcomm', COMM],
-    ['kstack', list(MAX_LIST_ITEMS, STR)],
-  ],
-  link: [
-    ['ifname', IFNAME],
-    ['master', IFNAME],
-    ['flags', list(MAX_LIST_ITEMS, STR)],
-  ],
-  change: [
-    ['iface', IFNAME],
-    ['refs', list(MAX_REFS)],
-  ],
-  lost: [],
-  note: [],
-};
+/**
+ * Fields with a kernel limit, by event type; every other string is held to MAX_STRING_BYTES. `each` checks the
+ * strings of a list: left out for a line too short to hold a string over MAX_STRING_BYTES.
+ */
+function namedChecks(each: Check | undefined): { named: Record<TraceEvent['type'], [string, Check][]>; via: [string, Check][] } {
+  return {
+    named: {
+      probe: [
+        ['comm', COMM],
+        ['pcomm', COMM],
+        ['kstack', list(MAX_LIST_ITEMS, each)],
+      ],
+      link: [
+        ['ifname', IFNAME],
+        ['master', IFNAME],
+        ['flags', list(MAX_LIST_ITEMS, each)],
+      ],
+      change: [
+        ['iface', IFNAME],
+        ['refs', list(MAX_REFS)],
+      ],
+      lost: [],
+      note: [],
+    },
+    via: [
+      ['kstack', list(MAX_LIST_ITEMS, each)],
+      ['path', list(MAX_LIST_ITEMS, each)],
+    ],
+  };
+}
+const LONG_LINE = namedChecks(STR);
+const SHORT_LINE = namedChecks(undefined);
 const ACTOR: [string, Check][] = [
   ['comm', COMM],
   ['pcomm', COMM],
   ['chain', list(MAX_LIST_ITEMS, CHAIN_ENTRY)],
-];
-const VIA: [string, Check][] = [
-  ['kstack', list(MAX_LIST_ITEMS, STR)],
-  ['path', list(MAX_LIST_ITEMS, STR)],
 ];
 const MAX_KEY_BYTES = 64;
 
@@ -144,8 +153,8 @@ function checkFields(obj: Record<string, unknown>, checks: [string, Check][], pr
   for (const [k, check] of checks) {
     const v = obj[k];
     if (v === undefined) continue;
-    const r = check(prefix + k, v);
-    if (r) return r;
+    // the path is put together only for a message
+    if (check('', v)) return check(prefix + k, v);
   }
   return null;
 }
@@ -158,7 +167,8 @@ function checkFields(obj: Record<string, unknown>, checks: [string, Check][], pr
  */
 export function eventLimitProblem(ev: TraceEvent, lineBytes = Infinity): string | null {
   const o = ev as unknown as Record<string, unknown>;
-  const r = checkFields(o, NAMED[ev.type] ?? [], '');
+  const checks = lineBytes > MAX_STRING_BYTES ? LONG_LINE : SHORT_LINE;
+  const r = checkFields(o, checks.named[ev.type] ?? [], '');
   if (r) return r;
   if (ev.type === 'probe' || ev.type === 'change') {
     const a = (ev as { actor?: unknown }).actor;
@@ -168,7 +178,7 @@ export function eventLimitProblem(ev: TraceEvent, lineBytes = Infinity): string 
     }
   }
   if (ev.type === 'change') {
-    const rv = checkFields(ev.via as unknown as Record<string, unknown>, VIA, 'via.');
+    const rv = checkFields(ev.via as unknown as Record<string, unknown>, checks.via, 'via.');
     if (rv) return rv;
   }
   if (lineBytes > MAX_STRING_BYTES) return anyString(o, MAX_STRING_BYTES);

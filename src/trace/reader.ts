@@ -1,11 +1,12 @@
 // Trace files on disk: one header line, then one event per line. Read streaming (no whole-file buffering, no
 // whole-line buffering past a limit), every line validated, every problem reported once with file:line.
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { IfblameError } from '../errors.js';
 import type { TraceEvent } from '../events.js';
+import { terminalSafeJson } from '../format/escape.js';
 import { parseEventLine, parseHeaderLine, SOURCE_LINE, type TraceHeader } from './format.js';
 import { boundHeader, eventLimitProblem } from './limits.js';
 import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from './lines.js';
@@ -25,7 +26,7 @@ export interface TraceReadOptions {
   reorderToleranceUs?: number;
   /** Keep the line text in each entry (for writing it back unchanged). */
   keepRaw?: boolean;
-  /** Tag each event with its line (SOURCE_LINE): a JSON sink then writes the exact line instead of re-serializing. */
+  /** Tag each event with its line, terminal-safe (SOURCE_LINE): a JSON sink then writes it instead of re-serializing. */
   tagLines?: boolean;
   /** Read size; tests use tiny chunks. */
   chunkBytes?: number;
@@ -90,6 +91,8 @@ export class TraceReader {
   private maxTs = -Infinity;
   /** Chunk-level UTF-8 check passed: per-line checks can be skipped for lines inside the chunk. */
   private chunkUtf8 = false;
+  /** With `tagLines`: the current chunk has no byte a terminal could act on (all ASCII, no DEL). */
+  private chunkPlain = false;
   private coveredFrom = 0;
   private readonly s: TraceReadStats = { lines: 0, events: 0, errors: 0, warnings: 0, skipped: 0, bytes: 0 };
 
@@ -199,11 +202,14 @@ export class TraceReader {
     const lastNl = firstNl < 0 ? -1 : chunk.lastIndexOf(10);
     this.coveredFrom = firstNl + 1;
     this.chunkUtf8 = lastNl > firstNl && isUtf8(chunk.subarray(firstNl + 1, lastNl + 1));
+    // one scan of the chunk spares the terminal-safety regex on every line written back (JSON sinks)
+    this.chunkPlain = this.opts.tagLines === true && isAscii(chunk) && chunk.indexOf(0x7f) < 0;
     this.currentChunk = chunk;
     try {
       this.splitter.push(chunk);
     } finally {
       this.chunkUtf8 = false;
+      this.chunkPlain = false;
       this.currentChunk = undefined;
     }
   }
@@ -279,7 +285,7 @@ export class TraceReader {
       if (ev.ts > this.maxTs) this.maxTs = ev.ts;
     }
     this.s.events++;
-    if (this.opts.tagLines) (ev as { [SOURCE_LINE]?: string })[SOURCE_LINE] = text;
+    if (this.opts.tagLines) (ev as { [SOURCE_LINE]?: string })[SOURCE_LINE] = this.chunkPlain && buf === this.currentChunk ? text : terminalSafeJson(text);
     this.queue.push(this.opts.keepRaw ? { event: ev, line: no, raw: text } : { event: ev, line: no });
   }
 }
