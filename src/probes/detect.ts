@@ -2,6 +2,7 @@
 import { execa } from 'execa';
 import { access, readFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { Backend, ProbeDrop } from '../events.js';
 import { KERNEL_PROBES, type KernelProbe } from './catalog.js';
 
@@ -113,17 +114,28 @@ export async function readFunctions(tracefs: string | null): Promise<Set<string>
   }
 }
 
+/** At most this many `bpftrace -lv` at once: each parses the kernel's BTF, and twenty at once on a slow VM timed out. */
+const LIST_PARALLEL = Math.max(2, Math.min(4, availableParallelism()));
+
 /** Parameter names of every attach point of these probes (their own function and the alternatives), by function. */
 export async function readAllParamNames(probes: KernelProbe[]): Promise<Record<string, string[]>> {
   const funcs = probes.flatMap((p) => [p.func, ...(p.alternatives ?? []).map((a) => a.func)].map((func) => ({ func, module: p.module })));
-  const found = await Promise.all(funcs.map(async (f) => [f.func, await readParamNames(f.func, f.module)] as const));
+  const found: (readonly [string, string[] | null])[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < funcs.length) {
+      const f = funcs[next++]!;
+      found.push([f.func, await readParamNames(f.func, f.module)] as const);
+    }
+  };
+  await Promise.all(Array.from({ length: LIST_PARALLEL }, worker));
   return Object.fromEntries(found.filter((e): e is [string, string[]] => e[1] !== null));
 }
 
 /** `bpftrace -lv kfunc:FUNC` prints the parameters: `    struct net_device * dev`. */
 async function readParamNames(func: string, module: string | undefined): Promise<string[] | null> {
   const spec = `kfunc:${module ? `${module}:` : ''}${func}`;
-  const r = await execa(BPFTRACE, ['-lv', spec], { reject: false, timeout: 30_000 });
+  const r = await execa(BPFTRACE, ['-lv', spec], { reject: false, timeout: 90_000 });
   if (r.exitCode !== 0) return null;
   const names = String(r.stdout)
     .split('\n')

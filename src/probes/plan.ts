@@ -44,6 +44,19 @@ export interface Plan {
   pending: string[];
 }
 
+/**
+ * kfunc probes whose parameter names differ across kernels (`sa` / `ss`) and could not be read here (`bpftrace -lv`
+ * failed or timed out): a guessed name makes bpftrace refuse the whole program, so the probe is left out and said so.
+ */
+function unnamedParams(c: Capabilities, points: Record<string, string>, dropped: ProbeDrop[]): ProbeDrop[] {
+  return KERNEL_PROBES.filter((p) => !dropped.some((d) => d.probe === p.id)).flatMap((p) => {
+    const func = points[p.id] ?? p.func;
+    const params = (p.alternatives ?? []).find((a) => a.func === func)?.params ?? p.params;
+    if (!params.some((q) => q.aliases?.length) || c.paramNames[func]) return [];
+    return [{ probe: p.id, reason: `the parameter names of ${func} could not be read (bpftrace -lv failed or timed out)` }];
+  });
+}
+
 export async function planProgram(opts: PlanOptions, caps?: Capabilities): Promise<Plan> {
   const notes: string[] = [];
   const asked = dropsOf(opts.drop ?? []);
@@ -61,6 +74,7 @@ export async function planProgram(opts: PlanOptions, caps?: Capabilities): Promi
   if (!status?.ok) notes.push(`the ${backend} backend does not attach here (${status?.reason}); the program is the full catalog, not checked against this kernel`);
   const detected = await resolveProbes(backend, c);
   const dropped = [...asked, ...detected.dropped.filter((d) => !asked.some((a) => a.probe === d.probe))];
+  if (backend === 'kfunc' && status?.ok) dropped.push(...unnamedParams(c, detected.points, dropped));
   const attachAt = Object.fromEntries(Object.entries(detected.points).filter(([id]) => !asked.some((a) => a.probe === id)));
   for (const d of dropped) notes.push(`probe ${d.probe} dropped: ${d.reason}${detected.pending.some((m) => d.reason === `module ${m} is not loaded`) ? ' (live and capture attach it when it loads)' : ''}`);
   for (const [id, func] of Object.entries(attachAt)) notes.push(`probe ${id} attached at ${func}: ${KERNEL_PROBES.find((p) => p.id === id)?.func} is not usable on this kernel`);
