@@ -13,7 +13,20 @@ export const KERNEL_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../.
 export const REPO = resolve(KERNEL_DIR, '../..');
 export const CLI = join(REPO, 'bin/ifblame.js');
 
-export const SCENARIOS = ['a-bond-udev', 'b-bond-stock', 'c-bridge', 'd-ip', 'e-alb', 'f-team-bridge', 'g-bond-sysfs', 'h-ifenslave-hardmac'] as const;
+export const SCENARIOS = [
+  'a-bond-udev',
+  'b-bond-stock',
+  'c-bridge',
+  'd-ip',
+  'e-alb',
+  'f-team-bridge',
+  'g-bond-sysfs',
+  'h-ifenslave-hardmac',
+  'i-netns-move',
+  'j-macvlan-bond',
+  'k-bond-8023ad-release',
+  'l-bridge-del',
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 export const BACKENDS = ['kprobe', 'kfunc', 'syscalls'] as const;
 export type KBackend = (typeof BACKENDS)[number];
