@@ -382,6 +382,8 @@ export async function importScenario(scenDir: string, backend: KBackend, tracePa
   args.push('--backend', backend, '--aat', join(scenDir, 'aat.txt'));
   args.push('--kernel', readFileSync(join(scenDir, 'kernel.txt'), 'utf8').trim(), '--host', readFileSync(join(scenDir, 'hostname.txt'), 'utf8').trim());
   if (programPath && existsSync(programPath)) args.push('--program', programPath);
+  // the namespace ip monitor ran in: probe events from any other one are that namespace's changes
+  if (existsSync(join(scenDir, 'netns.txt'))) args.push('--netns', readFileSync(join(scenDir, 'netns.txt'), 'utf8').trim());
   const extra = (process.env.IFBLAME_KERNEL_IMPORT_ARGS ?? '').split(/\s+/).filter(Boolean);
   return run(process.execPath, [...args, ...extra], { timeoutMs: 120_000 });
 }
@@ -410,6 +412,7 @@ const RAW_FILES = [
   'aat.txt',
   'kernel.txt',
   'hostname.txt',
+  'netns.txt',
   'steps.log',
   'window.txt',
   'aat.log',
