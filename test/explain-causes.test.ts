@@ -56,6 +56,26 @@ describe('explain: a slave released from a bond that keeps its MAC', () => {
     assert.deepEqual(f.fix?.commands, ['ip link set dev bond0 address 52:54:00:00:00:02'], "the remaining slave's own MAC");
   });
 
+  it('the fix gives the bond the MAC its remaining slave had when enslaved, not the one it was created with (802.3ad, Debian 6.1)', () => {
+    // udev's policy replaced eth1's creation MAC (…:09) with …:02 before bond_enslave overwrote it: bonding keeps …:02
+    resetSeq();
+    const snap = [
+      lnk(2, 'bond0', { kind: 'bond', addr: '52:54:00:00:00:01', addrAssignType: 1 }),
+      lnk(3, 'eth0', { master: 'bond0', addr: '52:54:00:00:00:01' }),
+      lnk(4, 'eth1', { addr: '52:54:00:00:00:09' }),
+    ];
+    const enslave = { probe: 'bond_enslave', path: ['rtnl_newlink', 'do_setlink', 'bond_enslave', 'dev_set_mac_address', 'dev_addr_mod'] };
+    const events = [
+      change(0, 'eth1', 'mac', '52:54:00:00:00:09', '52:54:00:00:00:02', UDEV, {}, { ifindex: 4 }),
+      change(1_000, 'eth1', 'enslave', null, 'bond0', IP, { probe: 'bond_enslave', path: ['rtnl_newlink', 'do_setlink', 'bond_enslave'] }, { ifindex: 4 }),
+      change(1_100, 'eth1', 'mac', '52:54:00:00:00:02', '52:54:00:00:00:01', IP, enslave, { ifindex: 4 }),
+      change(2_000_000, 'eth0', 'release', 'bond0', null, IP, RELEASE, { ifindex: 3 }),
+      link(2_000_100, 3, 'eth0', { addr: '52:54:00:00:00:01', master: null }),
+    ];
+    const f = only(explainTraces([{ file: 'udev.trace', header: header({}, snap), events }]), 'released-slave-mac');
+    assert.deepEqual(f.fix?.commands, ['ip link set dev bond0 address 52:54:00:00:00:02']);
+  });
+
   it("a slave released without getting its own MAC back (fail_over_mac) keeps the bond's: the same finding", () => {
     resetSeq();
     const events = [change(0, 'eth1', 'release', 'bond0', null, IP, RELEASE, { ifindex: 4 })];

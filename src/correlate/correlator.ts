@@ -270,7 +270,8 @@ export class Correlator {
 
   private onMove(ev: ProbeEvent): void {
     const f = ev.fields;
-    const to = Number(f.to_netns);
+    // an inode is unsigned: programs generated before to_netns was printed with %llu gave those above 2^31 negative
+    const to = Number(f.to_netns) >>> 0;
     const name = this.opts.netnsName?.(to);
     this.observe(
       ev,

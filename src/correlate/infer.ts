@@ -33,6 +33,17 @@ export function masterDeletion(ops: Op[], master: string, ts: number): Op | unde
   return ops.find((o) => o.kind === 'deleted' && o.iface === master && ts - o.ts >= 0 && ts - o.ts < 1_000_000 && o.actor);
 }
 
+/**
+ * A bridge being deleted lets its ports go (br_dev_delete > del_nbp) before it unregisters itself, so its deletion is
+ * not seen yet when a port's release is: the port's promiscuity given back in that same call names the process.
+ */
+function bridgeDeletionOf(ops: Op[], port: string, ts: number): { op: Op; path: string[] } | undefined {
+  const op = ops.find((o) => o.iface === port && o.actor && ts - o.ts >= 0 && ts - o.ts < 1_000_000 && o.path.includes('br_dev_delete'));
+  if (!op) return undefined;
+  const end = op.path.includes('del_nbp') ? op.path.indexOf('del_nbp') : op.path.indexOf('br_dev_delete');
+  return { op, path: op.path.slice(0, end + 1) };
+}
+
 /** Kernel-internal causes the syscalls backend cannot see, told from the netlink stream and recent requests. */
 export function inferCause(
   ctx: InferContext,
@@ -104,6 +115,8 @@ export function inferCause(
   // Ports let go because their bridge or bond was deleted: the process that deleted the master did it.
   const gone = kind === 'release' && typeof before === 'string' ? masterDeletion(ops, before, ev.ts) : undefined;
   if (gone) return { actor: gone.actor, note: `released because its master ${gone.iface} was deleted`, refs: gone.refs, path: gone.path };
+  const dying = kind === 'release' && typeof before === 'string' ? bridgeDeletionOf(ops, ev.ifname, ev.ts) : undefined;
+  if (dying) return { actor: dying.op.actor, note: `released because its master ${before} was deleted`, refs: dying.op.refs, path: dying.path };
   // A probe saw the same operation through another function (br_del_if lowering promiscuity, a bond releasing its slaves).
   if (kind !== 'release' && kind !== 'deleted') return undefined;
   // A veth peer (or a device's uppers) goes with the device that was deleted a moment ago.

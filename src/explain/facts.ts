@@ -33,6 +33,8 @@ export class TraceFacts implements FactsView {
   readonly bondModes = new Map<string, string>();
   readonly ownMac = new Map<string, string>();
   readonly udevGiven = new Map<string, string>();
+  /** The MAC a slave had when its bond overwrote it: what the bonding driver keeps as its perm_hwaddr and gives back on release. */
+  readonly macAtEnslave = new Map<string, string>();
   readonly lastMacRef = new Map<string, Ref>();
   /** MAC changes made by udev (its policy or a RUN rule), in trace order. */
   readonly udevMacs: Ref[] = [];
@@ -290,6 +292,7 @@ export class TraceFacts implements FactsView {
       (master !== undefined && master.addr === c.after && this.kindOf(master.name).kind !== 'bridge') ||
       NOTE_OVERWROTE.test(c.via.note ?? '') ||
       (c.via.path.includes('bond_enslave') && this.bonds.holding(c.after, c.iface));
+    if (overwrote && isUnicastMac(typeof c.before === 'string' ? c.before : undefined)) this.macAtEnslave.set(c.iface, c.before as string);
     if (overwrote && this.overwrites.length < MAX_OVERWRITES) this.overwrites.push(r);
     if (NOTE_TURN.test(c.via.note ?? '') && this.bondTurns.length < MAX_TURNS) this.bondTurns.push(r);
     this.history.onMac(c, r, role !== null);

@@ -133,7 +133,7 @@ export const KERNEL_PROBES: KernelProbe[] = [
     id: 'change_net_namespace',
     func: '__dev_change_net_namespace',
     params: [{ name: 'dev', ctype: NETDEV }, { name: 'net', ctype: 'struct net *' }, { name: 'pat', ctype: 'const char *' }, { name: 'new_ifindex', ctype: 'int' }],
-    fields: [...dev('dev'), { name: 'to_netns', type: 'int', expr: '{net}->ns.inum', doc: 'inode of the namespace it moves to' }],
+    fields: [...dev('dev'), { name: 'to_netns', type: 'u64', expr: '{net}->ns.inum', doc: 'inode of the namespace it moves to' }],
     devs: ['{dev}->name'],
     why: 'a device moved to another network namespace (ip link set X netns N, a container runtime)',
   },

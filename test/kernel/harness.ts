@@ -13,7 +13,20 @@ export const KERNEL_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../.
 export const REPO = resolve(KERNEL_DIR, '../..');
 export const CLI = join(REPO, 'bin/ifblame.js');
 
-export const SCENARIOS = ['a-bond-udev', 'b-bond-stock', 'c-bridge', 'd-ip', 'e-alb', 'f-team-bridge', 'g-bond-sysfs', 'h-ifenslave-hardmac'] as const;
+export const SCENARIOS = [
+  'a-bond-udev',
+  'b-bond-stock',
+  'c-bridge',
+  'd-ip',
+  'e-alb',
+  'f-team-bridge',
+  'g-bond-sysfs',
+  'h-ifenslave-hardmac',
+  'i-netns-move',
+  'j-macvlan-bond',
+  'k-bond-8023ad-release',
+  'l-bridge-del',
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 export const BACKENDS = ['kprobe', 'kfunc', 'syscalls'] as const;
 export type KBackend = (typeof BACKENDS)[number];
@@ -369,6 +382,8 @@ export async function importScenario(scenDir: string, backend: KBackend, tracePa
   args.push('--backend', backend, '--aat', join(scenDir, 'aat.txt'));
   args.push('--kernel', readFileSync(join(scenDir, 'kernel.txt'), 'utf8').trim(), '--host', readFileSync(join(scenDir, 'hostname.txt'), 'utf8').trim());
   if (programPath && existsSync(programPath)) args.push('--program', programPath);
+  // the namespace ip monitor ran in: probe events from any other one are that namespace's changes
+  if (existsSync(join(scenDir, 'netns.txt'))) args.push('--netns', readFileSync(join(scenDir, 'netns.txt'), 'utf8').trim());
   const extra = (process.env.IFBLAME_KERNEL_IMPORT_ARGS ?? '').split(/\s+/).filter(Boolean);
   return run(process.execPath, [...args, ...extra], { timeoutMs: 120_000 });
 }
@@ -397,6 +412,7 @@ const RAW_FILES = [
   'aat.txt',
   'kernel.txt',
   'hostname.txt',
+  'netns.txt',
   'steps.log',
   'window.txt',
   'aat.log',

@@ -3,141 +3,29 @@
 // Steps (from the guest's steps.log), when given, add timing checks: the change happened during the
 // step that caused it.
 import assert from 'node:assert/strict';
-import { Change, TraceEvent } from '../../src/events.js';
-import { TraceHeader } from '../../src/trace/format.js';
-import type { IfState, Step, Suite, TraceFile } from './harness.js';
+import { Change } from '../../src/events.js';
+import type { IfState, Suite, TraceFile } from './harness.js';
+import {
+  actorIs,
+  describe,
+  during,
+  find,
+  inStack,
+  isUdev,
+  mac,
+  mentions,
+  netlinkAddrs,
+  notObserved,
+  observedKernel,
+  of,
+  real,
+  show,
+  validate,
+} from './story-kit.js';
+import type { ChangeT, StoryBackend, StoryInput } from './story-kit.js';
+import { storyBondRelease8023ad, storyBridgeDeleted, storyMacvlanOnBond, storyNetnsMove } from './stories-moves.js';
 
-type ChangeT = ReturnType<typeof Change.parse>;
-type Kind = ChangeT['kind'];
-export type StoryBackend = 'kprobe' | 'kfunc' | 'syscalls';
-
-export interface StoryInput {
-  trace: TraceFile;
-  backend: StoryBackend;
-  /** The guest's steps.log; absent on replay of a recording. */
-  steps?: Step[];
-  /** `uname -r` in the guest; absent on replay (then the header must still name a real kernel). */
-  kernel?: string;
-  /** The exact program that ran; the header must carry it. */
-  program?: string;
-}
-
-/** Every line validates against the product's own schemas; returns the changes, in file order. */
-export function validate(input: StoryInput): ChangeT[] {
-  const { trace, backend } = input;
-  const h = TraceHeader.safeParse(trace.header);
-  assert.ok(h.success, `trace header does not validate: ${h.success ? '' : JSON.stringify(h.error.issues.slice(0, 5))}`);
-  assert.equal(h.data.backend, backend, 'header.backend');
-  if (input.kernel) assert.equal(h.data.kernel, input.kernel, 'header.kernel is the guest kernel');
-  assert.match(h.data.kernel, /^\d+\.\d+\./, 'header.kernel names a kernel release');
-  assert.ok(h.data.program.includes('BEGIN'), 'header.program holds the generated program');
-  if (input.program !== undefined) assert.equal(h.data.program, input.program, 'header.program is the exact program that ran');
-  assert.ok(h.data.snapshot.length > 0, 'header.snapshot holds the initial link snapshot');
-  assert.equal(trace.bad, 0, 'no unparsable lines');
-  const changes: ChangeT[] = [];
-  trace.events.forEach((e, i) => {
-    const r = TraceEvent.safeParse(e);
-    assert.ok(
-      r.success,
-      `event ${i + 2} does not validate: ${r.success ? '' : JSON.stringify(r.error.issues.slice(0, 3))}\n${JSON.stringify(e).slice(0, 400)}`,
-    );
-    if (r.data.type === 'change') changes.push(r.data);
-  });
-  // fentry stacks start with bpf_prog_…/bpf_trampoline_… frames (and a concurrent fentry program puts
-  // trampolines into kprobe stacks too): a reader must not see them
-  for (const c of changes) {
-    const bpf = [...c.via.kstack, ...c.via.path].filter((f) => /\bbpf_(prog|trampoline)_/.test(f));
-    assert.deepEqual(bpf, [], `BPF frames shown to the reader: ${show(c)}`);
-  }
-  // every interface that appears during the capture (not in the initial snapshot) has its `created` change
-  const known = new Set(h.data.snapshot.map((l) => l.ifname));
-  const appeared = new Set(
-    trace.events.filter((e) => e.type === 'link' && e.action === 'new' && e.family !== 'bridge' && !known.has(String(e.ifname))).map((e) => String(e.ifname)),
-  );
-  for (const n of appeared)
-    assert.ok(
-      changes.some((c) => c.iface === n && c.kind === 'created'),
-      `${n} was created during the capture but there is no 'created' change; changes:\n${describe(changes)}`,
-    );
-  const lost = trace.events.filter((e) => e.type === 'lost').reduce((n, e) => n + Number(e.count ?? 0), 0);
-  assert.equal(lost, 0, `${lost} events lost`);
-  return changes;
-}
-
-// ---------------------------------------------------------------- helpers
-
-const show = (c: ChangeT) =>
-  `${c.iface} ${c.kind} ${JSON.stringify(c.before)} -> ${JSON.stringify(c.after)} by ${c.actor ? `${c.actor.comm}[${c.actor.pid}]${c.actor.service ? ` (${c.actor.service})` : ''}${c.actor.kernel ? ' kernel' : ''}` : 'nobody'} via ${c.via.probe ?? '-'} path=[${c.via.path.join(' > ')}] ${c.evidence}`;
-
-export function describe(changes: ChangeT[]): string {
-  return changes.map((c) => '  ' + show(c)).join('\n');
-}
-
-function of(changes: ChangeT[], iface: string, kind: Kind): ChangeT[] {
-  return changes.filter((c) => c.iface === iface && c.kind === kind);
-}
-
-/** Real changes only: a MAC "set" to the value it already had is not a change. */
-function real(cs: ChangeT[]): ChangeT[] {
-  return cs.filter((c) => c.before !== c.after);
-}
-
-const mac = (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v);
-
-function isUdev(c: ChangeT): boolean {
-  const a = c.actor;
-  return !!a && (a.service === 'systemd-udevd' || a.comm === '(udev-worker)' || a.comm === 'systemd-udevd');
-}
-
-function mentions(c: ChangeT, fn: string): boolean {
-  return c.via.path.some((p) => p.includes(fn));
-}
-
-function inStack(c: ChangeT, re: RegExp): boolean {
-  return c.via.kstack.some((f) => re.test(f));
-}
-
-/** The first change matching `pred` after index `from` (file order), or a failure listing all changes. */
-function find(changes: ChangeT[], what: string, pred: (c: ChangeT) => boolean, from = -1): [ChangeT, number] {
-  const i = changes.findIndex((c, j) => j > from && pred(c));
-  assert.ok(i >= 0, `expected ${what}; the changes were:\n${describe(changes)}`);
-  return [changes[i]!, i];
-}
-
-/** With steps: the change's time falls in [start of the first step named, start of the step after the last one). */
-function during(input: StoryInput, c: ChangeT, ...names: string[]): void {
-  if (!input.steps?.length) return;
-  const idx = names.map((n) => {
-    const i = input.steps!.findIndex((s) => s.name === n);
-    assert.ok(i >= 0, `no step ${n} in steps.log`);
-    return i;
-  });
-  const first = input.steps[Math.min(...idx)]!;
-  const end = input.steps[Math.max(...idx) + 1]?.start ?? Infinity;
-  // 5 ms slack: probe and step clocks are read at different moments
-  assert.ok(c.ts >= first.start - 5_000 && c.ts < end, `${show(c)} at ${c.ts} is not during ${names.join('/')} [${first.start}, ${end})`);
-}
-
-function actorIs(c: ChangeT, comm: string, what: string): void {
-  assert.ok(c.actor, `${what}: no actor: ${show(c)}`);
-  assert.equal(c.actor.comm, comm, `${what}: actor comm: ${show(c)}`);
-  assert.equal(c.actor.kernel, false, `${what}: a user process, not the kernel: ${show(c)}`);
-}
-
-const observedKernel = (b: StoryBackend) => b === 'kprobe' || b === 'kfunc';
-
-/** The syscalls backend never claims to have seen a kernel-internal change. */
-function notObserved(c: ChangeT, what: string): void {
-  assert.notEqual(c.evidence, 'observed', `${what}: the syscalls backend cannot observe this: ${show(c)}`);
-}
-
-/** The addresses netlink reported for an interface, in time order (before `until`, µs, when given). */
-function netlinkAddrs(trace: TraceFile, iface: string, until = Infinity): string[] {
-  return trace.events
-    .filter((x) => x.type === 'link' && x.ifname === iface && typeof x.addr === 'string' && x.addr !== '' && Number(x.ts) < until)
-    .sort((a, b) => Number(a.ts) - Number(b.ts))
-    .map((x) => String(x.addr).toLowerCase());
-}
+export { describe, validate, type StoryBackend, type StoryInput } from './story-kit.js';
 
 // ---------------------------------------------------------------- (a) bond + udev, 98-net-bonding.link masked
 
@@ -576,6 +464,10 @@ export const STORIES: Record<string, (i: StoryInput) => void> = {
   'f-team-bridge': storyTeamBridge,
   'g-bond-sysfs': storyBondSysfs,
   'h-ifenslave-hardmac': storyIfenslaveHardMac,
+  'i-netns-move': storyNetnsMove,
+  'j-macvlan-bond': storyMacvlanOnBond,
+  'k-bond-8023ad-release': storyBondRelease8023ad,
+  'l-bridge-del': storyBridgeDeleted,
 };
 
 // ---------------------------------------------------------------- the syscalls program's sysfs writes (issue 12)
@@ -671,6 +563,31 @@ export function groundTruth(scenarios: readonly string[], at: (s: string) => Map
     }
     for (const p of ['dumh1', 'dumh2']) assert.equal(get('h-ifenslave-hardmac', 'h05_release', p).master, '', `h: ${p} released by ifdown`);
   }
+  if (scenarios.includes('i-netns-move')) {
+    get('i-netns-move', 'i01_add_veth', 'vni0p');
+    assert.equal(at('i-netns-move').get('i02_move')?.get('vni0p'), undefined, 'i: vni0p left the host namespace');
+    get('i-netns-move', 'i03_set_mac', 'vni0');
+  }
+  if (scenarios.includes('j-macvlan-bond')) {
+    assert.equal(get('j-macvlan-bond', 'j04_read', 'dmj0').master, 'bond0', 'j: dmj0 is a bond0 slave');
+    assert.equal(get('j-macvlan-bond', 'j04_read', 'dmj0').promisc, 0, 'j: not promiscuous before mv0 is up');
+    assert.equal(get('j-macvlan-bond', 'j05_mv_up', 'dmj0').promisc, 1, 'j: promiscuous once mv0 is up');
+    assert.equal(get('j-macvlan-bond', 'j05_mv_up', 'bond0').promisc, 0, 'j: bond0 filters unicast itself');
+    assert.equal(get('j-macvlan-bond', 'j06_del_mv', 'dmj0').promisc, 0, 'j: and back when mv0 is gone');
+  }
+  if (scenarios.includes('k-bond-8023ad-release')) {
+    const m = get('k-bond-8023ad-release', 'k02_add_slaves', 'dmk1').mac;
+    assert.equal(get('k-bond-8023ad-release', 'k03_enslave', 'bond0').mac, m, "k: bond0 took its first slave's MAC");
+    assert.equal(get('k-bond-8023ad-release', 'k03_enslave', 'dmk2').mac, m, "k: dmk2 took bond0's");
+    assert.equal(get('k-bond-8023ad-release', 'k04_release1', 'dmk1').master, '', 'k: dmk1 released');
+    assert.equal(get('k-bond-8023ad-release', 'k04_release1', 'dmk1').mac, m, 'k: dmk1 has its own MAC, still bond0s');
+    assert.equal(get('k-bond-8023ad-release', 'k04_release1', 'bond0').mac, m, 'k: bond0 keeps it');
+  }
+  if (scenarios.includes('l-bridge-del')) {
+    for (const p of ['vl0', 'dml1']) assert.equal(get('l-bridge-del', 'l03_ports', p).master, 'brl0', `l: ${p} a brl0 port`);
+    assert.equal(at('l-bridge-del').get('l04_del_br')?.get('brl0'), undefined, 'l: brl0 deleted');
+    for (const p of ['vl0', 'dml1']) assert.equal(get('l-bridge-del', 'l04_del_br', p).master, '', `l: ${p} let go`);
+  }
 }
 
 // ---------------------------------------------------------------- each change once
@@ -699,7 +616,12 @@ export function duplicates(trace: TraceFile): string[] {
  * test still runs and prints its failure, as a TODO (node:test), so the rest of the matrix stays green and the
  * gap stays visible.  Each entry says what was seen.  Remove an entry when the product is fixed.
  */
-export const KNOWN_GAPS: Record<string, string> = {};
+export const KNOWN_GAPS: Record<string, string> = {
+  'sid/j-macvlan-bond/live':
+    "sid 7.2 defers a device's rx mode to a workqueue: the slave's promiscuity change (mv0 up on bond0) runs in a kworker (netdev_work_proc > netif_rx_mode_run > __dev_set_promiscuity), so ifblame reports it as the kernel's own change by kworker/N, not tied to the ip that brought mv0 up, and the path no longer shows bond_set_rx_mode/dev_uc_sync (run 20261129-184630)",
+  'sid/j-macvlan-bond/kprobe':
+    "sid 7.2 defers a device's rx mode to a workqueue: the slave's promiscuity change (mv0 up on bond0) runs in a kworker (netdev_work_proc > netif_rx_mode_run > __dev_set_promiscuity), so ifblame reports it as the kernel's own change by kworker/N, not tied to the ip that brought mv0 up, and the path no longer shows bond_set_rx_mode/dev_uc_sync (run 20261129-184630)",
+};
 
 // ---------------------------------------------------------------- ifblame's own output in the guest
 

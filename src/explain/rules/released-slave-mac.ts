@@ -53,7 +53,7 @@ export const releasedSlaveMac: TraceRule = {
       const still = !!a && !!b && !a.deleted && !b.deleted && a.addr === mac && b.addr === mac;
       const remaining = facts.table
         .portsOf(bond)
-        .map((s) => s.permAddr ?? facts.ownMac.get(s.name))
+        .map((s) => s.permAddr ?? facts.macAtEnslave.get(s.name) ?? facts.ownMac.get(s.name))
         .find((m) => m !== undefined && m !== mac);
       const others = pairs.map((p) => (p.a === slave ? p.b : p.a)).filter((o) => o !== bond);
       out.push(

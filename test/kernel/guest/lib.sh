@@ -149,6 +149,7 @@ stop_session() {
 run_scenario() {
   uname -r > "$OUT/kernel.txt"
   hostname > "$OUT/hostname.txt"
+  stat -L -c %i /proc/self/ns/net > "$OUT/netns.txt"   # the namespace ip monitor watched: `ifblame import --netns`
   cp "$OUTROOT/bpftrace-version.txt" "$OUT/" 2>/dev/null
   if declare -F setup >/dev/null; then setup; fi
   udevadm settle -t 10
