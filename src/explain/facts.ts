@@ -18,9 +18,15 @@ const MAX_UDEV = 256;
 const MAX_OVERWRITES = 64;
 const MAX_ENSLAVES = 256;
 const NOTE_OVERWROTE = /overwrote its slave's MAC|set its port's MAC to its own/;
-const MAX_TURNS = 256;
 /** A bond's address made RANDOM (released its last slave) or replaced by its slave's (enslaved while RANDOM). */
-const NOTE_TURN = /^bond \S+ (inherited the MAC of its slave|took a new random MAC after its slave)/;
+const NOTE_RANDOM = /^bond \S+ took a new random MAC after its slave/;
+const NOTE_INHERIT = /^bond \S+ inherited the MAC of its slave/;
+
+/** Per interface: its last RANDOM turn (created, a random MAC on release), and its last inherit with the turn before it. */
+export interface BondTurns {
+  random?: Ref;
+  inherit?: { got: Ref; after?: Ref };
+}
 
 export class TraceFacts implements FactsView {
   readonly host: string;
@@ -39,8 +45,8 @@ export class TraceFacts implements FactsView {
   /** MAC changes made by udev (its policy or a RUN rule), in trace order. */
   readonly udevMacs: Ref[] = [];
   readonly overwrites: Ref[] = [];
-  /** Where a bond's MAC stopped being what udev or a user set: created (RANDOM), a random MAC on release, a slave's MAC inherited; in trace order. */
-  readonly bondTurns: Ref[] = [];
+  /** Where a bond's MAC stopped being what udev or a user set: created (RANDOM), a random MAC on release, a slave's MAC inherited. */
+  readonly bondTurns = new Map<string, BondTurns>();
   /** Enslavements (enslave and master changes), in trace order. */
   readonly enslaves: Ref[] = [];
   /** The last time each interface left its master, and which master. */
@@ -238,7 +244,7 @@ export class TraceFacts implements FactsView {
         this.onMac(c, r, masterBefore);
         break;
       case 'created':
-        if (this.bondTurns.length < MAX_TURNS) this.bondTurns.push(r);
+        this.turnsOf(c.iface).random = r;
         break;
       case 'enslave':
       case 'master': {
@@ -294,8 +300,19 @@ export class TraceFacts implements FactsView {
       (c.via.path.includes('bond_enslave') && this.bonds.holding(c.after, c.iface));
     if (overwrote && isUnicastMac(typeof c.before === 'string' ? c.before : undefined)) this.macAtEnslave.set(c.iface, c.before as string);
     if (overwrote && this.overwrites.length < MAX_OVERWRITES) this.overwrites.push(r);
-    if (NOTE_TURN.test(c.via.note ?? '') && this.bondTurns.length < MAX_TURNS) this.bondTurns.push(r);
+    const note = c.via.note ?? '';
+    if (NOTE_RANDOM.test(note)) this.turnsOf(c.iface).random = r;
+    else if (NOTE_INHERIT.test(note)) {
+      const t = this.turnsOf(c.iface);
+      t.inherit = { got: r, ...(t.random ? { after: t.random } : {}) };
+    }
     this.history.onMac(c, r, role !== null);
+  }
+
+  private turnsOf(iface: string): BondTurns {
+    let t = this.bondTurns.get(iface);
+    if (!t) this.bondTurns.set(iface, (t = {}));
+    return t;
   }
 
   /** A bond's MAC or its slaves changed: is its MAC still one of theirs (once enslaving is over)? */

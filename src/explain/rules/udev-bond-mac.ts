@@ -21,12 +21,12 @@ function udevRuleFix(bond: string, comm: string): Fix {
  * address RANDOM again (its last slave released, or the bond created anew and enslaved before udev acted).
  */
 function laterInherit(facts: TraceFacts, udev: Change): { text: string; refs: EvidenceRef[] } | undefined {
-  const turns = facts.bondTurns.filter((t) => t.change.iface === udev.iface && t.change.ts > udev.ts);
-  const got = turns.filter((t) => t.change.kind === 'mac' && /inherited the MAC of its slave/.test(t.change.via.note ?? '')).at(-1);
-  if (!got) return undefined;
+  const inherit = facts.bondTurns.get(udev.iface)?.inherit;
+  if (!inherit || inherit.got.change.ts <= udev.ts) return undefined;
+  const got = inherit.got;
   const g = got.change;
   const slave = /of its slave (\S+)/.exec(g.via.note ?? '')?.[1] ?? 'its slave';
-  const why = turns.filter((t) => t.change.ts <= g.ts && t !== got).at(-1);
+  const why = inherit.after && inherit.after.change.ts > udev.ts ? inherit.after : undefined;
   const w = why?.change;
   const became = !w
     ? `${g.iface}'s address was RANDOM again`
