@@ -28,9 +28,14 @@ export interface Inferred {
   path?: string[];
 }
 
+/** An operation of a process at most a second before `ts`: what a port's release can follow from. */
+function justBefore(o: Op, ts: number): boolean {
+  return !!o.actor && ts - o.ts >= 0 && ts - o.ts < 1_000_000;
+}
+
 /** The deletion of a master a moment ago (seen or requested), whoever has reported it yet. */
 export function masterDeletion(ops: Op[], master: string, ts: number): Op | undefined {
-  return ops.find((o) => o.kind === 'deleted' && o.iface === master && ts - o.ts >= 0 && ts - o.ts < 1_000_000 && o.actor);
+  return ops.find((o) => o.kind === 'deleted' && o.iface === master && justBefore(o, ts));
 }
 
 /**
@@ -38,7 +43,7 @@ export function masterDeletion(ops: Op[], master: string, ts: number): Op | unde
  * not seen yet when a port's release is: the port's promiscuity given back in that same call names the process.
  */
 function bridgeDeletionOf(ops: Op[], port: string, ts: number): { op: Op; path: string[] } | undefined {
-  const op = ops.find((o) => o.iface === port && o.actor && ts - o.ts >= 0 && ts - o.ts < 1_000_000 && o.path.includes('br_dev_delete'));
+  const op = ops.find((o) => o.iface === port && justBefore(o, ts) && o.path.includes('br_dev_delete'));
   if (!op) return undefined;
   const end = op.path.includes('del_nbp') ? op.path.indexOf('del_nbp') : op.path.indexOf('br_dev_delete');
   return { op, path: op.path.slice(0, end + 1) };
