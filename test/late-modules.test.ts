@@ -16,6 +16,7 @@ import { formatSummary, lateText } from '../src/sinks/text.js';
 import { statusSegs } from '../src/sinks/tui/status.js';
 import { ModuleWatcher } from '../src/sources/modules.js';
 import { TraceHeader } from '../src/trace/format.js';
+import { fakeKernel } from './fixtures/capabilities.js';
 import { ROOT } from './golden.js';
 
 const until = async (what: string, ok: () => boolean, ms = 5000): Promise<void> => {
@@ -67,23 +68,12 @@ function session(): { header: TraceHeader; probes: ProbeEvent[] } {
 
 /** A kprobe-capable kernel whose traceable functions are `funcs` (team_port_add inlined, say). */
 function kernel(dir: string, funcs: string[]): Capabilities {
-  writeFileSync(join(dir, 'available_filter_functions'), funcs.map((f) => `${f} [mod]`).join('\n') + '\n');
-  return {
-    bpftrace: { path: 'bpftrace', version: '0.17.0' },
-    root: true,
-    btf: true,
-    tracefs: dir,
-    kernel: 'test',
-    backends: [
-      { backend: 'kfunc', ok: false, reason: 'not in this test' },
-      { backend: 'kprobe', ok: true, reason: 'attached' },
-      { backend: 'syscalls', ok: true, reason: 'attached' },
-    ],
-    functions: new Set(['dev_set_mac_address']),
-    paramNames: {},
-    teamLayout: null,
-    checks: [],
-  };
+  return fakeKernel(
+    dir,
+    funcs.map((f) => `${f} [mod]`),
+    new Set(['dev_set_mac_address']),
+    false,
+  );
 }
 
 test('a module that loads later gets a program of its own probes (team at team_add_slave), merged from its start, removed at unload', async () => {

@@ -2,7 +2,7 @@
 // and said so, when `bpftrace -lv` could not read their names (it timed out on a slow VM): a guessed name would make
 // bpftrace refuse the whole program ("Can't find function parameter sa").
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -10,28 +10,12 @@ import { KERNEL_PROBES } from '../src/probes/catalog.js';
 import type { Capabilities } from '../src/probes/detect.js';
 import { planProgram } from '../src/probes/plan.js';
 import { parseFilters } from '../src/options.js';
+import { fakeKernel } from './fixtures/capabilities.js';
 
 /** A kfunc-capable kernel where every catalog function exists and `names` are what `bpftrace -lv` returned. */
 function kernel(names: Record<string, string[]>): Capabilities {
-  const dir = mkdtempSync(join(tmpdir(), 'ifb-plan-'));
   const funcs = KERNEL_PROBES.filter((p) => !p.module).map((p) => p.func);
-  writeFileSync(join(dir, 'available_filter_functions'), funcs.join('\n') + '\n');
-  return {
-    bpftrace: { path: 'bpftrace', version: '0.27.1' },
-    root: true,
-    btf: true,
-    tracefs: dir,
-    kernel: 'test',
-    backends: [
-      { backend: 'kfunc', ok: true, reason: 'attached' },
-      { backend: 'kprobe', ok: true, reason: 'attached' },
-      { backend: 'syscalls', ok: true, reason: 'attached' },
-    ],
-    functions: new Set(funcs),
-    paramNames: names,
-    teamLayout: null,
-    checks: [],
-  };
+  return fakeKernel(mkdtempSync(join(tmpdir(), 'ifb-plan-')), funcs, new Set(funcs), true, names);
 }
 
 const opts = { backend: 'kfunc' as const, filters: parseFilters([], []) };
