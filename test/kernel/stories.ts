@@ -338,8 +338,17 @@ export function storyBondSysfs(input: StoryInput): void {
     // bond0's MAC story in this ordering: either udev set it before the enslavement (then the slave takes it),
     // or it had not (then bond0 inherits the slave's).  Which one is the race; telling it is the point.
     const bondMacs = real(of(mine, 'bond0', 'mac'));
-    const udevFirst = bondMacs.find((c) => isUdev(c) && c.ts < en.ts);
     const slaveMacs = real(of(mine, slave, 'mac'));
+    // The kernel backends time both writes inside the kernel, in the order they took effect. The syscalls backend
+    // times a request when it is sent, and bonding's sysfs store restarts the write while it cannot take rtnl: the
+    // script's write can be sent before udev's SETLINK and take effect after it. There the order is what the kernel
+    // did: udev acted first unless bond0 ever carried the slave's MAC (the inheritance).
+    const slaveAtEnslave = netlinkAddrs(input.trace, slave, en.ts + 1).pop();
+    const udevFirst = observedKernel(b)
+      ? bondMacs.find((c) => isUdev(c) && c.ts < en.ts)
+      : bondMacs.some((c) => mac(c.after) === slaveAtEnslave)
+        ? undefined
+        : bondMacs.find(isUdev);
     if (udevFirst) {
       const [over] = find(
         mine,
@@ -357,7 +366,7 @@ export function storyBondSysfs(input: StoryInput): void {
       } else notObserved(over, `${order}: slave MAC overwrite`);
       during(input, over, seedStep);
     } else {
-      const slaveMac = netlinkAddrs(input.trace, slave, en.ts + 1).pop();
+      const slaveMac = slaveAtEnslave;
       const [inherit] = find(
         mine,
         `${order}: udev had not acted, so bond0 inherits ${slave}'s MAC (${slaveMac})`,
