@@ -215,11 +215,12 @@ async function main(): Promise<number> {
     const r = runStorm(CLI, stormN);
     const slow = r.tracedS / r.bareS;
     process.stdout.write(
-      `  ip -batch alone ${r.bareS.toFixed(2)} s, traced ${r.tracedS.toFixed(2)} s: slow-down ${slow.toFixed(2)}x; changes in the trace ${r.inTrace}/${r.changes}; lost ${r.lost}; late ${r.late}; peak RSS ${r.peakMb.toFixed(0)} MB\n`,
+      `  ip -batch alone ${r.bareS.toFixed(2)} s, traced ${r.tracedS.toFixed(2)} s: slow-down ${slow.toFixed(2)}x; changes in the trace ${r.inTrace}/${r.changes}, attributed to ip ${r.byIp}; lost ${r.lost}; late ${r.late}; peak RSS ${r.peakMb.toFixed(0)} MB\n`,
     );
     const checks: [boolean, string][] = [
       [r.lost === 0, `0 lost (got ${r.lost})`],
       [r.inTrace === r.changes, `every change in the trace file (${r.inTrace}/${r.changes})`],
+      [r.byIp === r.changes, `every change attributed to the ip that made it (${r.byIp}/${r.changes})`],
       [slow <= STORM_MAX_SLOWDOWN, `slow-down <= ${STORM_MAX_SLOWDOWN}x (got ${slow.toFixed(2)}x)`],
     ];
     for (const [ok, what] of checks) {

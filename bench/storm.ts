@@ -9,6 +9,8 @@ import { join } from 'node:path';
 export interface StormResult {
   changes: number;
   inTrace: number;
+  /** Of those, the ones attributed to the `ip` that made them (a late probe event leaves a change unattributed). */
+  byIp: number;
   lost: number;
   late: number;
   bareS: number;
@@ -27,15 +29,18 @@ export function stormBatch(n: number): string {
   return Array.from({ length: n }, (_, i) => `link set dev st0 address ${mac(i + 1)}\n`).join('');
 }
 
-/** The storm's MAC changes of st0 in a trace file, and the events it says were lost. */
-export function countTrace(trace: string): { inTrace: number; lost: number } {
+/** The storm's MAC changes of st0 in a trace file, how many name the `ip` that made them, and the events lost. */
+export function countTrace(trace: string): { inTrace: number; byIp: number; lost: number } {
   let inTrace = 0;
+  let byIp = 0;
   let lost = 0;
   for (const line of readFileSync(trace, 'utf8').split('\n')) {
-    if (line.includes('"type":"change"') && line.includes('"iface":"st0"') && line.includes('"kind":"mac"')) inTrace++;
-    else if (line.includes('"type":"lost"')) lost += Number(/"count":(\d+)/.exec(line)?.[1] ?? 0);
+    if (line.includes('"type":"change"') && line.includes('"iface":"st0"') && line.includes('"kind":"mac"')) {
+      inTrace++;
+      if (line.includes('"comm":"ip"')) byIp++;
+    } else if (line.includes('"type":"lost"')) lost += Number(/"count":(\d+)/.exec(line)?.[1] ?? 0);
   }
-  return { inTrace, lost };
+  return { inTrace, byIp, lost };
 }
 
 /** Runs the storm; the namespace and the files are removed whatever happens. */
@@ -78,9 +83,9 @@ export function runStorm(cli: string, n: number): StormResult {
     ]);
     const tracedS = Number(readFileSync(timed, 'utf8')) / 1e9;
     const summary = (JSON.parse(r.stdout) as { summary: { lost: number; late?: number } }).summary;
-    const { inTrace } = countTrace(trace);
+    const { inTrace, byIp } = countTrace(trace);
     const peakKb = Number(/IFBLAME_RSS (\d+)/.exec(r.stderr)?.[1] ?? 0);
-    return { changes: n, inTrace, lost: summary.lost, late: summary.late ?? 0, bareS, tracedS, peakMb: peakKb / 1024 };
+    return { changes: n, inTrace, byIp, lost: summary.lost, late: summary.late ?? 0, bareS, tracedS, peakMb: peakKb / 1024 };
   } finally {
     sh(['ip', 'netns', 'del', ns]);
     rmSync(dir, { recursive: true, force: true });

@@ -7,6 +7,7 @@ import type { Decoded } from '../parse/bpftrace-json.js';
 import { KERNEL_PROBES } from '../probes/catalog.js';
 import { redetectModule, resolveProbes, type Capabilities } from '../probes/detect.js';
 import { generate } from '../probes/generate.js';
+import { possibleCpus } from '../probes/plan.js';
 import { BpftraceSource } from '../sources/bpftrace.js';
 import { ModuleWatcher } from '../sources/modules.js';
 import { VERSION } from '../version.js';
@@ -138,6 +139,7 @@ export class LateModules {
       attachAt: points,
       only: ids,
       version: VERSION,
+      cpus: possibleCpus(),
     });
     r.entry.probes = program.probes;
     r.entry.points = program.points;

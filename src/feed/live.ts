@@ -16,6 +16,7 @@ import { VERSION } from '../version.js';
 import type { TraceEvent } from '../events.js';
 import type { Capabilities } from '../probes/detect.js';
 import type { Feed, FeedStats, IfaceState, LateProbes, RecordControls } from './feed.js';
+import { HeartbeatGate } from './heartbeat-gate.js';
 import { lateNote, MAX_WAIT_US } from './late.js';
 import { LateModules } from './late-modules.js';
 import { Pipeline } from './pipeline.js';
@@ -45,11 +46,13 @@ const BPFTRACE = 0;
 const NETLINK = 1;
 
 /**
- * Per-CPU perf buffers are read in rounds: a heartbeat read now vouches for events older than itself by this much.
- * The bounded wait: a netlink message waits at most MAX_WAIT_US for bpftrace's output to pass it, then goes on
+ * A heartbeat vouches for events older than itself by this much: an event's time is taken a moment before it is
+ * stored as its CPU's last (HEARTBEAT_SLACK_US), or by nothing but its order of reading (a program of an older
+ * ifblame: OLD_HEARTBEAT_SLACK_US). The bounded wait: a netlink message waits at most MAX_WAIT_US for bpftrace's output to pass it, then goes on
  * and is counted as late.
  */
-const HEARTBEAT_SLACK_US = 50_000;
+const HEARTBEAT_SLACK_US = 5_000;
+const OLD_HEARTBEAT_SLACK_US = 50_000;
 const NETLINK_SLACK_US = 50_000;
 /** Caught up: bpftrace has printed no event for this long (after a storm its buffers drain for a while). */
 const QUIET_MS = 300;
@@ -100,6 +103,8 @@ class LiveFeedImpl implements LiveFeed {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private stopping = false;
+  /** Per bpftrace program (merge source): when its heartbeats hold. */
+  private readonly gates = new Map<number, HeartbeatGate>();
   /** Wall time (ms) of bpftrace's last event line: catching up waits until it has been quiet. */
   private lastEventAt = 0;
   /** Late counts already written into an earlier file. */
@@ -162,14 +167,16 @@ class LiveFeedImpl implements LiveFeed {
         this.lastEventAt = Date.now();
         // Enrich while the process still exists: short-lived `ip` is gone a moment later.
         d.event.actor = actorOf(d.event, this.procInfo);
-        // Per-CPU buffers may hand out events slightly out of order: only heartbeats move bpftrace's watermark.
+        // Per-CPU buffers hand out events out of order: only heartbeats move bpftrace's watermark, once they hold.
         this.pipeline.push(src, d.event, false);
+        if (d.event.mono !== undefined) this.advance(src, this.gate(src).event(d.event.mono), HEARTBEAT_SLACK_US);
         return;
       case 'heartbeat':
-        this.pipeline.advance(src, d.ts - HEARTBEAT_SLACK_US);
+        this.advance(src, this.gate(src).heartbeat(d), d.cpus ? HEARTBEAT_SLACK_US : OLD_HEARTBEAT_SLACK_US);
         return;
       case 'lost':
         this.pipeline.lost('bpftrace', d.count, 'bpftrace perf buffer overflow');
+        this.advance(src, this.gate(src).lost(), HEARTBEAT_SLACK_US);
         return;
       case 'error':
         this.pipeline.lost('parser', 1, `bpftrace output line ${line}: ${d.message}`);
@@ -180,6 +187,16 @@ class LiveFeedImpl implements LiveFeed {
       default:
         return;
     }
+  }
+
+  private gate(src: number): HeartbeatGate {
+    let g = this.gates.get(src);
+    if (!g) this.gates.set(src, (g = new HeartbeatGate()));
+    return g;
+  }
+
+  private advance(src: number, ts: number | null, slack: number): void {
+    if (ts !== null) this.pipeline.advance(src, ts - slack);
   }
 
   async start(): Promise<void> {

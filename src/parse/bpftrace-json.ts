@@ -27,8 +27,12 @@ export type BpftraceMessage = z.infer<typeof BpftraceMessage>;
 export type Decoded =
   | { kind: 'attached'; probes: number }
   | { kind: 'clock'; mono: number; wall: string }
-  /** The program's heartbeat: everything it printed before came from probes that fired before `ts`. */
-  | { kind: 'heartbeat'; mono: number; ts: number }
+  /**
+   * The program's heartbeat at `ts`. `cpus.last`: for CPUs `base`.. of `total`, the time (`mono`, ns; 0: none yet)
+   * of the last event each printed before it; once those have been read, nothing older than `ts` is still to come.
+   * Without it (a program of an older ifblame) the time alone.
+   */
+  | { kind: 'heartbeat'; mono: number; ts: number; cpus?: { total: number; base: number; last: number[] } }
   | { kind: 'cols'; probe: string; columns: string[]; mismatch?: string }
   | { kind: 'event'; event: ProbeEvent }
   | { kind: 'lost'; count: number }
@@ -95,7 +99,12 @@ export function decodePrintf(data: string, ctx: DecodeContext): Decoded {
   if (tag === '#hb') {
     const mono = Number(cols[1]);
     if (!Number.isFinite(mono)) return { kind: 'error', message: 'bad #hb line' };
-    return { kind: 'heartbeat', mono, ts: ctx.monoToWallUs + mono / 1000 };
+    const ts = ctx.monoToWallUs + mono / 1000;
+    if (cols.length < 3) return { kind: 'heartbeat', mono, ts };
+    const [total, base, ...last] = cols.slice(2).map(Number);
+    const whole = (n: number | undefined): n is number => n !== undefined && Number.isSafeInteger(n) && n >= 0;
+    if (!whole(total) || !whole(base) || !last.length || !last.every(whole) || base + last.length > total) return { kind: 'error', message: 'bad #hb line' };
+    return { kind: 'heartbeat', mono, ts, cpus: { total, base, last } };
   }
   if (tag === '#cols') return checkColumns(cols.slice(1), ctx.backend);
   const layout = layouts(ctx.backend).get(tag);

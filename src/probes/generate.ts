@@ -8,6 +8,10 @@ import { attachOf, commonAndOwn, RET_SUFFIX, SYSCALL_RET, type Attach } from './
 
 /** How often a program prints its heartbeat (`#hb`), in ms. */
 export const HEARTBEAT_MS = 100;
+/** CPUs per `#hb` line (a printf's arguments are few): a machine with more prints several lines per heartbeat. */
+export const HEARTBEAT_CPUS_PER_LINE = 16;
+/** Each CPU's last event time (the `nsecs` it printed), read by the heartbeat: see feed/heartbeat-gate.ts. */
+const LAST = '@ifb_last';
 
 export interface GenerateOptions {
   backend: Backend;
@@ -23,6 +27,8 @@ export interface GenerateOptions {
   version?: string;
   /** The bpftrace that will run the program (`0.23.2`): constructs it would warn about are written its way. */
   bpftrace?: string | null;
+  /** CPUs the heartbeat reports (this machine's possible CPUs; default 1: the shipped programs). */
+  cpus?: number;
 }
 
 export interface Program {
@@ -58,9 +64,10 @@ export function generate(opts: GenerateOptions): Program {
     .map((p) => atPoint(p, opts.attachAt?.[p.id]));
   const blocks = probes.map((p) => kernelBlock(p, attachOf(p, opts.backend), opts));
   const header = headerComment(opts, probes.map((p) => [p.id, p.why]), dropped);
-  const begin = beginBlock(probes.map((p) => [p.id, commonAndOwn(p.fields)] as const));
+  const begin = beginBlock(probes.map((p) => [p.id, commonAndOwn(p.fields)] as const), opts.cpus);
+  const end = `END\n{\n  clear(${LAST});\n}`;
   const points = Object.fromEntries(probes.filter((p) => p.func !== KERNEL_PROBES.find((q) => q.id === p.id)?.func).map((p) => [p.id, p.func]));
-  return { backend: opts.backend, text: [header, begin, ...blocks].join('\n\n') + '\n', probes: probes.map((p) => p.id), dropped, points };
+  return { backend: opts.backend, text: [header, begin, ...blocks, end].join('\n\n') + '\n', probes: probes.map((p) => p.id), dropped, points };
 }
 
 
@@ -125,14 +132,19 @@ export function hoistVariables(body: string, usedAfter: string): string {
   return decls.length ? `\n  ${decls.join(' ')}${body}` : body;
 }
 
+/**
+ * An event's printf. Its time is stored as its CPU's last and printed from there (no variable: the BPF stack is
+ * nearly full), so a heartbeat that reads it can say which event of that CPU's buffer must arrive before it holds.
+ */
 function printfCall(tag: string, fields: readonly Field[], render: (f: Field) => [string, string | undefined], stack: boolean): string {
   const fmt = [tag, ...fields.map(formatOf)].join('\\t') + '\\n' + (stack ? '%s' : '');
   const args = fields.map((f) => {
+    if (f.name === 'nsecs') return `${LAST}[cpu]`;
     const [expr, len] = render(f);
     return argumentOf(f, expr, len);
   });
   if (stack) args.push('kstack');
-  return `printf("${fmt}",\n    ${args.join(', ')});`;
+  return `${LAST}[cpu] = nsecs; printf("${fmt}",\n    ${args.join(', ')});`;
 }
 
 function predicate(parts: string[]): string {
@@ -182,9 +194,9 @@ function generateSyscalls(opts: GenerateOptions, dropped: ProbeDrop[]): Program 
   const blocks = probes.map((p) => syscallBlock(p, opts.filters, d));
   if (sysfs) blocks.unshift('// sysfs_write needs to know which fds are open on network sysfs files\n' + inDialect(SYSFS_FD_TRACKING, d));
   const header = headerComment(opts, probes.map((p) => [p.id, p.why]), dropped);
-  const begin = beginBlock(probes.map((p) => [p.id, commonAndOwn(p.fields)] as const));
+  const begin = beginBlock(probes.map((p) => [p.id, commonAndOwn(p.fields)] as const), opts.cpus);
   // Clear our maps at exit, or bpftrace prints them.
-  const maps = [...(sysfs ? SYSFS_MAPS : []), ...probes.filter((p) => p.exit).map((p) => `@req_${p.id}`)];
+  const maps = [...(sysfs ? SYSFS_MAPS : []), ...probes.filter((p) => p.exit).map((p) => `@req_${p.id}`), LAST];
   const end = `END\n{\n  ${maps.map((m) => `clear(${m});`).join(' ')}\n}`;
   return { backend: 'syscalls', text: [header, begin, ...blocks, end].join('\n\n') + '\n', probes: probes.map((p) => p.id), dropped, points: {} };
 }
@@ -216,15 +228,30 @@ function exitBlock(p: SyscallProbe): string {
 }
 
 /** The `#cols` line for each probe: what BEGIN prints so a reader (and the parser) sees the columns. */
-function beginBlock(cols: (readonly [string, readonly Field[]])[]): string {
+function beginBlock(cols: (readonly [string, readonly Field[]])[], cpus = 1): string {
   const lines = [
     // Clock line: CLOCK_MONOTONIC ns and the same instant in wall-clock time, to join with `ip -ts monitor`.
     `  printf("#clock\\t%llu\\t%s\\n", nsecs, strftime("%Y-%m-%dT%H:%M:%S.%f%z", nsecs));`,
     ...cols.map(([id, fields]) => `  printf("#cols\\t${id}\\t${fields.map((f) => f.name).join('\\t')}\\n");`),
   ];
-  // Heartbeat: moves ifblame's watermark for this program's output when no probe fires (see feed/merge.ts).
-  const heartbeat = `interval:ms:${HEARTBEAT_MS}\n{\n  printf("#hb\\t%llu\\n", nsecs);\n}`;
-  return `BEGIN\n{\n${lines.join('\n')}\n}\n\n${heartbeat}`;
+  return `BEGIN\n{\n${lines.join('\n')}\n}\n\n${heartbeatBlock(cpus)}`;
+}
+
+/**
+ * The heartbeat moves ifblame's watermark when no probe fires (feed/heartbeat-gate.ts). bpftrace reads its per-CPU
+ * buffers one after another and can leave one unread for a second under a storm, so a time alone vouches for
+ * nothing: each line says `#hb <nsecs> <cpus> <first cpu> <last event time of each cpu>...`, and the time holds
+ * once every one of those events has been read.
+ */
+function heartbeatBlock(cpus: number): string {
+  const n = Math.max(1, Math.floor(cpus));
+  const prints = [];
+  for (let base = 0; base < n; base += HEARTBEAT_CPUS_PER_LINE) {
+    const ids = Array.from({ length: Math.min(HEARTBEAT_CPUS_PER_LINE, n - base) }, (_, i) => base + i);
+    const fmt = ['#hb', '%llu', String(n), String(base), ...ids.map(() => '%llu')].join('\\t');
+    prints.push(`  printf("${fmt}\\n", $t, ${ids.map((c) => `${LAST}[${c}]`).join(', ')});`);
+  }
+  return `interval:ms:${HEARTBEAT_MS}\n{\n  $t = nsecs;\n${prints.join('\n')}\n}`;
 }
 
 function headerComment(opts: GenerateOptions, probes: [string, string][], dropped: ProbeDrop[]): string {
@@ -241,6 +268,8 @@ function headerComment(opts: GenerateOptions, probes: [string, string][], droppe
     ' * Output: one line per event, tab-separated: the probe id, nsecs pid tid comm ppid pcomm cgroup netns, the',
     ' * probe\'s own fields (BEGIN prints them as "#cols" lines), then the kernel stack where there is one.',
     ' * Strings are printed escaped (%r) so no name can forge a field; addresses as raw bytes (%rx), any length.',
+    ' * "#hb" lines (10 a second): nsecs, the CPU count, the first CPU of the line, then the nsecs of the last event',
+    ' * each CPU printed (@ifb_last; ifblame passes this machine\'s CPU count, the shipped programs say 1).',
     ' * Sample output (kprobe backend on Debian 6.1; fields are tab-separated, names keep their NUL padding):',
     ' *   #clock  76054188846  2026-11-21T13:47:51.498439+0000',
     ' *   dev_set_mac_address_user  134847486216  1096  1096  (udev-worker)\\x00\\x00\\x00  225  systemd-udevd\\x00\\x00\\x00',

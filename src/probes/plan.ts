@@ -1,4 +1,6 @@
 // Decide backend and probes for this machine (detection, --drop), then generate: shared by script, live and capture.
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { IfblameError, EXIT } from '../errors.js';
 import type { Backend, ProbeDrop } from '../events.js';
 import type { BackendChoice, Filters } from '../options.js';
@@ -57,6 +59,20 @@ function unnamedParams(c: Capabilities, points: Record<string, string>, dropped:
   });
 }
 
+/** How many CPUs this machine can have (`possible`: `0-3` -> 4), which the heartbeat reports on. */
+export function possibleCpus(read = () => readFileSync('/sys/devices/system/cpu/possible', 'utf8')): number {
+  try {
+    const ids = read()
+      .trim()
+      .split(',')
+      .map((r) => Number(r.split('-').pop()));
+    if (ids.length && ids.every((n) => Number.isSafeInteger(n) && n >= 0)) return Math.max(...ids) + 1;
+  } catch {
+    /* no sysfs: the CPUs online now */
+  }
+  return Math.max(1, cpus().length);
+}
+
 export async function planProgram(opts: PlanOptions, caps?: Capabilities): Promise<Plan> {
   const notes: string[] = [];
   const asked = dropsOf(opts.drop ?? []);
@@ -79,6 +95,6 @@ export async function planProgram(opts: PlanOptions, caps?: Capabilities): Promi
   for (const d of dropped) notes.push(`probe ${d.probe} dropped: ${d.reason}${detected.pending.some((m) => d.reason === `module ${m} is not loaded`) ? ' (live and capture attach it when it loads)' : ''}`);
   for (const [id, func] of Object.entries(attachAt)) notes.push(`probe ${id} attached at ${func}: ${KERNEL_PROBES.find((p) => p.id === id)?.func} is not usable on this kernel`);
   const bpftrace = opts.bpftrace ?? c.bpftrace?.version;
-  const program = generate({ backend, filters: opts.filters, dropped, paramNames: c.paramNames, attachAt, version: VERSION, bpftrace });
+  const program = generate({ backend, filters: opts.filters, dropped, paramNames: c.paramNames, attachAt, version: VERSION, bpftrace, cpus: possibleCpus() });
   return { program, caps: c, notes, pending: detected.pending };
 }
