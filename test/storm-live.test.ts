@@ -16,7 +16,7 @@ const N = 5000;
 test(`${N} MAC changes from ip -batch with every CPU busy: each attributed to that ip, none correlated out of order`, { timeout: 180_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ifb-storm-'));
   const ns = await createNetns('ifb-storm');
-  // busy loops, bounded in time whatever happens to this test
+  // busy loops, bounded in time whatever happens to this test; `timeout` leads its own process group, loop included
   const busy = cpus().map(() => spawn('timeout', ['120', 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' }));
   try {
     await ns.ip('link', 'add', 'st0', 'type', 'veth', 'peer', 'name', 'st1');
@@ -40,7 +40,7 @@ test(`${N} MAC changes from ip -batch with every CPU busy: each attributed to th
     assert.equal(summary?.lost, 0);
     assert.equal(summary?.late ?? 0, 0, 'events correlated out of time order');
   } finally {
-    for (const b of busy) b.kill('SIGKILL');
+    for (const b of busy) if (b.pid) process.kill(-b.pid, 'SIGKILL');
     await ns.remove();
     rmSync(dir, { recursive: true, force: true });
   }
