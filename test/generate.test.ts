@@ -74,7 +74,7 @@ test('a probe whose function is inlined attaches at its alternative: same id and
   const kp = generate({ backend: 'kprobe', filters: none, attachAt: at });
   assert.match(
     kp.text,
-    /^kprobe:team_del_slave\n\{\n  printf\("team_port_del\\t[^]*?buf\(\(\(struct net_device \*\)arg0\)->name, 16\), buf\(\(\(struct net_device \*\)arg1\)->name, 16\)/m,
+    /^kprobe:team_del_slave\n\{\n  @ifb_last\[cpu\] = nsecs; printf\("team_port_del\\t[^]*?buf\(\(\(struct net_device \*\)arg0\)->name, 16\), buf\(\(\(struct net_device \*\)arg1\)->name, 16\)/m,
   );
   const own = generate({ backend: 'kprobe', filters: none });
   assert.deepEqual(own.points, {}, 'where the function exists, no alternative');

@@ -179,7 +179,9 @@ class LiveFeedImpl implements LiveFeed {
         this.advance(src, this.gate(src).lost(), HEARTBEAT_SLACK_US);
         return;
       case 'error':
+        // an unreadable event is as good as lost: a heartbeat waiting for it would never hold
         this.pipeline.lost('parser', 1, `bpftrace output line ${line}: ${d.message}`);
+        this.advance(src, this.gate(src).lost(), HEARTBEAT_SLACK_US);
         return;
       case 'cols':
         if (d.mismatch) this.pipeline.note('warn', 'bpftrace', `program output differs from this ifblame: ${d.mismatch}`);
