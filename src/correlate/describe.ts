@@ -4,6 +4,7 @@ import type { ChangeKind } from '../events.js';
 import { RECENT_US, type Obs, type Op } from './ops.js';
 import { stackHas } from './paths.js';
 import type { StateTable } from './state.js';
+import { labelActor } from './actor.js';
 import { promiscCause } from './words.js';
 
 /** What the words depend on: the interfaces, and the operations around the change. */
@@ -22,6 +23,7 @@ export function describeObserved(ctx: DescribeContext, o: Obs): string | undefin
 }
 
 function describePath(ctx: DescribeContext, o: Obs): string | undefined {
+  if (o.kind === 'promisc' && stackHas(o.kstack, 'netif_rx_mode_run')) return deferredRxMode(ctx, o);
   if (o.kind === 'promisc' && o.kstack.length) return promiscCause(o.kstack, Number(o.after) > Number(o.before), o.iface);
   if (o.kind !== 'mac' || typeof o.after !== 'string') return undefined;
   const s = o.ifindex !== undefined ? ctx.table.get(o.ifindex) : undefined;
@@ -52,6 +54,34 @@ function describePath(ctx: DescribeContext, o: Obs): string | undefined {
   const asSlave = release.find((r) => r.iface === o.iface);
   if (asSlave) return `${o.iface} got its own MAC back when released from ${asSlave.before}`;
   return undefined;
+}
+
+/** How long before a deferred rx-mode change what happened to a device above it is named as its likely cause. */
+const DEFERRED_US = 1_000_000;
+
+/**
+ * Kernels 7.x apply a device's receive mode in a workqueue (netif_rx_mode_run): a promiscuity change asked for by
+ * an address-list sync runs in a kworker, with nothing of the process that caused it on its stack. The worker stays
+ * the actor (it is what ran); the words say why, and name what just happened to a device above this one.
+ */
+function deferredRxMode(ctx: DescribeContext, o: Obs): string {
+  const up = Number(o.after) > Number(o.before);
+  const master = ctx.table.byName(o.iface)?.master;
+  const below = new Set([o.iface, ...(master ? [master] : [])]);
+  const uppers = ctx.table.all().filter((s) => s.link !== undefined && below.has(s.link) && s.name !== o.iface);
+  const on = (name: string) => `${name} (on ${uppers.find((s) => s.name === name)?.link})`;
+  const recent = (ts: number | undefined) => ts !== undefined && ts <= o.ts && o.ts - ts <= DEFERRED_US;
+  const op = ctx
+    .operations()
+    .filter((x) => (x.kind === 'deleted' || x.kind === 'created') && recent(x.ts) && !x.actor?.kernel && uppers.some((s) => s.name === x.iface))
+    .at(-1);
+  const cameUp = uppers.filter((s) => recent(s.upAt)).at(-1);
+  const just = op
+    ? `; just before, ${on(op.iface)} was ${op.kind} by ${labelActor(op.actor)}`
+    : cameUp
+      ? `; just before, ${on(cameUp.name)} came up (netlink: the process that brought it up is not known here)`
+      : '';
+  return `the kernel applied ${o.iface}'s receive mode in deferred work (netif_rx_mode_run): ${o.iface} ${up ? 'became' : 'stopped being'} promiscuous when its address lists changed, as when a macvlan or vlan above it comes up or goes; the process that caused it is not on this stack${just}`;
 }
 
 /** The port a bond just took its MAC from: a recent enslave observation naming this bond. */

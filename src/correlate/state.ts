@@ -15,6 +15,10 @@ export interface IfaceState {
   flags: string[];
   kind?: string;
   deleted?: boolean;
+  /** The device after `@` in `ip link`: a macvlan's or vlan's lower device, a veth's peer. */
+  link?: string;
+  /** When netlink last showed it come up (µs). */
+  upAt?: number;
   /** Seen by a probe before netlink announced it: its first netlink message is still its creation. */
   probeOnly?: boolean;
   /** ts and actor label of the last change. */
@@ -76,6 +80,8 @@ export class StateTable {
       return before;
     }
     if (prev?.deleted) delete s.deleted;
+    if (ev.flags.includes('UP') && !prev?.flags.includes('UP')) s.upAt = ev.ts;
+    if (ev.peer !== undefined) s.link = ev.peer;
     s.name = ev.ifname;
     s.flags = [...ev.flags];
     if (ev.addr !== undefined) s.addr = ev.addr;

@@ -4,7 +4,7 @@
 // (`capture --record`, backend auto), its doctor report, a TUI screen, and the raw programs' output,
 // which the host turns into trace files with `ifblame import`.
 import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -195,8 +195,22 @@ export function prepareInput(inDir: string, programs: Generated[], scenarios: re
   );
 }
 
-/** boot.sh: one boot, every scenario.  Resolves with qemu's exit code and the wall time. */
+/**
+ * boot.sh: one boot, every scenario.  Resolves with qemu's exit code and the wall time.  A guest kernel that
+ * panicked while booting, before the runner wrote anything (seen under TCG: an int3 Oops while the kernel patched
+ * its own text, 7 s into sid's boot), is booted once more; the first attempt's console is kept as serial.log.1.
+ */
 export async function bootGuest(imageDir: string, inDir: string, outDir: string, timeoutS: number, env: Record<string, string> = {}): Promise<RunResult> {
+  const first = await bootOnce(imageDir, inDir, outDir, timeoutS, env);
+  const serial = join(outDir, 'serial.log');
+  const panicked = existsSync(serial) && /Kernel panic - not syncing/.test(readFileSync(serial, 'utf8'));
+  if (!panicked || existsSync(join(outDir, 'uname.txt'))) return first;
+  renameSync(serial, `${serial}.1`);
+  const again = await bootOnce(imageDir, inDir, outDir, timeoutS, env);
+  return { ...again, ms: first.ms + again.ms };
+}
+
+function bootOnce(imageDir: string, inDir: string, outDir: string, timeoutS: number, env: Record<string, string>): Promise<RunResult> {
   return run(join(KERNEL_DIR, 'boot.sh'), [imageDir, inDir, outDir], {
     // Waiting for IFBLAME_KERNEL_LOCK is not booting: boot.sh's own deadline starts once it holds the lock.
     timeoutMs: process.env.IFBLAME_KERNEL_LOCK ? undefined : (timeoutS + 60) * 1000,

@@ -68,10 +68,20 @@ export function storyMacvlanOnBond(input: StoryInput): void {
   }
   const [on, i] = find(changes, 'dmj0 promiscuity +1 when mv0 comes up on bond0', (c) => c.iface === 'dmj0' && c.kind === 'promisc' && up(c));
   const [off] = find(changes, 'dmj0 promiscuity -1 when mv0 is deleted', (c) => c.iface === 'dmj0' && c.kind === 'promisc' && down(c), i);
-  for (const [c, st, word] of [
-    [on, 'j05_mv_up', 'became'],
-    [off, 'j06_del_mv', 'stopped being'],
+  for (const [c, st, word, before] of [
+    [on, 'j05_mv_up', 'became', /just before, mv0 \(on bond0\) came up/],
+    [off, 'j06_del_mv', 'stopped being', /just before, mv0 \(on bond0\) was deleted by ip\[\d+\]/],
   ] as const) {
+    if (mentions(c, 'netif_rx_mode_run')) {
+      // 7.x applies the rx mode in a workqueue: the kworker ran it and stays the actor; the words say why and name
+      // what just happened to mv0 (its deletion by ip is observed; its coming up only netlink shows)
+      assert.ok(c.actor?.kernel && /^kworker/.test(c.actor.comm), `deferred rx mode runs in a kworker: ${show(c)}`);
+      assert.equal(c.evidence, 'observed', `seen by __dev_set_promiscuity: ${show(c)}`);
+      assert.match(c.via.note ?? '', new RegExp(`receive mode in deferred work \\(netif_rx_mode_run\\): dmj0 ${word} promiscuous`), show(c));
+      assert.match(c.via.note ?? '', before, `what happened to mv0 just before: ${show(c)}`);
+      during(input, c, st);
+      continue;
+    }
     actorIs(c, 'ip', `dmj0 promiscuity (${st})`);
     assert.equal(c.evidence, 'observed', `seen by __dev_set_promiscuity: ${show(c)}`);
     assert.ok(

@@ -625,12 +625,7 @@ export function duplicates(trace: TraceFile): string[] {
  * test still runs and prints its failure, as a TODO (node:test), so the rest of the matrix stays green and the
  * gap stays visible.  Each entry says what was seen.  Remove an entry when the product is fixed.
  */
-export const KNOWN_GAPS: Record<string, string> = {
-  'sid/j-macvlan-bond/live':
-    "sid 7.2 defers a device's rx mode to a workqueue: the slave's promiscuity change (mv0 up on bond0) runs in a kworker (netdev_work_proc > netif_rx_mode_run > __dev_set_promiscuity), so ifblame reports it as the kernel's own change by kworker/N, not tied to the ip that brought mv0 up, and the path no longer shows bond_set_rx_mode/dev_uc_sync (run 20261129-184630)",
-  'sid/j-macvlan-bond/kprobe':
-    "sid 7.2 defers a device's rx mode to a workqueue: the slave's promiscuity change (mv0 up on bond0) runs in a kworker (netdev_work_proc > netif_rx_mode_run > __dev_set_promiscuity), so ifblame reports it as the kernel's own change by kworker/N, not tied to the ip that brought mv0 up, and the path no longer shows bond_set_rx_mode/dev_uc_sync (run 20261129-184630)",
-};
+export const KNOWN_GAPS: Record<string, string> = {};
 
 // ---------------------------------------------------------------- ifblame's own output in the guest
 
