@@ -40,6 +40,15 @@ test('lost events: the heartbeats waiting for them hold, and an older program he
   assert.equal(g.heartbeat({ mono: 4_000, ts: 4 }), 4);
 });
 
+test('an event named but never read (lost without a word) holds the watermark at most 5 s of heartbeats', () => {
+  const g = new HeartbeatGate();
+  assert.equal(g.heartbeat(hb(1_000_000_000, [999_000_000])), null);
+  assert.equal(g.heartbeat(hb(5_900_000_000, [999_000_000])), null, 'still within 5 s');
+  assert.equal(g.heartbeat(hb(6_100_000_000, [999_000_000])), 6_100_000, 'given up: the event counts as read, every heartbeat holds');
+  assert.equal(g.event(999_000_000), null, 'read after all: nothing was waiting for it any more');
+  assert.equal(g.heartbeat(hb(6_200_000_000, [999_000_000])), 6_200_000);
+});
+
 test("a real storm's bpftrace output: the gate never passes an event still to come; heartbeat times alone would have", () => {
   const gz = readFileSync(join(ROOT, 'test', 'fixtures', 'storm-rings', 'syscalls-storm-5000.json.gz'));
   const lines = gunzipSync(gz).toString('utf8').split('\n').filter(Boolean);

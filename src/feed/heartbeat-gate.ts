@@ -21,8 +21,12 @@ interface Waiting {
 
 /** Events read this long (ns) before the newest heartbeat that held are forgotten: none can still be needed. */
 const KEEP_NS = 2_000_000_000;
-/** Heartbeats waiting at most (10 a second): past that the oldest one is given up (an event was lost). */
-const MAX_WAITING = 100;
+/**
+ * A heartbeat still waiting this long (ns) after a newer one was printed holds anyway: an event it names was lost
+ * without bpftrace saying so, and the merge's bounded wait has counted what came late meanwhile. Without it one
+ * missing event would hold bpftrace's watermark for good.
+ */
+const GIVE_UP_NS = 5_000_000_000;
 
 /** One bpftrace program's gate. `heartbeat()` and `event()` return the new watermark (µs) when it moved, else null. */
 export class HeartbeatGate {
@@ -46,8 +50,9 @@ export class HeartbeatGate {
     // a machine with many CPUs prints one heartbeat as several lines of the same time
     if (base === 0 || !w || w.mono !== hb.mono) this.waiting.push((w = { mono: hb.mono, ts: hb.ts, total, need: new Map() }));
     last.forEach((m, i) => w!.need.set(base + i, m));
-    if (this.waiting.length > MAX_WAITING) this.waiting.shift();
-    return this.settle();
+    let moved: number | null = null;
+    while (this.waiting.length > 1 && hb.mono - this.waiting[0]!.mono > GIVE_UP_NS) moved = this.hold(this.waiting.shift()!);
+    return this.settle() ?? moved;
   }
 
   /** bpftrace lost events: the ones the waiting heartbeats name may never come; they hold as they are. */
