@@ -78,7 +78,9 @@ export function storyMacvlanOnBond(input: StoryInput): void {
       assert.ok(c.actor?.kernel && /^kworker/.test(c.actor.comm), `deferred rx mode runs in a kworker: ${show(c)}`);
       assert.equal(c.evidence, 'observed', `seen by __dev_set_promiscuity: ${show(c)}`);
       assert.match(c.via.note ?? '', new RegExp(`receive mode in deferred work \\(netif_rx_mode_run\\): dmj0 ${word} promiscuous`), show(c));
-      assert.match(c.via.note ?? '', before, `what happened to mv0 just before: ${show(c)}`);
+      // what happened above it is named when the trace shows it in time: mv0's UP comes from netlink, stamped when
+      // `ip monitor` reads it, which can be after the kworker ran (seen on sid: 0.6 ms after)
+      if ((c.via.note ?? '').includes('just before')) assert.match(c.via.note ?? '', before, `what happened to mv0 just before: ${show(c)}`);
       during(input, c, st);
       continue;
     }
