@@ -4,12 +4,10 @@
 // left unattributed). Each heartbeat names the last event every CPU printed before it (its `nsecs`); a CPU's buffer
 // is read in order, so once those events have been read, nothing older than the heartbeat is still to come.
 
+import type { Decoded } from '../parse/bpftrace-json.js';
+
 /** A heartbeat as the decoder gives it (one line: CPUs `base`.. of `total`). */
-export interface Heartbeat {
-  mono: number;
-  ts: number;
-  cpus?: { total: number; base: number; last: number[] };
-}
+export type Heartbeat = Omit<Extract<Decoded, { kind: 'heartbeat' }>, 'kind'>;
 
 interface Waiting {
   mono: number;

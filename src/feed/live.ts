@@ -46,10 +46,11 @@ const BPFTRACE = 0;
 const NETLINK = 1;
 
 /**
- * A heartbeat vouches for events older than itself by this much: an event's time is taken a moment before it is
- * stored as its CPU's last (HEARTBEAT_SLACK_US), or by nothing but its order of reading (a program of an older
- * ifblame: OLD_HEARTBEAT_SLACK_US). The bounded wait: a netlink message waits at most MAX_WAIT_US for bpftrace's output to pass it, then goes on
- * and is counted as late.
+ * A heartbeat vouches for events older than itself by this much: an event can take its time on one CPU just before
+ * the heartbeat and store it just after the heartbeat read that CPU's last (HEARTBEAT_SLACK_US), or a heartbeat
+ * vouches by nothing but its order of reading (a program of an older ifblame: OLD_HEARTBEAT_SLACK_US). The bounded
+ * wait: a netlink message waits at most MAX_WAIT_US for bpftrace's output to pass it, then goes on and is counted
+ * as late.
  */
 const HEARTBEAT_SLACK_US = 5_000;
 const OLD_HEARTBEAT_SLACK_US = 50_000;
